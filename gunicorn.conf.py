@@ -1,0 +1,14 @@
+"""gunicorn settings shared by both roles; every one can be overridden on the command line.
+
+gunicorn itself binds 0.0.0.0:$PORT when $PORT is set (Heroku-style) and 127.0.0.1:8000 otherwise.
+"""
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads let one worker stream a long segment while answering playlist requests.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Uploads of large videos take longer than gunicorn's 30 s default.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 5
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

@@ -1,0 +1,35 @@
+import pytest
+
+from tests.clips import make_clip
+from tests.servers import start_edge, start_tracker
+
+
+@pytest.fixture(scope="session")
+def clip_720p(tmp_path_factory):
+    """A 6 s 720p clip with sound: enough for a two-rendition ladder and a few segments."""
+    return make_clip(tmp_path_factory.mktemp("clips") / "clip720.mp4", seconds=6, width=1280, height=720)
+
+
+@pytest.fixture(scope="session")
+def small_clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("clips") / "clip360.mp4", seconds=4, width=640, height=360)
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory):
+    """A real tracker and two real edges under gunicorn on loopback, for the whole session."""
+    root = tmp_path_factory.mktemp("network")
+    tracker = start_tracker(root / "tracker")
+    edges = []
+    try:
+        edges.append(start_edge(root / "edge1", tracker.url))
+        edges.append(start_edge(root / "edge2", tracker.url))
+        yield Network(tracker, edges)
+    finally:
+        for server in edges + [tracker]:
+            server.stop()
+
+
+class Network:
+    def __init__(self, tracker, edges):
+        self.tracker, self.edges = tracker, edges

@@ -1,0 +1,89 @@
+"""Start real gunicorn servers on free loopback ports, as an operator would."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One `SLIPSTREAM_ROLE=... gunicorn wsgi:app` process on 127.0.0.1."""
+
+    def __init__(self, role, data_dir, env=None, port=None, workers=1):
+        self.role, self.data_dir = role, str(data_dir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "SLIPSTREAM_ROLE": role,
+            "SLIPSTREAM_DATA_DIR": self.data_dir,
+            "SLIPSTREAM_PUBLIC_URL": self.url,
+            "WEB_CONCURRENCY": str(workers),
+            **(env or {}),
+        }
+        self.proc = None
+
+    def start(self, timeout=30):
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log = open(os.path.join(self.data_dir, f"{self.role}.log"), "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "wsgi:app"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.role} exited early; see {self.log.name}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.role} did not become healthy; see {self.log.name}")
+
+    def stop(self):
+        self._signal(signal.SIGTERM)
+
+    def kill(self):
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def logs(self):
+        with open(os.path.join(self.data_dir, f"{self.role}.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def start_tracker(data_dir, **env):
+    return Server("tracker", data_dir, {"TRACKER_ALLOW_PRIVATE": "1", "TRACKER_ANNOUNCE_INTERVAL": "1", **env}).start()
+
+
+def start_edge(data_dir, tracker_url, capacity="200MB", **env):
+    return Server("edge", data_dir, {
+        "EDGE_TRACKER_URL": tracker_url,
+        "EDGE_CAPACITY": capacity,
+        "EDGE_ADMIN_TOKEN": "test-admin-token",
+        **env,
+    }).start()
