@@ -1,5 +1,6 @@
 import pytest
 
+from tests.actions import announced, wait_for
 from tests.clips import make_clip
 from tests.servers import start_edge, start_tracker
 
@@ -24,6 +25,7 @@ def network(tmp_path_factory):
     try:
         edges.append(start_edge(root / "edge1", tracker.url))
         edges.append(start_edge(root / "edge2", tracker.url))
+        wait_for(lambda: all(announced(e) for e in edges), message="both edges announced")
         yield Network(tracker, edges)
     finally:
         for server in edges + [tracker]:
@@ -33,3 +35,14 @@ def network(tmp_path_factory):
 class Network:
     def __init__(self, tracker, edges):
         self.tracker, self.edges = tracker, edges
+
+
+@pytest.fixture(scope="session")
+def published(network, clip_720p):
+    """The 720p clip uploaded through the tracker's placement and published by an edge."""
+    from tests.actions import upload, wait_published
+
+    placement, job = upload(network.tracker.url, clip_720p, "Integration clip",
+                            description="lavfi test pattern", creator="tester")
+    done = wait_published(job["status_url"])
+    return {"video_id": done["video_id"], "placement": placement, "job": job}

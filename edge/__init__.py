@@ -1,0 +1,40 @@
+"""The edge: a streaming node that accepts uploads, packages them as HLS and serves them."""
+
+
+def create_app(config=None):
+    """Build the edge app: defaults, then the environment, then `config` (see edge/config.py)."""
+    import os
+
+    from flask import Flask
+
+    from . import background, cors, errors
+    from .config import load as load_config
+    from .logs import init_logging
+    from .metrics import bp as metrics_bp, make_registry
+    from .models import db, init_db
+    from .node import Node
+    from .serving import ManifestCache, bp as serving_bp
+    from .status import bp as status_bp
+    from .uploads import bp as uploads_bp
+
+    init_logging()
+    app = Flask(__name__)
+    app.config.update(load_config(config))
+    node = Node(app.config)
+    init_db(os.path.join(node.data_dir, "edge.db"))
+    app.extensions["edge"] = node
+    app.extensions["edge.manifests"] = ManifestCache(node)
+    app.extensions["edge.metrics"] = make_registry(node)
+
+    @app.teardown_request
+    def close_db(exc):
+        if not db.is_closed():
+            db.close()
+
+    errors.init_app(app)
+    cors.init_app(app)
+    for blueprint in (uploads_bp, status_bp, serving_bp, metrics_bp):
+        app.register_blueprint(blueprint)
+    if app.config["EDGE_BACKGROUND"]:
+        app.extensions["edge.background"] = background.start(app)
+    return app

@@ -1,0 +1,68 @@
+"""Announcing this edge to its tracker: on start, every `interval` seconds, and after a publish."""
+import logging
+import threading
+import time
+
+from .upstream import TrackerError, post_signed
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 30.0
+FIRST_RETRY = 1.0  # a tracker started at the same moment (make run) is found within seconds
+
+
+def announce(node, event="", timeout=10):
+    """Send one signed announce and remember the tracker's key; return the tracker's answer."""
+    payload = {
+        "node": node.id,
+        "timestamp": time.time(),
+        "url": node.public_url,
+        "capacity": node.capacity,
+        "used": node.used(),
+        "videos": node.published(),
+        "event": event,
+    }
+    answer = post_signed(node, "/api/v1/nodes/announce", payload, timeout=timeout)
+    node.set_tracker_key(answer.get("tracker"))
+    return answer
+
+
+class Announcer(threading.Thread):
+    """Announces until stopped; tracker errors are logged and retried, never raised."""
+
+    def __init__(self, node, interval=None):
+        super().__init__(name="edge-announcer", daemon=True)
+        self.node, self.override = node, interval
+        self.interval = interval or DEFAULT_INTERVAL
+        self.answer = None  # the last answer; its `tasks` are for replication (issue 5)
+        self._stop_event = threading.Event()
+
+    def run(self):
+        event, retry = "started", FIRST_RETRY
+        while not self._stop_event.is_set():
+            try:
+                self.answer = announce(self.node, event)
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
+                if not isinstance(exc, TrackerError):
+                    log.exception("announce failed unexpectedly")
+                log.warning("announce failed, retrying in %.0f s: %s", min(retry, self.interval), exc)
+                wait, retry = min(retry, self.interval), retry * 2
+            else:
+                event, retry = "", FIRST_RETRY
+                self.interval = self.override or _positive(self.answer.get("interval")) or DEFAULT_INTERVAL
+                wait = self.interval
+            self._stop_event.wait(wait)
+
+    def stop(self, timeout=5):
+        """Stop the loop, then tell the tracker we are leaving (best effort, short timeout)."""
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
+        try:
+            announce(self.node, "stopped", timeout=2)
+        except TrackerError as exc:
+            log.info("could not announce 'stopped': %s", exc)
+
+
+def _positive(value):
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None

@@ -1,0 +1,51 @@
+"""The edge's background threads (announcer, job loop), in exactly one process per data dir.
+
+gunicorn starts WEB_CONCURRENCY copies of the app; the first to take a non-blocking `flock` on
+`<data>/background.lock` runs the threads and keeps the lock for its lifetime. If that worker dies,
+the kernel frees the lock and the worker gunicorn starts in its place takes it.
+"""
+import atexit
+import fcntl
+import logging
+import os
+
+from .announcer import Announcer
+from .jobs import JobLoop, recover
+
+log = logging.getLogger(__name__)
+
+
+class Background:
+    def __init__(self, lock_fd, threads):
+        self.lock_fd, self.threads = lock_fd, threads
+
+    def stop(self):
+        """Stop every thread (the announcer says 'stopped' to the tracker), then free the lock."""
+        if self.lock_fd is None:
+            return
+        for thread in self.threads:
+            # Short: gunicorn kills a worker 5 s after SIGTERM; an interrupted job is recovered.
+            thread.stop(timeout=1)
+        os.close(self.lock_fd)
+        self.lock_fd = None
+
+
+def start(app):
+    """Start the threads if this process takes the lock; return the Background or None."""
+    node = app.extensions["edge"]
+    fd = os.open(node.path("background.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    recover(node)
+    threads = [Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"])]
+    threads += [JobLoop(node, f"edge-jobs-{n}") for n in range(app.config["EDGE_JOB_THREADS"])]
+    for thread in threads:
+        thread.start()
+    background = Background(fd, threads)
+    # Daemon threads and atexit: gunicorn workers leave through sys.exit, which runs this.
+    atexit.register(background.stop)
+    log.info("background threads started in process %d", os.getpid())
+    return background

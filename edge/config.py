@@ -1,0 +1,63 @@
+"""The edge's settings: documented defaults, each overridable by an environment variable.
+
+Config keys are the environment variable names, so `create_app({"EDGE_CAPACITY": "1GB"})` in a
+test reads like the operator's `EDGE_CAPACITY=1GB`.
+"""
+import os
+import re
+
+# Decimal units as disk vendors count them; the binary ones for operators who think in GiB.
+UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+         "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+
+DEFAULTS = {
+    "SLIPSTREAM_DATA_DIR": "./var/edge",
+    "SLIPSTREAM_PUBLIC_URL": None,  # http://127.0.0.1:$PORT, or :8001 without $PORT
+    "EDGE_TRACKER_URL": "http://127.0.0.1:8000",
+    "EDGE_CAPACITY": "10GB",
+    "EDGE_ADMIN_TOKEN": None,
+    "EDGE_MAX_UPLOAD": "4GB",
+    "EDGE_ANNOUNCE_INTERVAL": None,  # seconds; None follows the tracker's `interval`
+    "EDGE_BACKGROUND": True,  # announcer + job threads in one process (off for unit tests)
+    "EDGE_JOB_THREADS": 1,  # 0 when a separate `python -m edge worker` runs the jobs
+}
+SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD")
+FLAGS = ("EDGE_BACKGROUND",)
+NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": float, "EDGE_JOB_THREADS": int}
+
+
+def parse_size(value):
+    """`400MB`, `20GB`, `1.5GiB` or plain bytes (str or int) -> bytes."""
+    if isinstance(value, int):
+        return value
+    match = SIZE.match(str(value))
+    unit = match and match.group(2).upper()
+    if not match or unit not in UNITS:
+        raise ValueError(f"not a size: {value!r} (use bytes, or e.g. 400MB, 20GB)")
+    return int(float(match.group(1)) * UNITS[unit])
+
+
+def parse_flag(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def load(config=None, environ=os.environ):
+    """Defaults, then the environment, then `config`; sizes and numbers parsed."""
+    settings = dict(DEFAULTS)
+    settings.update({name: environ[name] for name in DEFAULTS if environ.get(name)})
+    settings.update(config or {})
+    for name in SIZES:
+        settings[name] = parse_size(settings[name])
+    for name in FLAGS:
+        settings[name] = parse_flag(settings[name])
+    for name, kind in NUMBERS.items():
+        if settings[name] is not None:
+            settings[name] = kind(settings[name])
+    if not settings["SLIPSTREAM_PUBLIC_URL"]:
+        settings["SLIPSTREAM_PUBLIC_URL"] = f"http://127.0.0.1:{environ.get('PORT', '8001')}"
+    for name in ("SLIPSTREAM_PUBLIC_URL", "EDGE_TRACKER_URL"):
+        settings[name] = settings[name].rstrip("/")
+    return settings

@@ -1,0 +1,25 @@
+"""Headers on every answer: CORS for any origin (no credentials), and no MIME sniffing.
+
+Websites on other origins upload here and players fetch segments with `Range`, so preflights are
+answered for every route with the methods Flask's automatic OPTIONS lists in `Allow`.
+"""
+from flask import request
+
+ALLOW_HEADERS = "Range, Content-Type, Authorization"
+EXPOSE_HEADERS = "Content-Length, Content-Range, Accept-Ranges, ETag, Location"
+
+
+def add_headers(response):
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    headers["X-Content-Type-Options"] = "nosniff"
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        headers["Access-Control-Allow-Methods"] = headers.get("Allow", "GET, HEAD, OPTIONS")
+        headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+        headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def init_app(app):
+    app.after_request(add_headers)

@@ -1,0 +1,197 @@
+"""Running transcoding jobs: claim one, package it, verify, publish, register, announce.
+
+Each running job holds an exclusive `flock` on `staging/<job>.lock`. The kernel drops it when its
+process dies, so a job still "running" whose lock is free was abandoned by a killed edge and is
+queued again (`recover`).
+"""
+import fcntl
+import logging
+import os
+import shutil
+import threading
+import time
+
+from segmenter.errors import SegmenterError
+from segmenter.manifest import MANIFEST_NAME, verify_dir
+
+from .announcer import announce
+from .models import Job, db
+from .upstream import TrackerError, post_signed
+
+log = logging.getLogger(__name__)
+
+POLL = 0.5  # seconds between looks at the queue; uploads may arrive in another process
+REGISTER_TRIES = 3
+
+
+class PublishError(Exception):
+    """A job's package could not be published or registered; `status` is the HTTP-style status."""
+
+    def __init__(self, message, status=500):
+        super().__init__(message)
+        self.status = status
+
+
+def run_next(node):
+    """Claim the oldest queued job and run it; False when the queue is empty."""
+    with db.connection_context():
+        for job_id in Job.queued_ids():
+            with JobLock(node, job_id) as held:
+                if held and Job.claim(job_id):
+                    run(node, Job.find(job_id))
+                    return True
+    return False
+
+
+def run(node, job):
+    upload, staging = node.upload_path(job.id), node.staging_path(job.id)
+    try:
+        from segmenter import package
+
+        shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted run
+        os.makedirs(staging)
+        video_id, manifest = package(upload, staging, on_progress=Progress(job))
+        _keep_only_listed(staging, manifest)
+        problems = verify_dir(staging, video_id)
+        if problems:
+            raise PublishError(f"the package does not match its manifest: {'; '.join(problems[:3])}")
+        created = node.publish(staging, video_id)
+        _remove(upload)
+        try:
+            register(node, job, video_id, manifest)
+        except PublishError:
+            if created:
+                node.unpublish(video_id)
+            raise
+        try:
+            announce(node)
+        except TrackerError as exc:  # registered already; the next regular announce catches up
+            log.warning("announce after publishing %s failed: %s", video_id, exc)
+        job.publish(video_id)
+        log.info("job %s published video %s", job.id, video_id)
+    except (SegmenterError, PublishError) as exc:
+        log.info("job %s failed: %s", job.id, exc)
+        job.fail(str(exc), getattr(exc, "status", 422))
+    except Exception as exc:  # noqa: BLE001 - a job must end failed, never stay running
+        log.exception("job %s crashed", job.id)
+        job.fail(f"internal error while packaging: {exc}", 500)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if job.state == "failed":
+            _remove(upload)
+
+
+def register(node, job, video_id, manifest):
+    """Tell the tracker this upload became `video_id`; retry a busy or unreachable tracker."""
+    size = sum(entry["size"] for entry in manifest["files"].values())
+    size += os.path.getsize(os.path.join(node.video_path(video_id), MANIFEST_NAME))
+    for attempt in range(REGISTER_TRIES):
+        payload = {
+            "node": node.id,
+            "timestamp": time.time(),
+            "upload": job.ticket_payload["upload"],
+            "video_id": video_id,
+            "duration": manifest.get("duration"),
+            "renditions": manifest.get("renditions", []),
+            "poster": manifest.get("poster"),
+            "size": size,
+        }
+        try:
+            return post_signed(node, "/api/v1/videos", payload)
+        except TrackerError as exc:
+            if (exc.status is not None and exc.status < 500) or attempt == REGISTER_TRIES - 1:
+                raise PublishError(f"the tracker did not register the video: {exc}", 502) from exc
+            time.sleep(0.5 * 2 ** attempt)
+
+
+class Progress:
+    """The `on_progress` callback: writes to the database at most every 1 % or 0.5 s."""
+
+    def __init__(self, job):
+        self.job, self.last, self.written = job, -1.0, 0.0
+
+    def __call__(self, report):
+        progress = float(report.get("progress") or 0.0)
+        now = time.monotonic()
+        if progress - self.last >= 0.01 or now - self.written >= 0.5:
+            self.job.report(progress, report.get("eta"))
+            self.last, self.written = progress, now
+
+
+class JobLock:
+    """Non-blocking exclusive flock on `staging/<job>.lock`; `with` yields whether it was taken."""
+
+    def __init__(self, node, job_id):
+        self.path = os.path.join(node.staging, f"{job_id}.lock")
+        self.fd, self.held = None, False
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        # The previous holder removes the file before unlocking; a lock on that removed inode
+        # proves nothing, so it counts only if the path still names the inode we locked.
+        try:
+            self.held = os.stat(self.path).st_ino == os.fstat(self.fd).st_ino
+        except FileNotFoundError:
+            self.held = False
+        return self.held
+
+    def __exit__(self, *exc):
+        if self.held:
+            _remove(self.path)  # removed while still locked: no one can lock a stale inode after us
+        os.close(self.fd)
+
+
+def recover(node):
+    """Queue again the jobs left running by a process that died; return their ids."""
+    requeued = []
+    with db.connection_context():
+        for job_id in Job.running_ids():
+            with JobLock(node, job_id) as held:
+                if held and Job.requeue(job_id):
+                    shutil.rmtree(node.staging_path(job_id), ignore_errors=True)
+                    requeued.append(job_id)
+    if requeued:
+        log.warning("re-queued jobs abandoned by a stopped edge: %s", ", ".join(requeued))
+    return requeued
+
+
+class JobLoop(threading.Thread):
+    def __init__(self, node, name="edge-jobs"):
+        super().__init__(name=name, daemon=True)
+        self.node = node
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            try:
+                busy = run_next(self.node)
+            except Exception:  # noqa: BLE001 - e.g. a locked database: log, keep serving the queue
+                log.exception("job loop error")
+                busy = False
+            if not busy:
+                self._stop_event.wait(POLL)
+
+    def stop(self, timeout=5):
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
+
+
+def _keep_only_listed(staging, manifest):
+    """Drop anything the packager left that its manifest does not list (it would never be served)."""
+    for name in os.listdir(staging):
+        if name != MANIFEST_NAME and name not in manifest["files"]:
+            log.warning("removing unlisted file %r from the package", name)
+            path = os.path.join(staging, name)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

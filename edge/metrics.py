@@ -1,0 +1,42 @@
+"""GET /metrics: Prometheus text, from a registry of this app's own.
+
+Values are read from disk and the database at scrape time, so every gunicorn worker reports the
+same numbers whichever one answers.
+"""
+from flask import Blueprint, Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+
+from .models import Job
+
+bp = Blueprint("metrics", __name__)
+
+
+class EdgeCollector:
+    def __init__(self, node):
+        self.node = node
+
+    def describe(self):
+        return []  # nothing to check at registration; values are only read when scraped
+
+    def collect(self):
+        yield InfoMetricFamily("edge", "This edge's identity", value={
+            "node": self.node.id, "url": self.node.public_url, "tracker": self.node.tracker_url})
+        yield GaugeMetricFamily("edge_capacity_bytes", "Bytes this edge may store", value=self.node.capacity)
+        yield GaugeMetricFamily("edge_used_bytes", "Bytes stored in videos and uploads", value=self.node.used())
+        yield GaugeMetricFamily("edge_videos", "Published videos", value=len(self.node.published()))
+        jobs = GaugeMetricFamily("edge_jobs", "Transcoding jobs by state", labels=["state"])
+        for state, count in Job.counts().items():
+            jobs.add_metric([state], count)
+        yield jobs
+
+
+def make_registry(node):
+    registry = CollectorRegistry()
+    registry.register(EdgeCollector(node))
+    return registry
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(generate_latest(current_app.extensions["edge.metrics"]), content_type=CONTENT_TYPE_LATEST)

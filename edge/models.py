@@ -1,0 +1,116 @@
+"""The edge's database: transcoding jobs, shared by every gunicorn worker and the worker process."""
+import json
+import secrets
+import time
+
+from peewee import CharField, DatabaseProxy, FloatField, IntegerField, Model, SqliteDatabase, TextField, fn
+
+db = DatabaseProxy()
+
+STATES = ("queued", "running", "published", "failed")
+
+
+def init_db(path):
+    database = SqliteDatabase(path, timeout=30, pragmas={
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 30000,  # several processes write: wait for the lock rather than fail
+    })
+    db.initialize(database)
+    with database.connection_context():
+        database.create_tables([Job], safe=True)
+    return database
+
+
+class Job(Model):
+    id = CharField(primary_key=True)
+    state = CharField(default="queued", index=True)
+    progress = FloatField(default=0.0)
+    eta = FloatField(null=True)
+    error = TextField(null=True)
+    error_status = IntegerField(null=True)
+    video_id = CharField(null=True)
+    upload = CharField(index=True)  # the tracker's upload id, from the ticket
+    ticket = TextField()  # the ticket's payload, JSON
+    size = IntegerField()  # bytes received
+    created = FloatField(default=time.time)
+    updated = FloatField(default=time.time)
+
+    class Meta:
+        database = db
+        table_name = "jobs"
+
+    @staticmethod
+    def new_id():
+        return secrets.token_urlsafe(12)
+
+    @classmethod
+    def queue(cls, job_id, ticket, size):
+        return cls.create(id=job_id, upload=str(ticket["upload"]), ticket=json.dumps(ticket), size=size)
+
+    @classmethod
+    def find(cls, job_id):
+        return cls.get_or_none(cls.id == job_id)
+
+    @classmethod
+    def upload_in_use(cls, upload):
+        """True when a ticket's upload already has a job that is not failed (tickets are single-use)."""
+        return cls.select().where((cls.upload == str(upload)) & (cls.state != "failed")).exists()
+
+    @classmethod
+    def claim(cls, job_id):
+        """Move a queued job to running; True only for the one caller whose UPDATE changed the row."""
+        changed = (cls.update(state="running", progress=0.0, updated=time.time())
+                   .where((cls.id == job_id) & (cls.state == "queued")).execute())
+        return changed == 1
+
+    @classmethod
+    def queued_ids(cls, limit=8):
+        """The oldest queued jobs' ids (a list: no read cursor stays open during a long job)."""
+        query = cls.select(cls.id).where(cls.state == "queued").order_by(cls.created).limit(limit)
+        return [job_id for (job_id,) in query.tuples()]
+
+    @classmethod
+    def running_ids(cls):
+        return [job_id for (job_id,) in cls.select(cls.id).where(cls.state == "running").tuples()]
+
+    @classmethod
+    def requeue(cls, job_id):
+        return (cls.update(state="queued", progress=0.0, eta=None, updated=time.time())
+                .where((cls.id == job_id) & (cls.state == "running")).execute()) == 1
+
+    @classmethod
+    def counts(cls):
+        counts = dict.fromkeys(STATES, 0)
+        for state, count in cls.select(cls.state, fn.COUNT(cls.id)).group_by(cls.state).tuples():
+            counts[state] = count
+        return counts
+
+    @property
+    def ticket_payload(self):
+        return json.loads(self.ticket)
+
+    def _set(self, **fields):
+        fields["updated"] = time.time()
+        type(self).update(**fields).where(type(self).id == self.id).execute()
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def report(self, progress, eta=None):
+        self._set(progress=min(max(float(progress), 0.0), 1.0), eta=eta)
+
+    def publish(self, video_id):
+        self._set(state="published", progress=1.0, eta=None, video_id=video_id)
+
+    def fail(self, message, status=500):
+        self._set(state="failed", eta=None, error=message, error_status=status)
+
+    def as_json(self):
+        answer = {"job": self.id, "state": self.state, "progress": self.progress}
+        if self.state == "running" and self.eta is not None:
+            answer["eta"] = self.eta
+        if self.video_id:
+            answer["video_id"] = self.video_id
+        if self.state == "failed":
+            answer["error"] = self.error
+        return answer

@@ -1,0 +1,119 @@
+"""This edge's identity (its Ed25519 key) and its data directory.
+
+    <data>/node.key        the node's key; its public half, in hex, is the node id
+    <data>/tracker.pub     the tracker's public key, learned from its announce answer
+    <data>/uploads/        incoming files, never served
+    <data>/staging/<job>/  packages being written
+    <data>/videos/<id>/    published packages; publishing is one atomic rename from staging
+"""
+import os
+import re
+import shutil
+
+from segmenter.manifest import is_video_id
+from segmenter.signing import load_or_create_key, node_id
+
+HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Node:
+    def __init__(self, config):
+        self.data_dir = os.path.abspath(config["SLIPSTREAM_DATA_DIR"])
+        self.public_url = config["SLIPSTREAM_PUBLIC_URL"]
+        self.tracker_url = config["EDGE_TRACKER_URL"]
+        self.capacity = config["EDGE_CAPACITY"]
+        self.uploads = os.path.join(self.data_dir, "uploads")
+        self.staging = os.path.join(self.data_dir, "staging")
+        self.videos = os.path.join(self.data_dir, "videos")
+        for path in (self.uploads, self.staging, self.videos):
+            os.makedirs(path, exist_ok=True)
+        self.key = load_or_create_key(os.path.join(self.data_dir, "node.key"))
+        self.id = node_id(self.key)
+
+    def path(self, *parts):
+        return os.path.join(self.data_dir, *parts)
+
+    def upload_path(self, job_id):
+        return os.path.join(self.uploads, f"{job_id}.upload")
+
+    def staging_path(self, job_id):
+        return os.path.join(self.staging, job_id)
+
+    def video_path(self, video_id):
+        return os.path.join(self.videos, video_id)
+
+    # The tracker's key is a file, not memory: every gunicorn worker must see what the announcer
+    # (running in one of them) learned.
+    def tracker_key(self):
+        try:
+            with open(self.path("tracker.pub")) as f:
+                key = f.read().strip()
+        except FileNotFoundError:
+            return None
+        return key if HEX_KEY.match(key) else None
+
+    def set_tracker_key(self, key):
+        if not isinstance(key, str) or not HEX_KEY.match(key) or key == self.tracker_key():
+            return
+        tmp = self.path(f"tracker.pub.{os.getpid()}")
+        with open(tmp, "w") as f:
+            f.write(key)
+        os.replace(tmp, self.path("tracker.pub"))
+
+    def published(self):
+        """Ids of the published videos, sorted."""
+        return sorted(name for name in os.listdir(self.videos)
+                      if is_video_id(name) and os.path.isdir(self.video_path(name)))
+
+    def used(self):
+        """Bytes held in videos/ and uploads/."""
+        return _tree_size(self.videos) + _tree_size(self.uploads)
+
+    def publish(self, staging, video_id):
+        """Move a verified package into videos/ atomically; False if that video was already here."""
+        target = self.video_path(video_id)
+        if not os.path.isdir(target):
+            try:
+                os.rename(staging, target)
+            except OSError:  # another job published the same video a moment ago
+                if not os.path.isdir(target):
+                    raise
+            else:
+                _fsync_dir(self.videos)
+                return True
+        shutil.rmtree(staging, ignore_errors=True)
+        return False
+
+    def unpublish(self, video_id):
+        """Take a video out of videos/ atomically (rename first, so no half-deleted dir is served)."""
+        trash = os.path.join(self.staging, f"{video_id}.deleted.{os.getpid()}")
+        try:
+            os.rename(self.video_path(video_id), trash)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _tree_size(root):
+    total = 0
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:  # removed while we counted (a failed job, a dropped video)
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                total += _tree_size(entry.path)
+            else:
+                total += entry.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

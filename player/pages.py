@@ -1,0 +1,63 @@
+"""The website's pages: shells whose scripts fetch their data from the tracker's JSON API."""
+import re
+
+from flask import abort, current_app, render_template, request
+
+VIDEO_ID = re.compile(r"[0-9a-f]{40}")
+
+# Scripts and styles only from this site; data, posters and media from any tracker or edge;
+# blob: for hls.js's MSE media source and its transmuxing worker.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https: data:; "
+       "media-src 'self' http: https: blob:; connect-src 'self' http: https:; worker-src 'self' blob:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}")
+
+
+def register(bp):
+    bp.add_url_rule("/", "home", home)
+    bp.add_url_rule("/upload", "upload", upload)
+    bp.add_url_rule("/watch/<video_id>", "watch", watch)
+    bp.add_url_rule("/embed/<video_id>", "embed", embed)
+    bp.register_error_handler(404, not_found)
+    bp.context_processor(page_context)
+
+
+def page_context():
+    return {
+        "site_name": current_app.config["PLAYER_SITE_NAME"],
+        "tracker_url": current_app.config["PLAYER_TRACKER_URL"],
+    }
+
+
+def page(template, status=200, embeddable=False, **context):
+    response = current_app.make_response((render_template(template, **context), status))
+    # Only the embed page may be framed by other sites; the rest is protected from clickjacking.
+    response.headers["Content-Security-Policy"] = CSP.format(ancestors="*" if embeddable else "'self'")
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def checked(video_id):
+    if not VIDEO_ID.fullmatch(video_id):
+        abort(404)
+    return video_id
+
+
+def home():
+    return page("player/home.html", query=request.args.get("q", ""))
+
+
+def upload():
+    return page("player/upload.html")
+
+
+def watch(video_id):
+    return page("player/watch.html", video_id=checked(video_id))
+
+
+def embed(video_id):
+    return page("player/embed.html", video_id=checked(video_id), embeddable=True)
+
+
+def not_found(error):
+    return page("player/not_found.html", status=404)

@@ -1,0 +1,45 @@
+/* Watch page: the video's metadata from the tracker, and the Slipstream player. */
+(function () {
+  "use strict";
+  const {api, el, formatDate, setStatus, trackerUrl} = window.SlipstreamSite;
+  const article = document.querySelector(".watch");
+  const videoId = article.dataset.videoId;
+  const status = document.getElementById("player-status");
+
+  async function showMetadata() {
+    try {
+      const video = await api("/api/v1/videos/" + videoId);
+      document.getElementById("video-title").textContent = video.title || "Untitled";
+      document.title = (video.title || "Untitled") + " · " + document.title.split(" · ").pop();
+      document.getElementById("video-creator").textContent = video.creator || "anonymous";
+      document.getElementById("video-date").textContent = video.created ? formatDate(video.created) : "";
+      document.getElementById("video-description").textContent = video.description || "";
+    } catch (err) {
+      const title = err.status === 404 ? "This video is not known to this tracker" : "Could not load this video";
+      document.getElementById("video-title").textContent = title;
+      document.getElementById("video-description").textContent = err.status === 404 ? "" : err.message;
+      if (err.status === 404) article.querySelectorAll("details").forEach((box) => { box.hidden = true; });
+    }
+  }
+
+  function showSource(player) {
+    const info = document.getElementById("source-info");
+    if (!player.source) return;
+    const others = player.sources.length - 1;
+    info.replaceChildren(
+      "Streaming from ", el("code", {}, new URL(player.source.url).host),
+      others > 0 ? " (" + others + " more " + (others === 1 ? "edge" : "edges") + " hold it)" : "",
+      ", found by ", el("code", {}, new URL(player.foundBy).host), ". ",
+      player.mode === "native"
+        ? "This browser plays HLS itself, so only the manifest was checked against the video id."
+        : "The manifest matched the video id.");
+  }
+
+  const player = window.Slipstream.play(document.getElementById("player"), {tracker: trackerUrl(), videoId});
+  window.slipstreamPlayer = player;
+  player.on("state", (detail) => {
+    setStatus(status, detail.state === "playing" ? "" : detail.message, detail.state === "failed" ? "error" : "");
+    showSource(player);
+  });
+  showMetadata();
+})();

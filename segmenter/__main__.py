@@ -1,0 +1,64 @@
+"""Command line: `python -m segmenter INPUT OUTDIR` and `python -m segmenter verify DIR [ID]`."""
+import argparse
+import hashlib
+import os
+import sys
+
+from . import SegmenterError, package
+from .manifest import MANIFEST_NAME, canonical_json, is_video_id, parse_manifest, verify_dir
+
+BAR = 30
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["verify"]:
+        return verify(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m segmenter",
+                                     description="Package a video into content-addressed HLS. "
+                                                 "Also: python -m segmenter verify DIR [ID]")
+    parser.add_argument("input", help="the video file to package")
+    parser.add_argument("outdir", help="an empty or new folder for the package")
+    args = parser.parse_args(argv)
+    try:
+        vid, _ = package(args.input, args.outdir, on_progress=show_progress)
+    except SegmenterError as exc:
+        sys.stderr.write(f"\nerror: {exc}\n")
+        return 2
+    sys.stderr.write("\n")
+    print(vid)
+    return 0
+
+
+def show_progress(update):
+    filled = int(update["progress"] * BAR)
+    speed = f" {update['speed']:.2f}x" if update["speed"] else ""
+    eta = f" eta {update['eta']:.0f}s" if update["eta"] else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {update['progress']:4.0%}{speed}{eta}   ")
+    sys.stderr.flush()
+
+
+def verify(argv):
+    parser = argparse.ArgumentParser(prog="python -m segmenter verify",
+                                     description="Check a package against its manifest.json")
+    parser.add_argument("directory")
+    parser.add_argument("id", nargs="?", help="the expected video id (40 hex characters)")
+    args = parser.parse_args(argv)
+    if args.id is not None and not is_video_id(args.id):
+        parser.error("the id must be 40 lowercase hex characters")
+    problems = verify_dir(args.directory, args.id)
+    if not problems:
+        with open(os.path.join(args.directory, MANIFEST_NAME), "rb") as f:
+            data = f.read()
+        if canonical_json(parse_manifest(data)) != data:
+            problems.append(f"{MANIFEST_NAME}: not canonical JSON, so its id is ambiguous")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"ok {hashlib.sha256(data).digest()[:20].hex()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The ffmpeg command lines, built as argument lists by pure functions (ffmpeg-python, no shell).
+
+Output names are relative: the runner starts ffmpeg inside the package folder, so no path of ours
+reaches ffmpeg's `%` patterns and every file lands flat in that folder.
+"""
+import os
+
+import ffmpeg
+
+from . import formats
+
+SEGMENT_SECONDS = 4   # DESIGN.md: fMP4 segments of about 4 s
+KEYFRAME_SECONDS = 2  # keyframes every 2 s, so a segment holds two GOPs and cuts stay aligned
+POSTER = "poster.jpg"
+POSTER_AUDIO_SECONDS = 120  # an audio-only poster draws the waveform of at most this much
+
+GLOBAL_ARGS = (
+    "-hide_banner",
+    "-nostdin",            # never read the terminal: a job must not block or take keystrokes
+    "-loglevel", "warning",
+    "-nostats",            # progress comes from -progress, not the stderr status line
+    "-progress", "pipe:1",  # key=value blocks on stdout, parsed by runner.parse_progress
+)
+
+
+def ffmpeg_binary():
+    """FFMPEG_BINARY, else the static build shipped in the imageio-ffmpeg wheel."""
+    if os.environ.get("FFMPEG_BINARY"):
+        return os.environ["FFMPEG_BINARY"]
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def source(probe, path, **options):
+    """The upload as an ffmpeg input, locked down to what the probe saw."""
+    return ffmpeg.input(
+        "file:" + os.path.abspath(path),  # an explicit protocol: no name is read as a URL or option
+        f=probe.format_name,              # pin the probed demuxer: no second guess of the format
+        protocol_whitelist="file",        # nothing but this local file may be opened
+        format_whitelist=probe.format_name,  # nested demuxers (AVI GAB2 subtitles) are refused too
+        codec_whitelist=formats.decoders(probe.video_codec, probe.audio_codec),
+        **options,
+    )
+
+
+def encode_args(probe, renditions, path):
+    """One process: decode once, split and scale per rendition, write every HLS variant."""
+    src = source(probe, path)
+    audio = src[str(probe.audio_index)] if probe.has_audio else None
+    streams, groups = [], []
+    options = {**_hls_options(renditions), **(_audio_options(renditions[0]) if audio else {})}
+    if renditions[0].width is None:  # audio-only source: one audio-only variant
+        return ffmpeg.output(audio, "%v.m3u8", var_stream_map=f"a:0,name:{renditions[0].name}",
+                             **options).global_args(*GLOBAL_ARGS).get_args()
+    # A constant frame rate (VFR made CFR) before the split, so every rendition gets the same frames.
+    video = src[str(probe.video_index)].filter("fps", str(renditions[0].fps))
+    if len(renditions) > 1:
+        video = video.filter_multi_output("split", len(renditions))
+    options.update(_video_options())
+    for i, rendition in enumerate(renditions):
+        branch = video.stream(i) if len(renditions) > 1 else video
+        # Rotation is already applied (ffmpeg autorotates); square pixels; 8-bit 4:2:0 for High.
+        streams.append(branch.filter("scale", rendition.width, rendition.height)
+                       .filter("setsar", 1).filter("format", "yuv420p"))
+        options.update(_rate_options(i, rendition))
+        if audio is not None:
+            streams.append(audio)  # muxed into each variant; decoded once, encoded per variant
+        groups.append(f"v:{i},a:{i},name:{rendition.name}" if audio else f"v:{i},name:{rendition.name}")
+    return (ffmpeg.output(*streams, "%v.m3u8", var_stream_map=" ".join(groups), **options)
+            .global_args(*GLOBAL_ARGS).get_args())
+
+
+def _hls_options(renditions):
+    # With a single variant ffmpeg does not expand %v in the init segment's name.
+    init = "%v_init.mp4" if len(renditions) > 1 else f"{renditions[0].name}_init.mp4"
+    return {
+        "f": "hls",
+        "hls_time": SEGMENT_SECONDS,        # cut at the first keyframe after 4 s
+        "hls_playlist_type": "vod",         # RFC 8216 4.3.3.5: complete, immutable playlists
+        "hls_segment_type": "fmp4",         # CMAF fragments (EXT-X-MAP, RFC 8216 3.3)
+        "hls_fmp4_init_filename": init,
+        "hls_segment_filename": "%v_%05d.m4s",
+        "hls_flags": "independent_segments",  # every segment starts on an IDR (RFC 8216 4.3.5.1)
+        "map_metadata": -1,                 # drop source tags (phones write GPS position there)
+        "map_chapters": -1,
+    }
+
+
+def _video_options():
+    return {
+        "c:v": "libx264",
+        "preset": "veryfast",
+        "profile:v": "high",
+        # IDR frames at exactly 0, 2, 4... s in every rendition, so players switch on any segment.
+        "force_key_frames": f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})",
+        "sc_threshold": 0,  # no extra scene-cut keyframes that would differ between renditions
+    }
+
+
+def _rate_options(i, rendition):
+    return {
+        f"b:v:{i}": f"{rendition.video_kbps}k",
+        f"maxrate:v:{i}": f"{rendition.maxrate_kbps}k",  # VBV: caps the peak segment bit rate
+        f"bufsize:v:{i}": f"{rendition.bufsize_kbps}k",
+        f"level:v:{i}": rendition.level,  # declared in the SPS; at most 4.2 (ladder.h264_level)
+    }
+
+
+def _audio_options(rendition):
+    return {
+        "c:a": "aac",
+        "profile:a": "aac_low",  # AAC-LC, which master.py declares as mp4a.40.2
+        "b:a": f"{rendition.audio_kbps}k",
+        "ac": 2,                 # stereo: a 5.1 source is downmixed
+        "ar": 48000,
+    }
+
+
+def poster_args(probe, rendition, path):
+    """A JPEG poster: a frame a quarter in (at most 5 s), or the waveform of an audio-only source."""
+    if probe.has_video:
+        at = min(probe.duration / 4, 5.0)
+        src = source(probe, path, ss=f"{at:.3f}")  # input seek: decode from the keyframe before
+        picture = (src[str(probe.video_index)].filter("scale", rendition.width, rendition.height)
+                   .filter("setsar", 1))
+    else:
+        src = source(probe, path, t=POSTER_AUDIO_SECONDS)  # read only the start of the upload
+        picture = src[str(probe.audio_index)].filter("showwavespic", s="1280x720", colors="0x8ab4f8")
+    options = {
+        "f": "image2",
+        "update": 1,      # one fixed file name, not an image-sequence pattern
+        "frames:v": 1,
+        "q:v": 3,         # JPEG quality (2 best .. 31): sharp at a few hundred KB
+    }
+    return picture.output(POSTER, **options).global_args(*GLOBAL_ARGS).get_args()

@@ -1,0 +1,75 @@
+"""The real tracker under gunicorn on loopback, with two workers sharing one SQLite file."""
+import concurrent.futures
+
+import pytest
+import requests
+
+from segmenter.signing import decode_ticket, load_or_create_key, node_id
+from tests.servers import start_tracker
+from tests.test_tracker import Edge, new_video_id
+
+SIZE = 1000
+
+
+@pytest.fixture(scope="module")
+def tracker(tmp_path_factory):
+    # Two workers, so that parallel requests really race on the database; a long TTL so that edges
+    # announced at the start of a test stay live through it.
+    server = start_tracker(tmp_path_factory.mktemp("tracker"), WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120")
+    yield server
+    server.stop()
+
+
+def announce(tracker, edge, **changes):
+    return requests.post(f"{tracker.url}/api/v1/nodes/announce", json=edge.announce_doc(**changes), timeout=10)
+
+
+def place(tracker, size=SIZE, title="clip"):
+    return requests.post(f"{tracker.url}/api/v1/uploads", json={"title": title, "size": size}, timeout=30)
+
+
+def test_signed_announce_over_http(tracker):
+    edge = Edge("http://127.0.0.1:9")
+    answer = announce(tracker, edge)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["interval"] == 1 and answer.json()["tasks"] == []
+    replay = requests.post(f"{tracker.url}/api/v1/nodes/announce", json=edge.announce_doc(timestamp=edge.last),
+                           timeout=10)
+    assert replay.status_code == 400 and replay.json()["error"] == "replayed"
+
+
+def test_workers_share_one_tracker_key(tracker):
+    key = load_or_create_key(f"{tracker.data_dir}/tracker.key")
+    answers = {announce(tracker, Edge("http://127.0.0.1:9")).json()["tracker"] for _ in range(12)}
+    assert answers == {node_id(key)}
+
+
+def test_parallel_placements_never_overcommit(tmp_path):
+    tracker = start_tracker(tmp_path, WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120")
+    try:
+        assert announce(tracker, Edge("http://127.0.0.1:10", capacity=10 * SIZE)).status_code == 200
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(lambda _: place(tracker).status_code, range(40)))
+    finally:
+        tracker.stop()
+    assert statuses == [200] * 10 + [507] * 30
+    assert "database is locked" not in tracker.logs()
+
+
+def test_upload_path_over_http(tracker):
+    edge = Edge("http://127.0.0.1:11", capacity=10**12)
+    tracker_id = announce(tracker, edge).json()["tracker"]
+    placement = place(tracker, size=10**11, title="Over the wire").json()  # only this edge has that room
+    assert placement["node"] == edge.id
+    assert decode_ticket(placement["ticket"], tracker_id)["upload"] == placement["upload"]
+    video_id = new_video_id()
+    document = edge.registration_doc(placement["upload"], video_id)
+    registered = requests.post(f"{tracker.url}/api/v1/videos", json=document, timeout=10)
+    assert registered.status_code == 201, registered.text
+    found = requests.get(f"{tracker.url}/api/v1/videos", params={"q": "over the WIRE"}, timeout=10).json()
+    assert [v["id"] for v in found["videos"]] == [video_id]
+    sources = requests.get(f"{tracker.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
+    assert sources == {"video_id": video_id, "found_by": tracker.url,
+                       "sources": [{"node": edge.id, "url": "http://127.0.0.1:11"}]}
+    metrics = requests.get(f"{tracker.url}/metrics", timeout=10).text
+    assert "tracker_videos 1.0" in metrics

@@ -1,0 +1,27 @@
+"""The tracker: the ledger of edges, placement of uploads, and the catalog (DESIGN.md, roles)."""
+
+
+def create_app(config=None):
+    """Build a tracker app: defaults → environment → `config` (tests), then its parts and the website."""
+    from flask import Flask
+
+    from . import announce, catalog, cors, db, errors, identity, metrics, openapi, registration, status, uploads
+    from . import config as settings
+
+    app = Flask(__name__)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.from_mapping(settings.from_environment())
+    app.config.from_mapping(config or {})
+    settings.derive(app.config)
+
+    identity.init_app(app)
+    db.init_app(app)
+    errors.init_app(app)
+    cors.init_app(app)
+    metrics.init_app(app)
+    for blueprint in (announce.bp, uploads.bp, registration.bp, catalog.bp, status.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+
+    from player import create_blueprint
+    app.register_blueprint(create_blueprint())
+    return app

@@ -1,0 +1,70 @@
+"""The public read API: browse and search the catalog, one video's metadata, its live sources."""
+import time
+
+from flask import Blueprint, current_app, request
+
+from segmenter.manifest import is_video_id
+
+from .errors import ApiError
+from .models import Node, Video
+
+bp = Blueprint("catalog", __name__)
+
+PER_PAGE = 20
+MAX_PAGE = 10 ** 6
+MAX_QUERY = 200
+MAX_SOURCES = 20
+
+
+@bp.get("/api/v1/videos")
+def list_videos():
+    q = request.args.get("q", "")
+    if len(q) > MAX_QUERY:
+        raise ApiError(400, "invalid_q", f"q must be at most {MAX_QUERY} characters")
+    page = request.args.get("page", "1")
+    # Short ASCII digits only: int() fails on "²" and on strings of over 4300 digits.
+    if not (page.isascii() and page.isdecimal() and len(page) <= 7) or not 1 <= int(page) <= MAX_PAGE:
+        raise ApiError(400, "invalid_page", "page must be a positive integer")
+    videos, total = Video.search(q, int(page), PER_PAGE)
+    sources = live_sources([v.id for v in videos])
+    return {
+        "videos": [v.as_item(first_url(sources.get(v.id))) for v in videos],
+        "page": int(page),
+        "per_page": PER_PAGE,
+        "total": total,
+    }
+
+
+@bp.get("/api/v1/videos/<video_id>")
+def show_video(video_id):
+    video = known_video(video_id)
+    return video.as_item(first_url(live_sources([video.id]).get(video.id)))
+
+
+@bp.get("/api/v1/videos/<video_id>/sources")
+def sources(video_id):
+    video = known_video(video_id)
+    nodes = live_sources([video.id]).get(video.id, [])[:MAX_SOURCES]
+    return {
+        "video_id": video.id,
+        "sources": [{"node": n.id, "url": n.url} for n in nodes],
+        # The donation ledger pays the tracker that found the edges.
+        "found_by": current_app.config["SLIPSTREAM_PUBLIC_URL"],
+    }
+
+
+def known_video(video_id):
+    if not is_video_id(video_id):
+        raise ApiError(400, "invalid_video_id", "a video id is 40 lowercase hex characters")
+    video = Video.get_or_none(Video.id == video_id)
+    if video is None:
+        raise ApiError(404, "unknown_video", "this tracker knows no video with that id")
+    return video
+
+
+def live_sources(video_ids):
+    return Node.sources(video_ids, time.time(), current_app.config["TRACKER_NODE_TTL"])
+
+
+def first_url(nodes):
+    return nodes[0].url if nodes else None

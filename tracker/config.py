@@ -1,0 +1,71 @@
+"""The tracker's settings: documented defaults, each overridable by an environment variable.
+
+`create_app` applies them in order defaults → environment → its `config` argument, then fills in
+the values derived from others (the database inside the data dir, the node TTL from the interval).
+"""
+import os
+
+DEFAULTS = {
+    "SLIPSTREAM_DATA_DIR": os.path.join(".", "var", "tracker"),
+    "SLIPSTREAM_PUBLIC_URL": None,  # derived: http://127.0.0.1:$PORT
+    "DATABASE_URL": None,  # derived: an SQLite file in the data dir
+    "TRACKER_PEERS": [],
+    "TRACKER_REPLICAS": 2,
+    "TRACKER_ALLOW_PRIVATE": False,
+    "TRACKER_ANNOUNCE_INTERVAL": 30,
+    "TRACKER_NODE_TTL": None,  # derived: 3 × the announce interval
+    "TRACKER_TICKET_TTL": 3600,
+    # Announces list every video a node holds; 4 MiB is room for ~90,000 ids.
+    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+}
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"", "0", "false", "no", "off"}
+
+
+def _int(name, text):
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {text!r}") from None
+
+
+def _bool(name, text):
+    if text.strip().lower() in TRUE | FALSE:
+        return text.strip().lower() in TRUE
+    raise ValueError(f"{name} must be one of {sorted(TRUE | FALSE)}, not {text!r}")
+
+
+def _list(name, text):
+    return [item.strip().rstrip("/") for item in text.split(",") if item.strip()]
+
+
+PARSERS = {
+    "SLIPSTREAM_DATA_DIR": lambda name, text: text,
+    "SLIPSTREAM_PUBLIC_URL": lambda name, text: text,
+    "DATABASE_URL": lambda name, text: text,
+    "TRACKER_PEERS": _list,
+    "TRACKER_REPLICAS": _int,
+    "TRACKER_ALLOW_PRIVATE": _bool,
+    "TRACKER_ANNOUNCE_INTERVAL": _int,
+    "TRACKER_NODE_TTL": _int,
+    "TRACKER_TICKET_TTL": _int,
+}
+
+
+def from_environment(environ=os.environ):
+    """The settings the environment sets, parsed; a malformed value is a clear ValueError."""
+    return {name: parse(name, environ[name]) for name, parse in PARSERS.items() if environ.get(name)}
+
+
+def derive(config, environ=os.environ):
+    """Fill in the settings whose defaults depend on others, once every override is applied."""
+    config["SLIPSTREAM_DATA_DIR"] = os.path.abspath(config["SLIPSTREAM_DATA_DIR"])
+    if not config["SLIPSTREAM_PUBLIC_URL"]:
+        config["SLIPSTREAM_PUBLIC_URL"] = f"http://127.0.0.1:{environ.get('PORT', '8000')}"
+    config["SLIPSTREAM_PUBLIC_URL"] = config["SLIPSTREAM_PUBLIC_URL"].rstrip("/")
+    if not config["DATABASE_URL"]:
+        # Four slashes: sqlite:/// plus an absolute path.
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["SLIPSTREAM_DATA_DIR"], "tracker.db")
+    if not config["TRACKER_NODE_TTL"]:
+        config["TRACKER_NODE_TTL"] = 3 * config["TRACKER_ANNOUNCE_INTERVAL"]

@@ -1,0 +1,84 @@
+"""The tracker's database: a peewee proxy bound to the database `DATABASE_URL` names.
+
+SQLite by default (WAL so readers never wait for the writer, a busy timeout so writers queue
+instead of failing, foreign keys on); PostgreSQL with a `postgresql://` URL. A connection is opened
+for each request and closed after it, as `playhouse.flask_utils` does.
+"""
+import contextlib
+import fcntl
+import os
+from urllib.parse import urlsplit
+
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse import db_url
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    # WAL makes NORMAL durable against application crashes; only power loss can cost the last commit.
+    "synchronous": "normal",
+}
+BUSY_TIMEOUT = 10  # seconds a writer waits for the lock before "database is locked"
+# Any constant works: it only has to be the same in every process that places uploads.
+PG_WRITE_LOCK = 0x5_1105_7EA3
+
+
+def open_database(url):
+    if urlsplit(url).scheme.startswith("sqlite"):
+        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT)
+    return db_url.connect(url)
+
+
+def init_app(app):
+    """Open the app's database, create missing tables, and connect around each request."""
+    from .models import MODELS
+
+    db = open_database(app.config["DATABASE_URL"])
+    app.extensions["tracker.db"] = db
+    database.initialize(db)
+    # gunicorn's workers each run create_app at once; the lock lets one create, the others find.
+    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
+        database.create_tables(MODELS, safe=True)
+
+    @app.before_request
+    def connect():
+        # Several apps can share a process (tests); bind the proxy to this request's app.
+        if database.obj is not app.extensions["tracker.db"]:
+            database.initialize(app.extensions["tracker.db"])
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close(exc):
+        if not database.is_closed():
+            database.close()
+
+
+@contextlib.contextmanager
+def startup_lock(data_dir):
+    """An exclusive lock shared by every process of this tracker on this machine."""
+    os.makedirs(data_dir, exist_ok=True)
+    with open(os.path.join(data_dir, "startup.lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def write_transaction():
+    """A transaction for read-then-write work (placement, replay checks) that others cannot interleave.
+
+    SQLite: BEGIN IMMEDIATE takes the write lock before the first read, so two placements cannot
+    both see the same free space. PostgreSQL: a transaction-scoped advisory lock does the same.
+    """
+    if isinstance(database.obj, SqliteDatabase):
+        with database.atomic("IMMEDIATE") as txn:
+            yield txn
+        return
+    with database.atomic() as txn:
+        if isinstance(database.obj, PostgresqlDatabase):
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
+        yield txn

@@ -1,0 +1,37 @@
+"""One JSON error shape for the whole API: `{"error": short_code, "message": human text}`.
+
+Views and models raise `ApiError` (or Flask's `abort`); the handlers below turn both, and every
+4xx/5xx Flask raises itself (404, 405, 413, 500), into that shape for paths under /api/.
+"""
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """A refusal the client should see: an HTTP status, a stable short code and a reason."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status, code, message):
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def init_app(app):
+    app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message))
+    app.register_error_handler(HTTPException, http_error)
+
+
+def http_error(exc):
+    """Flask's own errors: JSON under /api/, Flask's default page elsewhere (the website)."""
+    if not request.path.startswith("/api/"):
+        return exc
+    code = exc.name.lower().replace(" ", "_")
+    response = error_response(exc.code, code, exc.description)
+    if exc.code == 405:
+        response.headers["Allow"] = exc.get_response().headers.get("Allow", "")
+    return response

@@ -1,0 +1,42 @@
+"""Prometheus metrics, in a registry of the app's own so that several apps can share a process.
+
+Counters are per gunicorn worker (Prometheus sums them per instance label); the gauges read the
+database, so every worker reports the same figure.
+"""
+import time
+
+from flask import Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+
+
+class Metrics:
+    def __init__(self, app):
+        from .models import Node, Video
+
+        self.registry = CollectorRegistry()
+        self.announces = Counter("tracker_announces", "Signed edge announces, by result",
+                                 ["result"], registry=self.registry)
+        self.placements = Counter("tracker_placements", "Upload placements, by result",
+                                  ["result"], registry=self.registry)
+        self.registrations = Counter("tracker_registrations", "Videos registered by edges",
+                                     registry=self.registry)
+        for result in ("accepted", "stopped", "refused"):
+            self.announces.labels(result)  # show zeros before the first announce
+        for result in ("placed", "no_space"):
+            self.placements.labels(result)
+        Gauge("tracker_live_nodes", "Edges that announced within the node TTL", registry=self.registry) \
+            .set_function(lambda: Node.live_count(time.time(), app.config["TRACKER_NODE_TTL"]))
+        Gauge("tracker_videos", "Videos in the catalog", registry=self.registry) \
+            .set_function(lambda: Video.select().count())
+
+
+def init_app(app):
+    app.extensions["tracker.metrics"] = Metrics(app)
+
+
+def current():
+    return current_app.extensions["tracker.metrics"]
+
+
+def exposition():
+    return Response(generate_latest(current().registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,222 @@
+"""The tracker's tables and the queries on them.
+
+Two kinds of state, kept apart so that issue 4 can move the soft kind into memory:
+
+* durable state, the ledger this tracker is trusted with: `Video` (the catalog) and `Upload`
+  (placements, with the bytes they reserve until done or expired);
+* soft state, what edges report about themselves on every announce: `Node` (who is online, how
+  full) and `Copy` (which node holds which video). Each announce replaces it, so losing it costs
+  one announce interval.
+"""
+import json
+import math
+import random
+import uuid
+from datetime import datetime, timezone
+
+from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, FloatField, ForeignKeyField,
+                    Model, TextField, Value, fn)
+
+from .db import database, write_transaction
+from .errors import ApiError
+
+IN_CHUNK = 500  # ids per IN (...) list, far below SQLite's limit on bound variables
+
+
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+# Durable state ------------------------------------------------------------------------------------
+
+class Video(BaseModel):
+    id = CharField(primary_key=True, max_length=40)  # SHA-256 of the manifest, first 20 bytes, hex
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    creator = CharField(max_length=100)
+    duration = FloatField()
+    renditions = JSONField()
+    poster = CharField(null=True)  # a file name inside the package
+    size = BigIntegerField()
+    created = FloatField(index=True)
+
+    @classmethod
+    def search(cls, q, page, per_page):
+        """Newest first; every word of `q` must appear in the title, description or creator."""
+        query = cls.select()
+        for word in q.split():
+            query = query.where(cls.title.contains(word) | cls.description.contains(word)
+                                | cls.creator.contains(word))
+        return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
+
+    @classmethod
+    def register(cls, payload, now):
+        """Record a video an edge published from an upload it was given; idempotent."""
+        with write_transaction():
+            node = Node.get_or_none(Node.id == payload["node"])
+            if node is None:
+                raise ApiError(403, "unknown_node", "this node has never announced")
+            refuse_replay(payload["timestamp"], node.last_registration)
+            node.last_registration = payload["timestamp"]
+            upload = Upload.get_or_none(Upload.id == payload["upload"])
+            if upload is None:
+                raise ApiError(404, "unknown_upload", "no such upload")
+            if upload.node != node.id:
+                raise ApiError(403, "wrong_node", "this upload was placed on another node")
+            if upload.video not in (None, payload["video_id"]):
+                raise ApiError(409, "upload_used", "this upload already produced another video")
+            video = cls.get_or_none(cls.id == payload["video_id"]) or cls.create(
+                id=payload["video_id"], title=upload.title, description=upload.description,
+                creator=upload.creator, duration=payload["duration"], renditions=payload["renditions"],
+                poster=payload["poster"], size=payload["size"], created=now)
+            Copy.add(node.id, video.id)
+            if not upload.done:
+                upload.done, upload.video = True, video.id
+                upload.save()
+                # The reservation ends here; count the bytes as used until the next announce says.
+                node.used += payload["size"]
+            node.save()
+        return video
+
+    def created_iso(self):
+        return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
+            .replace("+00:00", "Z")
+
+    def as_item(self, base_url):
+        """The public JSON of a video; `base_url` is a live edge holding it, or None."""
+        return {
+            "id": self.id, "title": self.title, "description": self.description,
+            "creator": self.creator, "duration": self.duration, "created": self.created_iso(),
+            "renditions": self.renditions, "size": self.size,
+            "poster_url": f"{base_url}/videos/{self.id}/{self.poster}" if base_url and self.poster else None,
+        }
+
+
+class Upload(BaseModel):
+    id = CharField(primary_key=True, max_length=32)
+    # A plain id, not a foreign key: nodes are soft state and may leave the database.
+    node = CharField(max_length=64, index=True)
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    creator = CharField(max_length=100)
+    size = BigIntegerField()
+    expires = FloatField(index=True)
+    done = BooleanField(default=False)
+    video = CharField(max_length=40, null=True)  # what it became, once registered
+
+    @classmethod
+    def reserve(cls, fields, now, node_ttl, ticket_ttl):
+        """Pick a live node with room, weighted by free space, and reserve `size` bytes on it.
+
+        Returns (upload, node)."""
+        with write_transaction():
+            free = Node.free_space(now)
+            candidates = list(Node.select(Node, free.alias("free"))
+                              .where(Node.is_live(now, node_ttl) & (free >= fields["size"])))
+            if not candidates:
+                raise ApiError(507, "no_space", f"no live edge has room for {fields['size']} bytes")
+            node = random.choices(candidates, weights=[c.free for c in candidates])[0]
+            upload = cls.create(id=uuid.uuid4().hex, node=node.id, expires=math.ceil(now + ticket_ttl), **fields)
+        return upload, node
+
+
+# Soft state ---------------------------------------------------------------------------------------
+
+class Node(BaseModel):
+    id = CharField(primary_key=True, max_length=64)  # Ed25519 public key, hex
+    url = CharField(max_length=2048)
+    capacity = BigIntegerField(default=0)
+    used = BigIntegerField(default=0)
+    last_seen = FloatField(default=0, index=True)  # our clock, at its last accepted announce
+    # The node's own clock: a signed document not newer than the last one accepted is a replay.
+    # Announces and registrations keep separate marks, as an edge may send both in one instant.
+    last_timestamp = FloatField(default=0)
+    last_registration = FloatField(default=0)
+    stopped = BooleanField(default=False)
+
+    @classmethod
+    def is_live(cls, now, ttl):
+        return (cls.last_seen >= now - ttl) & (cls.stopped == False)  # noqa: E712 (SQL, not Python)
+
+    @classmethod
+    def free_space(cls, now):
+        """capacity − used − the bytes of its pending, unexpired reservations (an SQL expression)."""
+        pending = (Upload.node == cls.id) & (Upload.done == False) & (Upload.expires > now)  # noqa: E712
+        reserved = Upload.select(fn.COALESCE(fn.SUM(Upload.size), 0)).where(pending)
+        return cls.capacity - cls.used - reserved
+
+    @classmethod
+    def live_count(cls, now, ttl):
+        return cls.select().where(cls.is_live(now, ttl)).count()
+
+    @classmethod
+    def accept_announce(cls, payload, now):
+        """Record a verified announce; refuse one not newer than the last (a replay)."""
+        with write_transaction():
+            node = cls.get_or_none(cls.id == payload["node"])
+            is_new = node is None
+            node = node or cls(id=payload["node"])
+            refuse_replay(payload["timestamp"], node.last_timestamp)
+            node.url, node.capacity, node.used = payload["url"], payload["capacity"], payload["used"]
+            node.last_seen, node.last_timestamp = now, payload["timestamp"]
+            node.stopped = payload.get("event") == "stopped"
+            node.save(force_insert=is_new)
+            Copy.replace(node.id, payload["videos"])
+        return node
+
+    @classmethod
+    def sources(cls, video_ids, now, ttl):
+        """{video id: [live nodes holding it, most free space first]}; each node has `.free`."""
+        found = {}
+        for chunk in chunks(list(video_ids)):
+            free = cls.free_space(now)
+            query = (cls.select(cls, free.alias("free"), Copy.video.alias("video_id"))
+                     .join(Copy, on=(Copy.node == cls.id))
+                     .where(Copy.video.in_(chunk) & cls.is_live(now, ttl))
+                     .order_by(free.desc(), cls.id)
+                     .objects())
+            for node in query:
+                found.setdefault(node.video_id, []).append(node)
+        return found
+
+
+class Copy(BaseModel):
+    node = ForeignKeyField(Node, on_delete="CASCADE")
+    video = ForeignKeyField(Video, on_delete="CASCADE", index=True)
+
+    class Meta:
+        primary_key = CompositeKey("node", "video")
+
+    @classmethod
+    def replace(cls, node_id, video_ids):
+        """Make the node's copies exactly the known videos among `video_ids` (others are ignored)."""
+        cls.delete().where(cls.node == node_id).execute()
+        for chunk in chunks(sorted(set(video_ids))):
+            known = Video.select(Value(node_id), Video.id).where(Video.id.in_(chunk))
+            cls.insert_from(known, fields=[cls.node, cls.video]).execute()
+
+    @classmethod
+    def add(cls, node_id, video_id):
+        cls.insert(node=node_id, video=video_id).on_conflict_ignore().execute()
+
+
+MODELS = [Video, Upload, Node, Copy]
+
+
+def refuse_replay(stamp, last):
+    if stamp <= last:
+        raise ApiError(400, "replayed", "timestamp is not newer than the last one accepted from this node")
+
+
+def chunks(items, size=IN_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,34 @@
+"""Documents edges sign: `{"payload": {"node": public key hex, "timestamp": s, ...}, "signature": hex}`.
+
+The signature proves the node wrote it; the timestamp, within MAX_SKEW of our clock, bounds how long
+a captured document could be replayed (models refuse one not newer than the last accepted).
+"""
+import math
+
+from segmenter.signing import BadSignature, verify, verify_fresh
+
+from . import fields
+from .errors import ApiError
+
+MAX_SKEW = 300
+
+
+def verified_payload(body):
+    """The payload of a signed body, or an ApiError saying what is wrong with it."""
+    if not isinstance(body.get("payload"), dict) or not isinstance(body.get("signature"), str):
+        raise ApiError(400, "bad_document", 'the body must be {"payload": {...}, "signature": hex}')
+    node = fields.node_id(body["payload"])
+    try:
+        payload = verify_fresh(body, node, MAX_SKEW)
+    except BadSignature:
+        payload = None
+    # NaN passes every "within skew" test and fails every "newer than" test: it would be replayable forever.
+    if payload is not None and not isinstance(payload["timestamp"], bool) and math.isfinite(payload["timestamp"]):
+        return payload
+    # Tell a forged document from an honest node whose clock is off: they need different fixes.
+    try:
+        verify(body, node)
+    except BadSignature:
+        raise ApiError(403, "bad_signature", "the signature does not verify with the node's key") from None
+    raise ApiError(400, "stale_timestamp",
+                   f"timestamp must be Unix seconds within {MAX_SKEW} s of the tracker's clock")

@@ -1,0 +1,41 @@
+"""`POST /api/v1/uploads`: placement. Pick a live edge with room, reserve the bytes, sign a ticket."""
+import time
+
+from flask import Blueprint, current_app
+
+from segmenter.signing import encode_ticket, sign
+
+from . import fields, metrics
+from .errors import ApiError
+from .identity import signing_key
+from .models import Upload
+
+bp = Blueprint("uploads", __name__)
+
+
+@bp.post("/api/v1/uploads")
+def place():
+    body = fields.json_body()
+    wanted = {
+        "title": fields.text(body, "title", 1, 200),
+        "size": fields.integer(body, "size", minimum=1),
+        "description": fields.text(body, "description", 0, 5000, default=""),
+        "creator": fields.text(body, "creator", 0, 100, default="") or "anonymous",
+    }
+    config = current_app.config
+    try:
+        upload, node = Upload.reserve(wanted, time.time(), config["TRACKER_NODE_TTL"],
+                                      config["TRACKER_TICKET_TTL"])
+    except ApiError as exc:
+        metrics.current().placements.labels(exc.code).inc()
+        raise
+    metrics.current().placements.labels("placed").inc()
+    ticket = {"upload": upload.id, "node": node.id, "size": upload.size, "expires": upload.expires,
+              "tracker": config["TRACKER_ID"]}
+    return {
+        "upload_url": node.url + "/api/v1/uploads",
+        "ticket": encode_ticket(sign(ticket, signing_key())),
+        "node": node.id,
+        "expires": upload.expires,
+        "upload": upload.id,
+    }
