@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test deps test-deps clean
+.PHONY: run test deps test-deps system-deps clean
 
 run: deps
 	@mkdir -p var
@@ -16,7 +16,7 @@ test: deps test-deps
 
 deps: $(VENV)/.installed node_modules/.installed
 
-test-deps: $(VENV)/.test-installed /usr/bin/chromium
+test-deps: $(VENV)/.test-installed system-deps
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
-/usr/bin/chromium:
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used);
+# tracker tests also run on a private PostgreSQL server. Both come from Debian when missing.
+SYSTEM_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+system-deps:
+ifneq ($(strip $(SYSTEM_PACKAGES)),)
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)
+endif
 
 clean:
 	rm -rf var .pytest_cache

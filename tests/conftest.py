@@ -46,3 +46,23 @@ def published(network, clip_720p):
                             description="lavfi test pattern", creator="tester")
     done = wait_published(job["status_url"])
     return {"video_id": done["video_id"], "placement": placement, "job": job}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (Debian's package, installed by `make test`) on a private port."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres, request):
+    """A fresh empty PostgreSQL database for one test."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:8]
+    return postgres.new_database(name)
