@@ -6,7 +6,9 @@ URL-safe string, so it can travel as a form field or a tus metadata value.
 """
 import base64
 import json
+import math
 import os
+import tempfile
 import time
 
 import nacl.exceptions
@@ -20,18 +22,31 @@ class BadSignature(Exception):
 
 
 def load_or_create_key(path):
-    """Read the 32-byte seed at `path`, creating it (mode 0600) on first start."""
+    """Read the 32-byte seed at `path`, creating it (mode 0600) on first start.
+
+    Several workers may start at once on a new data dir: the seed is written to a private temp
+    file and hard-linked into place, so exactly one key wins and every process reads that one.
+    """
     try:
         with open(path, "rb") as f:
             return nacl.signing.SigningKey(f.read())
     except FileNotFoundError:
-        key = nacl.signing.SigningKey.generate()
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(bytes(key))
-        os.replace(path + ".tmp", path)
-        return key
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".key-")  # mkstemp creates mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(bytes(nacl.signing.SigningKey.generate()))
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won the race; use its key
+        finally:
+            os.unlink(tmp)
+        with open(path, "rb") as f:
+            return nacl.signing.SigningKey(f.read())
 
 
 def node_id(key):
@@ -59,9 +74,14 @@ def verify_fresh(document, public_hex, max_skew=300, now=None):
     payload = verify(document, public_hex)
     now = time.time() if now is None else now
     stamp = payload.get("timestamp")
-    if not isinstance(stamp, (int, float)) or abs(now - stamp) > max_skew:
+    if not is_finite_number(stamp) or abs(now - stamp) > max_skew:
         raise BadSignature("timestamp is missing or too far from the current time")
     return payload
+
+
+def is_finite_number(value):
+    # JSON allows NaN and Infinity through Python's parser; neither is a usable time.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def encode_ticket(document):
@@ -79,6 +99,6 @@ def decode_ticket(ticket, public_hex, now=None):
         raise BadSignature("ticket is not readable")
     payload = verify(document, public_hex)
     expires = payload.get("expires")
-    if not isinstance(expires, (int, float)) or expires < (time.time() if now is None else now):
+    if not is_finite_number(expires) or expires < (time.time() if now is None else now):
         raise BadSignature("ticket has expired")
     return payload

@@ -85,3 +85,32 @@ def test_expired_forged_and_tampered_tickets_are_refused():
     for junk in ("", "!!!", "bm90IGpzb24"):
         with pytest.raises(BadSignature):
             decode_ticket(junk, node_id(KEY))
+
+
+def test_non_finite_times_are_refused():
+    import math
+
+    import nacl.signing
+
+    from segmenter import signing
+
+    key = nacl.signing.SigningKey.generate()
+    for bad in (math.nan, math.inf, True):
+        doc = signing.sign({"timestamp": bad}, key)
+        with pytest.raises(signing.BadSignature):
+            signing.verify_fresh(doc, signing.node_id(key))
+        ticket = signing.encode_ticket(signing.sign({"expires": bad}, key))
+        with pytest.raises(signing.BadSignature):
+            signing.decode_ticket(ticket, signing.node_id(key))
+
+
+def test_concurrent_key_creation_agrees_on_one_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segmenter import signing
+
+    path = str(tmp_path / "node.key")
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(lambda _: signing.node_id(signing.load_or_create_key(path)), range(16)))
+    assert len(ids) == 1
+    assert oct((tmp_path / "node.key").stat().st_mode & 0o777) == "0o600"
