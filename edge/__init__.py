@@ -7,14 +7,16 @@ def create_app(config=None):
 
     from flask import Flask
 
-    from . import background, cors, errors
+    from . import background, cors, errors, fastpath
     from .config import load as load_config
+    from .handover import bp as handover_bp
     from .logs import init_logging
     from .metrics import bp as metrics_bp, make_registry
     from .models import db, init_db
     from .node import Node
     from .serving import ManifestCache, bp as serving_bp
     from .status import bp as status_bp
+    from .tus import bp as tus_bp
     from .uploads import bp as uploads_bp
 
     init_logging()
@@ -33,7 +35,8 @@ def create_app(config=None):
 
     errors.init_app(app)
     cors.init_app(app)
-    for blueprint in (uploads_bp, status_bp, serving_bp, metrics_bp):
+    fastpath.init_app(app)
+    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp):
         app.register_blueprint(blueprint)
     if app.config["EDGE_BACKGROUND"]:
         app.extensions["edge.background"] = background.start(app)

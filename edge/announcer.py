@@ -24,6 +24,10 @@ def announce(node, event="", timeout=10):
     }
     answer = post_signed(node, "/api/v1/nodes/announce", payload, timeout=timeout)
     node.set_tracker_key(answer.get("tracker"))
+    # Every answer may carry tasks (replicate, delete), and the tracker hands each out once; so
+    # whoever announced, the process running the replicator (if this is it) gets them.
+    if node.task_handler is not None and answer.get("tasks"):
+        node.task_handler(answer["tasks"])
     return answer
 
 
@@ -34,7 +38,7 @@ class Announcer(threading.Thread):
         super().__init__(name="edge-announcer", daemon=True)
         self.node, self.override = node, interval
         self.interval = interval or DEFAULT_INTERVAL
-        self.answer = None  # the last answer; its `tasks` are for replication (issue 5)
+        self.answer = None  # the last answer
         self._stop_event = threading.Event()
 
     def run(self):

@@ -8,9 +8,12 @@ import atexit
 import fcntl
 import logging
 import os
+import threading
 
 from .announcer import Announcer
+from .capacity import sweep
 from .jobs import JobLoop, recover
+from .replication import Replicator
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,10 @@ def start(app):
         os.close(fd)
         return None
     recover(node)
-    threads = [Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"])]
+    sweep(node)
+    replicator = Replicator(node)
+    node.task_handler = replicator.submit
+    threads = [replicator, Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"]), Sweeper(node)]
     threads += [JobLoop(node, f"edge-jobs-{n}") for n in range(app.config["EDGE_JOB_THREADS"])]
     for thread in threads:
         thread.start()
@@ -49,3 +55,25 @@ def start(app):
     atexit.register(background.stop)
     log.info("background threads started in process %d", os.getpid())
     return background
+
+
+class Sweeper(threading.Thread):
+    """Clears what dead transfers left (edge/capacity.py) every SWEEP_EVERY seconds."""
+
+    SWEEP_EVERY = 60
+
+    def __init__(self, node):
+        super().__init__(name="edge-sweeper", daemon=True)
+        self.node, self._stop_event = node, threading.Event()
+
+    def run(self):
+        while not self._stop_event.wait(self.SWEEP_EVERY):
+            try:
+                sweep(self.node)
+            except Exception:  # noqa: BLE001 - e.g. a locked database: try again next round
+                log.exception("sweep failed")
+
+    def stop(self, timeout=5):
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)

@@ -21,6 +21,8 @@ DEFAULTS = {
     "EDGE_ANNOUNCE_INTERVAL": None,  # seconds; None follows the tracker's `interval`
     "EDGE_BACKGROUND": True,  # announcer + job threads in one process (off for unit tests)
     "EDGE_JOB_THREADS": 1,  # 0 when a separate `python -m edge worker` runs the jobs
+    # Behind nginx: answer video files with `X-Accel-Redirect: <prefix>/<id>/<name>` and no body.
+    "EDGE_ACCEL_REDIRECT": None,
 }
 SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD")
 FLAGS = ("EDGE_BACKGROUND",)
@@ -58,6 +60,8 @@ def load(config=None, environ=os.environ):
             settings[name] = kind(settings[name])
     if not settings["SLIPSTREAM_PUBLIC_URL"]:
         settings["SLIPSTREAM_PUBLIC_URL"] = f"http://127.0.0.1:{environ.get('PORT', '8001')}"
+    if settings["EDGE_ACCEL_REDIRECT"]:
+        settings["EDGE_ACCEL_REDIRECT"] = "/" + settings["EDGE_ACCEL_REDIRECT"].strip("/")
     for name in ("SLIPSTREAM_PUBLIC_URL", "EDGE_TRACKER_URL"):
         settings[name] = settings[name].rstrip("/")
     return settings

@@ -5,8 +5,12 @@ answered for every route with the methods Flask's automatic OPTIONS lists in `Al
 """
 from flask import request
 
-ALLOW_HEADERS = "Range, Content-Type, Authorization"
-EXPOSE_HEADERS = "Content-Length, Content-Range, Accept-Ranges, ETag, Location"
+# tus clients (tus-js-client in the upload page) send and read these from another origin.
+ALLOW_HEADERS = ("Range, Content-Type, Authorization, Tus-Resumable, Upload-Length, Upload-Metadata, "
+                 "Upload-Offset, Upload-Defer-Length, Upload-Concat, X-HTTP-Method-Override, X-Requested-With")
+EXPOSE_HEADERS = ("Content-Length, Content-Range, Accept-Ranges, ETag, Location, Upload-Offset, Upload-Length, "
+                  "Upload-Metadata, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+                  "Slipstream-Job, Slipstream-Status-Url")
 
 
 def add_headers(response):

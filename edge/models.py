@@ -18,7 +18,7 @@ def init_db(path):
     })
     db.initialize(database)
     with database.connection_context():
-        database.create_tables([Job], safe=True)
+        database.create_tables([Job, Hold, Drop], safe=True)
     return database
 
 
@@ -114,3 +114,40 @@ class Job(Model):
         if self.state == "failed":
             answer["error"] = self.error
         return answer
+
+
+class Hold(Model):
+    """Bytes promised to something still arriving (a form or tus upload, a replica), so that two
+    transfers in flight cannot both count on the same free space. The holder keeps `JobLock(id)`
+    while it works; a hold whose lock is free was left by a dead process (see edge/capacity.py)."""
+    id = CharField(primary_key=True)
+    kind = CharField()  # "form", "tus" or "replica"
+    size = IntegerField()  # bytes promised: the declared upload length, or the package size
+    upload = CharField(null=True, index=True)  # the tracker's upload id, from the ticket
+    ticket = TextField(null=True)  # the ticket's payload, JSON
+    filename = TextField(default="")
+    expires = FloatField()  # a tus upload may be resumed until then
+    created = FloatField(default=time.time)
+
+    class Meta:
+        database = db
+        table_name = "holds"
+
+    @classmethod
+    def find(cls, hold_id, kind=None):
+        query = cls.id == hold_id
+        return cls.get_or_none(query if kind is None else query & (cls.kind == kind))
+
+    @property
+    def ticket_payload(self):
+        return json.loads(self.ticket)
+
+
+class Drop(Model):
+    """A video this edge asked its tracker to move elsewhere: only these may be deleted on its word."""
+    video_id = CharField(primary_key=True)
+    requested = FloatField(default=time.time)
+
+    class Meta:
+        database = db
+        table_name = "drops"

@@ -2,7 +2,7 @@
 
     <data>/node.key        the node's key; its public half, in hex, is the node id
     <data>/tracker.pub     the tracker's public key, learned from its announce answer
-    <data>/uploads/        incoming files, never served
+    <data>/uploads/        incoming files (`<id>.part` while arriving, `<job>.upload` once whole), never served
     <data>/staging/<job>/  packages being written
     <data>/videos/<id>/    published packages; publishing is one atomic rename from staging
 """
@@ -29,12 +29,17 @@ class Node:
             os.makedirs(path, exist_ok=True)
         self.key = load_or_create_key(os.path.join(self.data_dir, "node.key"))
         self.id = node_id(self.key)
+        self.task_handler = None  # set where the replicator runs: takes the tracker's tasks
 
     def path(self, *parts):
         return os.path.join(self.data_dir, *parts)
 
     def upload_path(self, job_id):
         return os.path.join(self.uploads, f"{job_id}.upload")
+
+    def part_path(self, hold_id):
+        """A transfer still arriving (form or tus upload); renamed to `.upload` once whole."""
+        return os.path.join(self.uploads, f"{hold_id}.part")
 
     def staging_path(self, job_id):
         return os.path.join(self.staging, job_id)

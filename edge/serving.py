@@ -2,7 +2,9 @@
 
 A name is served only when it is `manifest.json` or listed in the video's published manifest; the
 id must be 40 lowercase hex. Every other request (unknown video, unlisted name, `..`, encoded
-slashes, NUL bytes, symlinks) gets the same 404, so a probe cannot tell them apart. Files are
+slashes, NUL bytes, symlinks) gets the same 404, so a probe cannot tell them apart. Whole files go
+out through the WSGI file wrapper, which gunicorn sends with sendfile(2); with EDGE_ACCEL_REDIRECT
+nginx sends them instead. Files are
 content-addressed by the manifest, so they may be cached forever and their SHA-256 is a strong ETag.
 """
 import hashlib
@@ -60,7 +62,23 @@ def video_file(video_id, name):
     if not stat.S_ISREG(info.st_mode) or info.st_size != files[name]["size"]:
         file.close()
         raise not_found()
+    accel = current_app.config["EDGE_ACCEL_REDIRECT"]
+    if accel:
+        file.close()
+        return accel_response(f"{accel}/{video_id}/{name}", name, files[name]["sha256"])
     return file_response(file, info, name, files[name]["sha256"])
+
+
+def accel_response(location, name, sha256):
+    """Checked here, sent by nginx (`location <prefix>/ { internal; alias <data>/videos/; }`),
+    which then answers Range and conditional requests itself and keeps these headers."""
+    response = Response(mimetype=content_type(name))
+    response.headers["X-Accel-Redirect"] = location
+    response.set_etag(sha256)
+    response.cache_control.public = True
+    response.cache_control.max_age = ONE_YEAR
+    response.cache_control.immutable = True
+    return response
 
 
 def file_response(file, info, name, sha256):

@@ -1,6 +1,7 @@
 """What an edge says about itself: node status, job status, health."""
 from flask import Blueprint, current_app, jsonify
 
+from .capacity import outstanding
 from .errors import ApiError
 from .models import Job
 
@@ -14,6 +15,7 @@ def node_status(node):
         "tracker": node.tracker_key(),  # None until the tracker has answered an announce
         "capacity": node.capacity,
         "used": node.used(),
+        "reserved": outstanding(node),  # promised to uploads and replicas still arriving
         "videos": node.published(),
         "jobs": Job.counts(),
     }

@@ -1,10 +1,16 @@
-"""POST /api/v1/uploads: a browser sends a video here with the ticket its tracker signed."""
+"""POST /api/v1/uploads: a browser sends a video here with the ticket its tracker signed.
+
+The same URL takes the plain multipart form and, with a `Tus-Resumable` header, the creation of a
+resumable tus upload (edge/tus.py).
+"""
 import os
 
 from flask import Blueprint, current_app, jsonify, request
 
+from . import tus
+from .capacity import complete, release, reserve
 from .errors import ApiError
-from .models import Job
+from .jobs import JobLock
 from .receive import FormReceiver, too_large
 from .tickets import check_ticket
 
@@ -15,6 +21,8 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the ticket field, on top o
 
 @bp.post("/api/v1/uploads")
 def create_upload():
+    if "Tus-Resumable" in request.headers:
+        return tus.create()
     node = current_app.extensions["edge"]
     max_upload = current_app.config["EDGE_MAX_UPLOAD"]
     boundary = request.mimetype_params.get("boundary")
@@ -23,25 +31,24 @@ def create_upload():
     if request.content_length and request.content_length > max_upload + FORM_OVERHEAD:
         raise too_large(max_upload)
 
+    job_id = tus.new_id()
+
     def admit(ticket, received):
         payload = check_ticket(node, ticket)
         if payload["size"] > max_upload:
             raise too_large(max_upload)
-        if Job.upload_in_use(payload["upload"]):
-            raise ApiError(409, "ticket_used", "this ticket's upload was already received")
-        free = node.capacity - (node.used() - received)  # the part already written counts once
-        if payload["size"] > free:
-            raise ApiError(507, "insufficient_storage", f"this edge has {max(free, 0)} bytes free")
+        reserve(node, job_id, "form", payload["size"], payload["expires"], ticket=payload, received=received)
         return payload, payload["size"]
 
-    job_id = Job.new_id()
-    path = node.upload_path(job_id)
+    path = node.part_path(job_id)
     try:
-        with open(path, "xb") as out:
+        # The lock tells the sweeper this half-received file still has a living receiver.
+        with JobLock(node, job_id), open(path, "xb") as out:
             ticket, size = FormReceiver(request.stream, boundary.encode(), out, admit, max_upload).receive()
-        Job.queue(job_id, ticket, size)
+            complete(node, job_id, ticket, size)
     except BaseException:
         _remove(path)
+        release(job_id)
         raise
     status_url = f"{node.public_url}/api/v1/jobs/{job_id}"
     return jsonify(job=job_id, status_url=status_url), 202, {"Location": status_url}

@@ -38,9 +38,11 @@ class FakeTracker:
 
     def __init__(self):
         self.announces, self.registrations, self.refuse_registration = [], [], None
+        self.drops, self.tasks = [], []
         app = Flask("fake_tracker")
         app.post("/api/v1/nodes/announce")(self.announce)
         app.post("/api/v1/videos")(self.register)
+        app.post("/api/v1/nodes/drop")(self.drop)
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -49,7 +51,13 @@ class FakeTracker:
     def announce(self):
         body = request.get_json()
         self.announces.append(verify_fresh(body, body["payload"]["node"]))
-        return {"interval": 60, "min interval": 30, "tracker": TRACKER_ID, "tasks": []}
+        tasks, self.tasks = self.tasks, []
+        return {"interval": 60, "min interval": 30, "tracker": TRACKER_ID, "tasks": tasks}
+
+    def drop(self):
+        body = request.get_json()
+        self.drops.append(verify_fresh(body, body["payload"]["node"]))
+        return {"state": "handing_over", "video_id": body["payload"]["video_id"]}, 202
 
     def register(self):
         if self.refuse_registration:
@@ -75,6 +83,8 @@ def tracker():
 def app(tmp_path, tracker):
     tracker.announces.clear()
     tracker.registrations.clear()
+    tracker.drops.clear()
+    tracker.tasks = []
     tracker.refuse_registration = None
     app = create_app({
         "SLIPSTREAM_DATA_DIR": str(tmp_path / "edge"),
@@ -500,3 +510,29 @@ def test_cli_status_reads_the_same_data_dir(node, tracker, monkeypatch, capsys):
     assert main(["status"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["node"] == node.id and status["jobs"]["queued"] == 0
+
+
+def test_accel_redirect_mode_hands_the_file_to_nginx(app, client, node):
+    video_id = published_video(node)
+    app.config["EDGE_ACCEL_REDIRECT"] = "/internal-videos"
+    answer = client.get(f"/videos/{video_id}/360p_00000.m4s")
+    assert answer.status_code == 200 and answer.data == b""
+    assert answer.headers["X-Accel-Redirect"] == f"/internal-videos/{video_id}/360p_00000.m4s"
+    assert answer.headers["Content-Type"] == "video/iso.segment"
+    assert client.get(f"/videos/{video_id}/not-listed.m4s").status_code == 404
+    assert load({"EDGE_ACCEL_REDIRECT": "internal/"}, {})["EDGE_ACCEL_REDIRECT"] == "/internal"
+
+
+@pytest.mark.parametrize("name", ["360p_00000.m4s", "master.m3u8", "captions.vtt", "manifest.json"])
+def test_the_fast_path_answers_like_the_full_one(client, node, name):
+    """Plain GETs skip Flask (edge/fastpath.py); a conditional header takes the full path."""
+    video_id = published_video(node)
+    fast = client.get(f"/videos/{video_id}/{name}")
+    full = client.get(f"/videos/{video_id}/{name}", headers={"If-None-Match": '"something else"'})
+    assert fast.status_code == full.status_code == 200 and fast.data == full.data
+    without_date = lambda headers: {k: v for k, v in headers.items() if k != "Date"}  # noqa: E731
+    assert without_date(fast.headers) == without_date(full.headers)
+    head = client.head(f"/videos/{video_id}/{name}")
+    assert head.data == b"" and head.headers["Content-Length"] == str(len(fast.data))
+    for answer in (fast, full, head):
+        answer.close()

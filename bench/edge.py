@@ -1,0 +1,145 @@
+"""Edge vs nginx, side by side on this machine (DESIGN.md, targets): `python bench/edge.py`.
+
+Publishes a real video to an edge (tracker + edge under gunicorn, the normal upload path), then
+serves the same files with nginx (Debian's package, a temporary config, non-daemon, loopback) and
+with the edge, and loads both with wrk: the segment closest to 1 MiB, and a media playlist.
+A third row, `accel`, is the edge behind that nginx with EDGE_ACCEL_REDIRECT (the edge checks,
+nginx sends). Prints requests/s and MB/s for each, and the ratios to plain nginx. Needs `nginx`
+and `wrk` on PATH (`apt-get install -y nginx wrk`).
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.actions import announced, upload, wait_for, wait_published  # noqa: E402
+from tests.clips import make_clip  # noqa: E402
+from tests.servers import Server, free_port, start_edge, start_tracker  # noqa: E402
+
+NGINX_CONF = """daemon off;
+worker_processes {workers};
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; video/mp4 mp4; application/json json; }}
+    client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /videos/ {{ alias {videos}/; add_header Access-Control-Allow-Origin *; }}
+    }}
+    # The edge behind nginx: the edge checks each request, nginx sends the bytes (EDGE_ACCEL_REDIRECT).
+    upstream edge {{ server 127.0.0.1:{accel_edge_port}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{accel_port};
+        location /videos/ {{ proxy_pass http://edge; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+        location /_accel/ {{ internal; alias {videos}/; }}
+    }}
+}}
+"""
+UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+
+
+def wrk(url, seconds, connections, threads):
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+                         check=True, capture_output=True, text=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out).groups()
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"wrk saw errors from {url}:\n{out}")
+    return rate, float(value) * UNITS[unit] / 10**6
+
+
+def start_nginx(videos, tmp, workers, accel_edge_port):
+    port, accel_port = free_port(), free_port()
+    user = "user root;" if os.geteuid() == 0 else ""  # temp dirs are 0700: workers must be able to read
+    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONF.format(workers=workers, user=user, tmp=tmp, port=port, videos=videos,
+                                  accel_port=accel_port, accel_edge_port=accel_edge_port))
+    proc = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", os.path.join(tmp, "nginx.conf"),
+                             "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _up(url), timeout=10, message="nginx listening")
+    return proc, url, f"http://127.0.0.1:{accel_port}"
+
+
+def _up(url):
+    try:
+        requests.get(url + "/", timeout=1)
+        return True
+    except requests.ConnectionError:
+        return False
+
+
+def publish(tmp):
+    tracker = start_tracker(os.path.join(tmp, "tracker"))
+    edge = start_edge(os.path.join(tmp, "edge"), tracker.url, capacity="2GB")
+    wait_for(lambda: announced(edge), message="the edge announced")
+    clip = make_clip(os.path.join(tmp, "clip.mp4"), seconds=12, width=1920, height=1080)
+    _, job = upload(tracker.url, clip, "Benchmark clip")
+    video_id = wait_published(job["status_url"], timeout=600)["video_id"]
+    return tracker, edge, video_id
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--nginx-workers", type=int, default=2, help="like gunicorn's WEB_CONCURRENCY=2")
+    args = parser.parse_args(argv)
+    tmp = tempfile.mkdtemp(prefix="slipstream-bench-")
+    servers, nginx = [], None
+    try:
+        tracker, edge, video_id = publish(tmp)
+        servers = [edge, tracker]
+        videos = os.path.join(edge.data_dir, "videos")
+        files = requests.get(f"{edge.url}/videos/{video_id}/manifest.json", timeout=5).json()["files"]
+        segment = min((n for n in files if n.endswith(".m4s")), key=lambda n: abs(files[n]["size"] - 2**20))
+        playlist = max((n for n in files if n.endswith(".m3u8") and n != "master.m3u8"), key=lambda n: files[n]["size"])
+        # A second edge process on the same data dir, in X-Accel-Redirect mode (no background threads).
+        accel_edge = Server("edge", edge.data_dir, {**edge.env, "EDGE_BACKGROUND": "0",
+                                                    "EDGE_ACCEL_REDIRECT": "/_accel"}).start()
+        servers.insert(0, accel_edge)
+        nginx, nginx_url, accel_url = start_nginx(videos, tmp, args.nginx_workers, accel_edge.port)
+        print(f"video {video_id}: segment {segment} ({files[segment]['size']} bytes), "
+              f"playlist {playlist} ({files[playlist]['size']} bytes)")
+        print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; edge: gunicorn gthread "
+              f"{os.environ.get('WEB_CONCURRENCY', '2')}x{os.environ.get('GUNICORN_THREADS', '8')}; "
+              f"nginx {args.nginx_workers} workers; {os.cpu_count()} CPUs\n")
+        print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9}")
+        for label, name in (("segment", segment), ("playlist", playlist)):
+            results = {}
+            for server, base in (("nginx", nginx_url), ("edge", edge.url), ("accel", accel_url)):
+                assert requests.get(f"{base}/videos/{video_id}/{name}", timeout=5).content  # warm, and it works
+                results[server] = wrk(f"{base}/videos/{video_id}/{name}", args.seconds, args.connections, args.threads)
+                print(f"{label:10} {server:6} {results[server][0]:10.0f} {results[server][1]:9.1f}")
+                time.sleep(1)
+            print(f"{label:10} {'ratio':6} {results['edge'][0] / results['nginx'][0]:10.2f} (edge / nginx), "
+                  f"{results['accel'][0] / results['nginx'][0]:.2f} (nginx + edge with X-Accel-Redirect / nginx)\n")
+    finally:
+        if nginx:
+            nginx.terminate()
+            nginx.wait(10)
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Keeping within EDGE_CAPACITY while transfers are in flight, and cleaning up after a crash.
+
+Free space is capacity − bytes on disk − what holds still promise. A hold is taken in the same
+`BEGIN IMMEDIATE` transaction that checks the free space, so two uploads racing for the last
+gigabyte cannot both pass. Its holder keeps `JobLock(hold id)` for as long as it writes; `sweep`
+treats a hold (or a file in uploads/) whose lock it can take as left behind by a dead process.
+"""
+import json
+import logging
+import os
+import shutil
+import time
+
+from .errors import ApiError
+from .jobs import JobLock
+from .models import Hold, Job, db
+
+log = logging.getLogger(__name__)
+
+GRACE = 60  # seconds: a file this young may belong to a receiver that has not locked it yet
+
+
+def outstanding(node):
+    """Bytes the holds still promise beyond what their files already take on disk."""
+    total = 0
+    for hold in Hold.select(Hold.id, Hold.kind, Hold.size):
+        # Replicas are written to staging/, which `used()` does not count; uploads to uploads/.
+        written = 0 if hold.kind == "replica" else _size(node.part_path(hold.id))
+        total += max(hold.size - written, 0)
+    return total
+
+
+def free_space(node):
+    return node.capacity - node.used() - outstanding(node)
+
+
+def reserve(node, hold_id, kind, size, expires, ticket=None, filename="", received=0):
+    """Check the room and record a hold atomically; raise 409 for a used ticket, 507 when full.
+
+    `received` bytes of this transfer are already in uploads/ (a form whose ticket came late).
+    """
+    upload = ticket and str(ticket["upload"])
+    with db.atomic("IMMEDIATE"):
+        if upload and (Job.upload_in_use(upload) or Hold.select().where(Hold.upload == upload).exists()):
+            raise ApiError(409, "ticket_used", "this ticket's upload was already received or is in progress")
+        free = free_space(node) + received
+        if size > free:
+            raise ApiError(507, "insufficient_storage", f"this edge has {max(free, 0)} bytes free")
+        return Hold.create(id=hold_id, kind=kind, size=size, upload=upload, expires=expires,
+                           ticket=json.dumps(ticket) if ticket else None, filename=filename)
+
+
+def release(hold_id):
+    Hold.delete().where(Hold.id == hold_id).execute()
+
+
+def complete(node, hold_id, ticket, size):
+    """A whole upload becomes a queued job with the same id; its hold ends in the same commit."""
+    os.rename(node.part_path(hold_id), node.upload_path(hold_id))
+    with db.atomic("IMMEDIATE"):
+        release(hold_id)
+        return Job.queue(hold_id, ticket, size)
+
+
+def sweep(node, now=None):
+    """Remove what dead transfers left: their holds, half-received files, replica staging dirs."""
+    now = time.time() if now is None else now
+    removed = []
+    with db.connection_context():
+        for hold in list(Hold.select()):
+            if hold.kind == "tus" and hold.expires > now:
+                continue  # resumable until it expires, even with nobody sending right now
+            with JobLock(node, hold.id) as free:
+                if free:
+                    _remove(node.part_path(hold.id))
+                    shutil.rmtree(node.staging_path(hold.id), ignore_errors=True)
+                    release(hold.id)
+                    removed.append(hold.id)
+        holds = {hold_id for (hold_id,) in Hold.select(Hold.id).tuples()}
+        jobs = set(Job.queued_ids(limit=None)) | set(Job.running_ids())
+        for name in os.listdir(node.uploads):
+            stem, ext = os.path.splitext(name)
+            path = os.path.join(node.uploads, name)
+            if (ext == ".part" and stem in holds) or (ext == ".upload" and stem in jobs) \
+                    or now - _mtime(path) < GRACE:
+                continue
+            with JobLock(node, stem) as free:
+                if free:
+                    _remove(path)
+                    removed.append(name)
+    if removed:
+        log.warning("removed what interrupted transfers left: %s", ", ".join(removed))
+    return removed
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def _mtime(path):
+    try:
+        return os.path.getmtime(path)
+    except FileNotFoundError:
+        return 0
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

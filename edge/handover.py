@@ -1,0 +1,80 @@
+"""Operator actions on stored videos: hand one over to other edges, and re-check everything stored.
+
+`DELETE /api/v1/videos/<id>` (bearer EDGE_ADMIN_TOKEN) and `python -m edge drop <id>` ask the
+tracker to move the video (`POST {tracker}/api/v1/nodes/drop`, signed like an announce). The copy
+is deleted only when the tracker's announce answer says `{"action": "delete"}`, which it sends once
+another live edge has announced a verified copy, and only for a video this edge asked to drop.
+"""
+import hmac
+import logging
+import os
+import time
+
+from flask import Blueprint, current_app, request
+
+from segmenter.manifest import verify_dir
+
+from .errors import ApiError, not_found
+from .models import Drop, db
+from .upstream import TrackerError, post_signed
+
+log = logging.getLogger(__name__)
+bp = Blueprint("handover", __name__)
+
+
+@bp.delete("/api/v1/videos/<video_id>")
+def hand_over(video_id):
+    check_admin(current_app.config["EDGE_ADMIN_TOKEN"], request.headers.get("Authorization", ""))
+    node = current_app.extensions["edge"]
+    if video_id not in node.published():
+        raise not_found()
+    request_drop(node, video_id)
+    return {"state": "handing_over", "video_id": video_id}, 202
+
+
+def check_admin(token, authorization):
+    if not token:
+        raise ApiError(403, "operator_api_off", "set EDGE_ADMIN_TOKEN to use operator actions")
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <EDGE_ADMIN_TOKEN>",
+                       {"WWW-Authenticate": 'Bearer realm="edge"'})
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise ApiError(403, "forbidden", "wrong operator token")
+
+
+def request_drop(node, video_id):
+    """Record that we may delete the video on the tracker's word, then ask the tracker."""
+    Drop.insert(video_id=video_id, requested=time.time()).on_conflict_replace().execute()
+    try:
+        post_signed(node, "/api/v1/nodes/drop", {"node": node.id, "timestamp": time.time(), "video_id": video_id})
+    except TrackerError as exc:
+        Drop.delete().where(Drop.video_id == video_id).execute()
+        raise ApiError(502, "tracker_refused", f"the tracker did not take the hand-over: {exc}") from exc
+
+
+def delete_copy(node, video_id):
+    """The tracker's `delete` task: honoured only for a video we asked to drop."""
+    with db.connection_context():
+        if Drop.get_or_none(Drop.video_id == video_id) is None:
+            log.warning("tracker asked to delete %s, which this edge never asked to drop; kept", video_id)
+            return False
+        node.unpublish(video_id)
+        Drop.delete().where(Drop.video_id == video_id).execute()
+    log.info("handed video %s over; local copy deleted", video_id)
+    return True
+
+
+def verify_all(node):
+    """Re-hash every stored package; move corrupt ones to quarantine/. Returns {id: problems}."""
+    corrupt = {}
+    for video_id in node.published():
+        problems = verify_dir(node.video_path(video_id), video_id)
+        if problems:
+            corrupt[video_id] = problems
+            quarantine = node.path("quarantine")
+            os.makedirs(quarantine, exist_ok=True)
+            # A rename: the package leaves videos/ at once and stays for the operator to inspect.
+            os.rename(node.video_path(video_id), os.path.join(quarantine, f"{video_id}.{int(time.time())}"))
+            log.warning("video %s quarantined: %s", video_id, "; ".join(problems[:3]))
+    return corrupt

@@ -1,0 +1,201 @@
+"""Resumable uploads, tus 1.0.0: core, creation and termination (https://tus.io/protocols/resumable-upload).
+
+Creation is `POST /api/v1/uploads` with `Tus-Resumable` (the same URL as the plain form; see
+edge/uploads.py), `Upload-Length` and `Upload-Metadata` carrying `ticket` and `filename`. The upload
+lives at `/api/v1/uploads/<id>` (HEAD, PATCH, DELETE); its bytes go to `uploads/<id>.part`, whose
+size on disk is the offset, so whatever reached the disk before a crash need not be sent again.
+When the offset reaches the length the upload becomes the job of the same id.
+"""
+import base64
+import binascii
+import os
+import re
+import secrets
+import time
+
+from flask import Blueprint, current_app, request
+
+from .capacity import complete, release, reserve
+from .errors import ApiError, not_found
+from .jobs import JobLock
+from .models import Hold, Job
+from .receive import CHUNK, too_large
+from .tickets import check_ticket
+
+bp = Blueprint("tus", __name__)
+
+VERSION = "1.0.0"
+EXTENSIONS = "creation,termination"
+OFFSET_TYPE = "application/offset+octet-stream"
+RESUMABLE_FOR = 24 * 3600  # seconds a started upload keeps its space and may be resumed
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+
+
+def new_id():
+    return secrets.token_urlsafe(12)  # 16 URL-safe characters; also the job's id
+
+
+def create():
+    node, max_upload = current_app.extensions["edge"], current_app.config["EDGE_MAX_UPLOAD"]
+    _check_version()
+    if "Upload-Defer-Length" in request.headers:
+        raise ApiError(400, "length_required", "send Upload-Length; deferred lengths are not supported")
+    length = _header_int("Upload-Length")
+    if length > max_upload:
+        raise too_large(max_upload)
+    if length == 0:
+        raise ApiError(400, "empty_file", "the file is empty")
+    metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    ticket = check_ticket(node, metadata.get("ticket"))
+    if length > ticket["size"]:
+        raise too_large(ticket["size"])
+    upload_id = new_id()
+    reserve(node, upload_id, "tus", length, time.time() + RESUMABLE_FOR, ticket=ticket,
+            filename=metadata.get("filename", "")[:255])
+    open(node.part_path(upload_id), "xb").close()
+    location = f"{node.public_url}/api/v1/uploads/{upload_id}"
+    return "", 201, {"Location": location, "Upload-Offset": "0"}
+
+
+@bp.route("/api/v1/uploads/<upload_id>", methods=["HEAD"])
+def head(upload_id):
+    node = current_app.extensions["edge"]
+    _check_version()
+    hold, job = _find(upload_id)
+    headers = {"Cache-Control": "no-store"}  # tus: the offset must never come from a cache
+    if hold is not None:
+        headers.update({"Upload-Offset": str(_size(node.part_path(upload_id))), "Upload-Length": str(hold.size)})
+    else:
+        headers.update({"Upload-Offset": str(job.size), "Upload-Length": str(job.size), **_job_headers(node, job)})
+    return "", 200, headers
+
+
+@bp.route("/api/v1/uploads/<upload_id>", methods=["PATCH"])
+def patch(upload_id):
+    node = current_app.extensions["edge"]
+    _check_version()
+    if request.mimetype != OFFSET_TYPE:
+        raise ApiError(415, "bad_content_type", f"PATCH bodies are {OFFSET_TYPE}")
+    offset = _header_int("Upload-Offset")
+    hold, job = _find(upload_id)
+    if hold is None:  # already whole: only an empty PATCH at the end is consistent
+        if offset != job.size or request.content_length:
+            raise _offset_conflict(job.size)
+        return "", 204, {"Upload-Offset": str(job.size), **_job_headers(node, job)}
+    with JobLock(node, upload_id) as mine:
+        if not mine:
+            raise ApiError(423, "upload_busy", "another request is writing this upload; retry shortly")
+        path = node.part_path(upload_id)
+        current = _size(path)
+        if offset != current:
+            raise _offset_conflict(current)
+        current = _append(path, current, hold.size)
+        headers = {"Upload-Offset": str(current)}
+        if current == hold.size:
+            job = complete(node, upload_id, hold.ticket_payload, hold.size)
+            headers.update(_job_headers(node, job))
+    return "", 204, headers
+
+
+@bp.route("/api/v1/uploads/<upload_id>", methods=["DELETE"])
+def terminate(upload_id):
+    node = current_app.extensions["edge"]
+    _check_version()
+    hold, _ = _find(upload_id)
+    if hold is None:
+        raise ApiError(409, "upload_complete", "this upload is whole and already a job")
+    with JobLock(node, upload_id) as mine:
+        if not mine:
+            raise ApiError(423, "upload_busy", "another request is writing this upload; retry shortly")
+        _remove(node.part_path(upload_id))
+        release(upload_id)
+    return "", 204
+
+
+@bp.after_app_request
+def tus_headers(response):
+    """Tus-Resumable on every answer about uploads; discovery headers on OPTIONS (tus core)."""
+    if request.path.startswith("/api/v1/uploads"):
+        if request.method == "OPTIONS":
+            response.headers.update({"Tus-Version": VERSION, "Tus-Extension": EXTENSIONS,
+                                     "Tus-Max-Size": str(current_app.config["EDGE_MAX_UPLOAD"])})
+        else:
+            response.headers["Tus-Resumable"] = VERSION
+    return response
+
+
+def parse_metadata(text):
+    """`key base64,key2 base64` (tus creation) -> {key: str}; a malformed pair is a 400."""
+    metadata = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = pair.partition(" ")
+        try:
+            metadata[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiError(400, "bad_metadata", f"Upload-Metadata value of {key!r} is not base64 UTF-8") from None
+    return metadata
+
+
+def _append(path, offset, length):
+    """Write the body at `offset`, at most up to `length`; return the new offset.
+
+    What arrived before a client vanished stays: that is what the next HEAD reports.
+    """
+    with open(path, "r+b") as out:
+        out.seek(offset)
+        try:
+            while chunk := request.stream.read(CHUNK):
+                if offset + len(chunk) > length:
+                    out.truncate(offset)
+                    raise ApiError(413, "too_large", f"the body goes past Upload-Length ({length} bytes)")
+                out.write(chunk)
+                offset += len(chunk)
+        finally:
+            out.flush()
+            os.fsync(out.fileno())
+    return offset
+
+
+def _find(upload_id):
+    """(hold, None) while arriving, (None, job) once whole; 404 for anything else."""
+    if not UPLOAD_ID.match(upload_id):
+        raise not_found()
+    hold = Hold.find(upload_id, "tus")
+    job = None if hold else Job.find(upload_id)
+    if hold is None and job is None:
+        raise not_found()
+    return hold, job
+
+
+def _job_headers(node, job):
+    return {"Slipstream-Job": job.id, "Slipstream-Status-Url": f"{node.public_url}/api/v1/jobs/{job.id}"}
+
+
+def _check_version():
+    if request.headers.get("Tus-Resumable") != VERSION:
+        raise ApiError(412, "tus_version", f"this edge speaks tus {VERSION}", {"Tus-Version": VERSION})
+
+
+def _header_int(name):
+    value = request.headers.get(name, "")
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise ApiError(400, "bad_header", f"{name} must be a non-negative integer")
+    return int(value)
+
+
+def _offset_conflict(current):
+    return ApiError(409, "offset_mismatch", f"the upload is at offset {current}", {"Upload-Offset": str(current)})
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,179 @@
+"""The edge's side of replication and hand-over: pulling from (partly bad) sources, operator actions."""
+import json
+import os
+import threading
+
+import pytest
+from flask import Flask, abort
+from werkzeug.serving import make_server
+
+from edge.handover import delete_copy
+from edge.models import Hold, db
+from edge.replication import ReplicationError, replicate
+from segmenter.manifest import verify_dir
+from tests.test_edge import app, client, node, published_video, tracker  # noqa: F401 (fixtures)
+
+SEGMENT = "360p_00000.m4s"
+
+
+class Source:
+    """An edge as seen from outside: serves the files it is given under /videos/<id>/<name>."""
+
+    def __init__(self, files):
+        self.files = files
+        flask_app = Flask("source")
+        flask_app.get("/videos/<video_id>/<name>")(self.serve)
+        self.server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def serve(self, video_id, name):
+        if name not in self.files:
+            abort(404)
+        return self.files[name]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def package(node):
+    """A published video's id and files (taken out of this edge again, so it can be replicated)."""
+    video_id = published_video(node)
+    directory = node.video_path(video_id)
+    files = {}
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name), "rb") as f:
+            files[name] = f.read()
+    node.unpublish(video_id)
+    return video_id, files
+
+
+@pytest.fixture
+def sources():
+    started = []
+
+    def start(files):
+        started.append(Source(files))
+        return started[-1]
+    yield start
+    for source in started:
+        source.close()
+
+
+def nothing_left(node):
+    with db.connection_context():
+        return os.listdir(node.staging) == [] and Hold.select().count() == 0
+
+
+def test_a_corrupt_file_is_fetched_again_from_the_next_source(node, package, sources):
+    video_id, files = package
+    bad = sources({**files, SEGMENT: b"X" + files[SEGMENT][1:]})
+    short = sources({**files, SEGMENT: files[SEGMENT][:-10], "poster.jpg": files["poster.jpg"] + b"tail"})
+    good = sources(files)
+    assert replicate(node, video_id, [bad.url, short.url, good.url])
+    assert verify_dir(node.video_path(video_id), video_id) == []
+    assert video_id in node.published() and nothing_left(node)
+
+
+@pytest.mark.parametrize("case", ["corrupt everywhere", "forged manifest", "missing file", "unreachable"])
+def test_nothing_unverified_is_published(node, package, sources, case):
+    video_id, files = package
+    if case == "corrupt everywhere":
+        urls = [sources({**files, SEGMENT: b"X" * len(files[SEGMENT])}).url]
+    elif case == "forged manifest":
+        forged = json.loads(files["manifest.json"])
+        forged["files"][SEGMENT]["size"] += 1
+        urls = [sources({**files, "manifest.json": json.dumps(forged).encode()}).url]
+    elif case == "missing file":
+        urls = [sources({k: v for k, v in files.items() if k != SEGMENT}).url]
+    else:
+        urls = ["http://127.0.0.1:9"]
+    with pytest.raises(ReplicationError):
+        replicate(node, video_id, urls)
+    assert video_id not in node.published() and nothing_left(node)
+
+
+def test_replication_holds_the_package_size(node, package, sources):
+    video_id, files = package
+    with open(os.path.join(node.videos, "filler"), "wb") as f:
+        f.truncate(10**7 - 100)  # 100 bytes free: less than the package
+    with pytest.raises(Exception, match="bytes free"):
+        replicate(node, video_id, [sources(files).url])
+    assert video_id not in node.published() and nothing_left(node)
+
+
+def test_tasks_from_an_announce_are_carried_out(node, package, sources, tracker):
+    from edge.announcer import announce
+    from edge.replication import Replicator
+
+    video_id, files = package
+    replicator = Replicator(node)
+    node.task_handler = replicator.submit
+    replicator.start()
+    try:
+        tracker.tasks = [{"action": "replicate", "video_id": video_id, "sources": [sources(files).url]},
+                         {"action": "replicate", "video_id": "not-an-id", "sources": []}]
+        announce(node)
+        for _ in range(200):  # bounded: 10 s at most
+            if video_id in node.published():
+                break
+            threading.Event().wait(0.05)
+    finally:
+        replicator.stop()
+    assert video_id in node.published()
+    assert video_id in tracker.announces[-1]["videos"]  # announced as soon as published
+
+
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+@pytest.mark.parametrize("token, headers, status, code", [
+    (None, AUTH, 403, "operator_api_off"),
+    ("s3cret", {}, 401, "unauthorized"),
+    ("s3cret", {"Authorization": "Basic s3cret"}, 401, "unauthorized"),
+    ("s3cret", {"Authorization": "Bearer nope"}, 403, "forbidden"),
+])
+def test_hand_over_needs_the_operator_token(app, client, node, tracker, token, headers, status, code):
+    video_id = published_video(node)
+    app.config["EDGE_ADMIN_TOKEN"] = token
+    answer = client.delete(f"/api/v1/videos/{video_id}", headers=headers)
+    assert (answer.status_code, answer.json["error"]) == (status, code)
+    assert tracker.drops == [] and video_id in node.published()
+
+
+def test_hand_over_asks_the_tracker_and_deletes_only_when_told(app, client, node, tracker):
+    video_id, other = published_video(node), "ab" * 20
+    app.config["EDGE_ADMIN_TOKEN"] = "s3cret"
+    assert client.delete(f"/api/v1/videos/{other}", headers=AUTH).status_code == 404
+    answer = client.delete(f"/api/v1/videos/{video_id}", headers=AUTH)
+    assert answer.status_code == 202 and answer.json["state"] == "handing_over"
+    (drop,) = tracker.drops
+    assert drop["video_id"] == video_id and drop["node"] == node.id
+    assert video_id in node.published()  # still here until the tracker says so
+    assert delete_copy(node, video_id) and video_id not in node.published()
+
+
+def test_a_delete_for_a_video_not_dropped_is_ignored(node):
+    video_id = published_video(node)
+    assert not delete_copy(node, video_id)
+    assert video_id in node.published()
+
+
+def test_cli_drop_and_verify(node, tracker, monkeypatch, capsys):
+    from edge.__main__ import main
+
+    monkeypatch.setenv("SLIPSTREAM_DATA_DIR", node.data_dir)
+    monkeypatch.setenv("EDGE_TRACKER_URL", tracker.url)
+    sound = published_video(node)
+    assert main(["verify"]) == 0
+    assert main(["drop", sound]) == 0 and tracker.drops[-1]["video_id"] == sound
+    with open(os.path.join(node.video_path(sound), SEGMENT), "r+b") as f:
+        f.write(b"Z")  # bit rot
+    capsys.readouterr()
+    assert main(["verify"]) == 1
+    assert f"{sound}: quarantined" in capsys.readouterr().out
+    assert sound not in node.published() and os.listdir(node.path("quarantine"))
+    assert main(["drop", sound]) == 1  # gone from videos/: nothing to hand over

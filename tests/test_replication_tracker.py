@@ -1,0 +1,113 @@
+"""The tracker's side of replication and hand-over, through Flask's test client (tracker/replication.py)."""
+import time
+
+import pytest
+
+from segmenter.signing import sign
+from tests.test_tracker import Edge, make_app, publish
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path, TRACKER_REPLICAS=2, TRACKER_REPLICATION_TIMEOUT=60)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def tasks(client, edge, **changes):
+    answer = edge.announce(client, event="", **changes)
+    assert answer.status_code == 200, answer.json
+    return answer.json["tasks"]
+
+
+def drop(client, edge, video_id):
+    return client.post("/api/v1/nodes/drop", json=sign(
+        {"node": edge.id, "timestamp": edge.stamp(), "video_id": video_id}, edge.key))
+
+
+def test_a_video_short_of_copies_is_given_to_a_node_with_room(client):
+    a, b = Edge("https://a.example"), Edge("https://b.example")
+    a.announce(client)
+    video = publish(client, a)
+    assert tasks(client, a) == []  # it holds it already
+    assert tasks(client, b) == [{"action": "replicate", "video_id": video, "sources": ["https://a.example"]}]
+    assert tasks(client, b) == []  # handed out once, not again while pending
+    b.videos.append(video)
+    assert tasks(client, b) == []  # done: two copies
+
+
+def test_a_pending_task_is_handed_out_again_after_the_timeout(tmp_path):
+    client = make_app(tmp_path, TRACKER_REPLICATION_TIMEOUT=0).test_client()
+    a, b = Edge("https://a.example"), Edge("https://b.example")
+    a.announce(client)
+    video = publish(client, a)
+    assert [t["video_id"] for t in tasks(client, b)] == [video]
+    time.sleep(0.01)
+    assert [t["video_id"] for t in tasks(client, b)] == [video]
+
+
+def test_no_task_for_a_node_without_room_or_when_enough_copies(client):
+    a, full, c = Edge("https://a.example"), Edge("https://full.example", capacity=10), Edge("https://c.example")
+    a.announce(client)
+    video = publish(client, a)
+    full.announce(client)
+    assert tasks(client, full) == []
+    c.videos.append(video)
+    c.announce(client)
+    assert tasks(client, full) == []
+
+
+def test_a_dead_nodes_videos_are_copied_elsewhere(tmp_path):
+    client = make_app(tmp_path, TRACKER_ANNOUNCE_INTERVAL=1, TRACKER_NODE_TTL=1).test_client()
+    a, b, c = Edge("https://a.example"), Edge("https://b.example"), Edge("https://c.example")
+    a.announce(client)
+    video = publish(client, a)
+    b.videos.append(video)
+    b.announce(client)
+    c.announce(client)
+    assert tasks(client, c) == []
+    time.sleep(1.1)  # b falls silent past the TTL; a and c keep announcing
+    tasks(client, a)
+    assert tasks(client, c) == [{"action": "replicate", "video_id": video, "sources": ["https://a.example"]}]
+
+
+def test_hand_over_deletes_only_after_another_copy_is_announced(client):
+    a, b = Edge("https://a.example"), Edge("https://b.example")
+    a.announce(client)
+    video = publish(client, a)
+    answer = drop(client, a, video)
+    assert answer.status_code == 202 and answer.json["state"] == "handing_over"
+    assert tasks(client, a) == []  # the only copy: never deleted
+    assert [t["action"] for t in tasks(client, b)] == ["replicate"]
+    assert tasks(client, a) == []  # b has not announced a copy yet
+    b.videos.append(video)
+    tasks(client, b)
+    assert tasks(client, a) == [{"action": "delete", "video_id": video}]
+    a.videos.remove(video)
+    assert tasks(client, a) == []  # hand-over finished
+
+
+def test_two_nodes_dropping_each_other_keep_one_copy(client):
+    a, b = Edge("https://a.example"), Edge("https://b.example")
+    a.announce(client)
+    video = publish(client, a)
+    b.videos.append(video)
+    b.announce(client)
+    assert drop(client, a, video).status_code == 202
+    assert drop(client, b, video).status_code == 202
+    assert tasks(client, a) == [] and tasks(client, b) == []
+
+
+def test_drop_refusals(client):
+    a = Edge("https://a.example")
+    a.announce(client)
+    video = publish(client, a)
+    assert drop(client, a, "not-an-id").status_code == 400
+    assert drop(client, a, "ab" * 20).json["error"] == "not_held"
+    stranger = Edge("https://s.example")
+    assert drop(client, stranger, video).status_code == 403
+    forged = sign({"node": a.id, "timestamp": a.stamp(), "video_id": video}, stranger.key)
+    assert client.post("/api/v1/nodes/drop", json=forged).status_code == 403

@@ -1,0 +1,146 @@
+"""Keeping every video at TRACKER_REPLICAS live copies, and hand-overs (DESIGN.md, leaving a video).
+
+Work for edges travels in their announce answers (`tasks`):
+`{"action": "replicate", "video_id", "sources": [edge URLs]}` to a live node with room that lacks a
+video short of copies, and `{"action": "delete", "video_id"}` to a node that asked to drop a video,
+once another live node that is not dropping it too has announced a copy. So a hand-over never
+takes a video below one live copy. A replicate task handed out is not handed out again (to anyone)
+until TRACKER_REPLICATION_TIMEOUT has passed without the copy being announced.
+"""
+import os
+import time
+
+from flask import Blueprint
+from peewee import JOIN, CharField, CompositeKey, FloatField, fn
+
+from segmenter.manifest import is_video_id
+
+from . import fields, signed
+from .db import database, startup_lock, write_transaction
+from .errors import ApiError
+from .models import BaseModel, Copy, Node, Video
+
+bp = Blueprint("replication", __name__)
+
+MAX_TASKS = 4  # replicate tasks per answer: an edge pulls a few videos at a time
+CANDIDATES = 200  # short videos looked at per announce, fewest copies first
+
+
+class Task(BaseModel):
+    node = CharField(max_length=64)
+    video = CharField(max_length=40, index=True)
+    handed = FloatField()  # when it was last handed out
+
+    class Meta:
+        primary_key = CompositeKey("node", "video")
+        table_name = "replication_tasks"
+
+
+class Handover(BaseModel):
+    node = CharField(max_length=64)
+    video = CharField(max_length=40, index=True)
+    requested = FloatField()
+    # Once the node stops announcing the video; kept so it is not asked to copy it back.
+    finished = FloatField(null=True)
+
+    class Meta:
+        primary_key = CompositeKey("node", "video")
+        table_name = "replication_handovers"
+
+
+def init_app(app):
+    # Default: ten announce intervals, time enough to pull a video before someone else is asked.
+    app.config.setdefault("TRACKER_REPLICATION_TIMEOUT", int(
+        os.environ.get("TRACKER_REPLICATION_TIMEOUT") or 10 * app.config["TRACKER_ANNOUNCE_INTERVAL"]))
+    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
+        database.create_tables([Task, Handover], safe=True)
+    app.register_blueprint(bp)
+
+
+@bp.post("/api/v1/nodes/drop")
+def drop():
+    """A node asks to hand a video over (signed like an announce: {node, timestamp, video_id})."""
+    payload = signed.verified_payload(fields.json_body())
+    video_id = payload.get("video_id")
+    if not is_video_id(video_id):
+        raise fields.invalid("video_id", "must be 40 lowercase hex characters")
+    with write_transaction():
+        if Node.get_or_none(Node.id == payload["node"]) is None:
+            raise ApiError(403, "unknown_node", "this node has never announced")
+        if not Copy.select().where((Copy.node == payload["node"]) & (Copy.video == video_id)).exists():
+            raise ApiError(409, "not_held", "this node has not announced a copy of that video")
+        Handover.insert(node=payload["node"], video=video_id, requested=time.time()).on_conflict(
+            conflict_target=[Handover.node, Handover.video], update={Handover.finished: None}).execute()
+    return {"state": "handing_over", "video_id": video_id}, 202
+
+
+def tasks_for(node, now, config):
+    """The tasks for a node that has just announced (its copies are already recorded)."""
+    if node.stopped:
+        return []
+    with write_transaction():
+        held = Copy.select(Copy.video).where(Copy.node == node.id)
+        Task.delete().where((Task.node == node.id) & Task.video.in_(held)).execute()  # done
+        mine = Handover.node == node.id
+        # A hand-over ends once the node no longer announces the video (it deleted it); if it
+        # announces it again later (uploaded anew), its copy counts like any other.
+        Handover.update(finished=now).where(mine & Handover.finished.is_null() & Handover.video.not_in(held)).execute()
+        Handover.delete().where(mine & Handover.finished.is_null(False) & Handover.video.in_(held)).execute()
+        return deletions(node, now, config) + replications(node, now, config)
+
+
+def deletions(node, now, config):
+    tasks = []
+    for handover in Handover.select().where((Handover.node == node.id) & Handover.finished.is_null()):
+        keeper = (live_holders(handover.video, now, config["TRACKER_NODE_TTL"])
+                  .where(Copy.node != node.id).exists())
+        if keeper:
+            tasks.append({"action": "delete", "video_id": handover.video})
+    return tasks
+
+
+def replications(node, now, config):
+    ttl, fresh = config["TRACKER_NODE_TTL"], now - config["TRACKER_REPLICATION_TIMEOUT"]
+    pending = Task.select(Task.video, fn.COUNT(Task.node).alias("n")).where(Task.handed > fresh).group_by(Task.video)
+    pending_sizes = (Task.select(fn.COALESCE(fn.SUM(Video.size), 0)).join(Video, on=(Video.id == Task.video))
+                     .where((Task.node == node.id) & (Task.handed > fresh))).scalar()
+    room = Node.select(Node.free_space(now)).where(Node.id == node.id).scalar() - pending_sizes
+    held = {v for (v,) in Copy.select(Copy.video).where(Copy.node == node.id).tuples()}
+    counts = dict(pending.tuples())
+    mine = {v for (v,) in Task.select(Task.video).where((Task.node == node.id) & (Task.handed > fresh)).tuples()}
+    mine |= {v for (v,) in Handover.select(Handover.video).where(Handover.node == node.id).tuples()}
+    tasks = []
+    for video_id, size, copies in short_videos(now, ttl, config["TRACKER_REPLICAS"]):
+        if len(tasks) >= MAX_TASKS:
+            break
+        if video_id in held or video_id in mine or size > room \
+                or copies + counts.get(video_id, 0) >= config["TRACKER_REPLICAS"]:
+            continue
+        sources = [n.url for n in Node.sources([video_id], now, ttl).get(video_id, []) if n.id != node.id]
+        if not sources:
+            continue
+        Task.insert(node=node.id, video=video_id, handed=now).on_conflict(
+            conflict_target=[Task.node, Task.video], update={Task.handed: now}).execute()
+        room -= size
+        tasks.append({"action": "replicate", "video_id": video_id, "sources": sources})
+    return tasks
+
+
+def short_videos(now, ttl, replicas):
+    """(id, size, live copies not being dropped) of videos below `replicas`, fewest copies first."""
+    keeping = Node.is_live(now, ttl) & ~fn.EXISTS(
+        Handover.select().where((Handover.node == Copy.node) & (Handover.video == Copy.video)))
+    copies = fn.COUNT(Node.id)
+    query = (Video.select(Video.id, Video.size, copies)
+             .join(Copy, JOIN.LEFT_OUTER, on=(Copy.video == Video.id))
+             .join(Node, JOIN.LEFT_OUTER, on=((Node.id == Copy.node) & keeping))
+             .group_by(Video.id, Video.size).having(copies < replicas)
+             .order_by(copies, Video.created).limit(CANDIDATES))
+    return list(query.tuples())
+
+
+def live_holders(video_id, now, ttl):
+    """Copies of a video on live nodes that are not themselves handing it over."""
+    dropping = Handover.select().where((Handover.node == Copy.node) & (Handover.video == video_id))
+    return (Copy.select().join(Node, on=(Node.id == Copy.node))
+            .where((Copy.video == video_id) & Node.is_live(now, ttl) & ~fn.EXISTS(dropping)))
