@@ -1,0 +1,149 @@
+"""The donation ledger's API: give (exactly once per Idempotency-Key), preview a split, read an account.
+
+`found_by` names the tracker that found the edges. Our own public URL credits `tracker:<our id>`;
+a peer tracker's URL (one of TRACKER_PEERS) credits `tracker:<its URL>` in our ledger, since we
+cannot verify a peer's key from its URL alone. Any other URL is refused: otherwise any website
+could route the trackers' share of every gift to an account nobody is accountable for.
+"""
+import re
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, request
+from prometheus_client import Counter
+
+from . import fields
+from .catalog import known_video
+from .currencies import CURRENCIES, max_amount
+from .errors import ApiError
+from .ledger import DONOR, MAX_ACCOUNT, MAX_KEY, Balance, Donation, Posting, unknown_nodes
+from .split import split
+
+bp = Blueprint("donations", __name__)
+
+MAX_SERVED = 100  # edges named in one donation; a player rarely uses more than a handful
+PER_PAGE = 50
+MAX_PAGE = 10 ** 6
+ACCOUNT = re.compile(r"(creator|node|tracker|donor):.+", re.DOTALL)
+
+
+@bp.record_once
+def add_metrics(state):
+    """`tracker_donations_total{result}` in the app's own registry (metrics.py)."""
+    counter = Counter("tracker_donations", "Donation requests, by result", ["result"],
+                      registry=state.app.extensions["tracker.metrics"].registry)
+    for result in ("recorded", "replayed", "conflict", "refused"):
+        counter.labels(result)  # show zeros before the first gift
+    state.app.extensions["tracker.donations"] = counter
+
+
+@bp.post("/api/v1/donations")
+def donate():
+    counter = current_app.extensions["tracker.donations"]
+    try:
+        key = idempotency_key()
+        gift = read_gift(fields.json_body())
+        answer, replayed = Donation.record(key, gift, postings(gift), time.time())
+    except ApiError as exc:
+        counter.labels("conflict" if exc.status == 409 else "refused").inc()
+        raise
+    counter.labels("replayed" if replayed else "recorded").inc()
+    response = jsonify(answer)
+    response.status_code = 201
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotency_key():
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        raise ApiError(400, "missing_idempotency_key", "send an Idempotency-Key header (a fresh UUID per gift)")
+    if not 1 <= len(key) <= MAX_KEY or not key.isascii() or not key.isprintable():
+        raise ApiError(400, "invalid_idempotency_key",
+                       f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII characters")
+    return key
+
+
+@bp.get("/api/v1/donations/split")
+def preview():
+    """What a gift would post, written nowhere: `?video_id=&amount=&currency=&found_by=&served=id:bytes,…`."""
+    args = request.args
+    served = {node: query_int(count) for node, _, count in
+              (item.partition(":") for item in args.get("served", "").split(",") if item)}
+    gift = read_gift({"video_id": args.get("video_id"), "amount": query_int(args.get("amount", "")),
+                      "currency": args.get("currency"), "found_by": args.get("found_by"), "served": served})
+    return {**gift, "exponent": CURRENCIES[gift["currency"]], "split": current_app.config["TRACKER_SPLIT"],
+            "postings": [{"account": a, "amount": n, "currency": gift["currency"]} for a, n in postings(gift)]}
+
+
+def query_int(text):
+    """A query string's integer, or the text itself for read_gift to refuse with the field's name."""
+    # Short ASCII digits only: int() accepts "²" and is slow on strings of thousands of digits.
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 16 else text
+
+
+@bp.get("/api/v1/accounts/<path:account>", merge_slashes=False)
+def account(account):
+    if len(account) > MAX_ACCOUNT or not ACCOUNT.fullmatch(account):
+        raise ApiError(400, "invalid_account", "an account is creator:<name>, node:<id>, tracker:<id or URL> "
+                                               "or donor:external")
+    page = request.args.get("page", "1")
+    # Short ASCII digits only: int() fails on "²" and on strings of over 4300 digits.
+    if not (page.isascii() and page.isdecimal() and len(page) <= 7) or not 1 <= int(page) <= MAX_PAGE:
+        raise ApiError(400, "invalid_page", "page must be a positive integer")
+    balances = Balance.of(account)
+    if balances is None:
+        raise ApiError(404, "unknown_account", "this ledger has no postings for that account")
+    entries, total = Posting.statement(account, int(page), PER_PAGE)
+    return {"account": account, "balances": balances, "entries": entries, "page": int(page),
+            "per_page": PER_PAGE, "total": total}
+
+
+def read_gift(body):
+    """The donation's request, checked and normalised (the idempotency fingerprint is taken of it)."""
+    video = known_video(body.get("video_id"))
+    currency = body.get("currency")
+    if currency not in CURRENCIES:
+        raise ApiError(400, "unknown_currency", "currency must be an ISO 4217 code this tracker knows, e.g. EUR")
+    amount = fields.integer(body, "amount", minimum=1, maximum=max_amount(currency))
+    served = body.get("served") or {}
+    if not isinstance(served, dict) or len(served) > MAX_SERVED:
+        raise fields.invalid("served", f"must be an object of at most {MAX_SERVED} node ids to bytes")
+    for node, count in served.items():
+        fields.node_id({"served": node}, "served")
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= fields.MAX_INT:
+            raise fields.invalid("served", f"must give each node's bytes as an integer from 0 to {fields.MAX_INT}")
+    unknown = unknown_nodes(served)
+    if unknown:
+        raise ApiError(422, "unknown_node", f"this tracker never knew the node {unknown[0]}")
+    return {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
+            "served": dict(sorted(served.items())), "tracker": finding_tracker(body.get("found_by"))}
+
+
+def finding_tracker(url):
+    """The ledger account of the tracker that found the edges (see the module's docstring)."""
+    config = current_app.config
+    if url is not None and (not isinstance(url, str) or len(url) > 200):
+        raise fields.invalid("found_by", "must be a tracker URL of at most 200 characters")
+    if url is None or normal_url(url) == normal_url(config["SLIPSTREAM_PUBLIC_URL"]):
+        return "tracker:" + config["TRACKER_ID"]
+    if normal_url(url) not in {normal_url(peer) for peer in config["TRACKER_PEERS"]}:
+        raise ApiError(422, "unknown_tracker", "found_by must be this tracker's URL or one of its peers'")
+    return "tracker:" + normal_url(url)
+
+
+def normal_url(url):
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise fields.invalid("found_by", "must be a tracker URL") from None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def postings(gift):
+    """[(account, amount)]: the donor's debit first, then each share (TRACKER_SPLIT)."""
+    accounts = {("creator",): "creator:" + gift["creator"], ("tracker",): gift["tracker"]}
+    shares = split(gift["amount"], current_app.config["TRACKER_SPLIT"], gift["served"])
+    return [(DONOR, -gift["amount"])] + [(accounts.get(party) or "node:" + party[1], share)
+                                         for party, share in shares]
