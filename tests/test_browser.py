@@ -2,7 +2,9 @@
 import json
 import os
 import re
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -71,6 +73,51 @@ def tab(browser):
     opened = Tab(browser)
     yield opened
     opened.close()
+
+
+class OtherOrigin:
+    """A tiny static web server on its own loopback port: a third-party site on another origin."""
+
+    def __init__(self):
+        pages = self.pages = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/favicon.ico":  # browsers ask; a 404 would be logged as a console error
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                body = pages.get(self.path.split("?")[0])
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                body = (body if body is not None else "not found").encode()
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def put(self, path, html):
+        """Serve `html` at `path`; returns its URL."""
+        self.pages[path] = html
+        return self.url + path
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def other_origin():
+    site = OtherOrigin()
+    yield site
+    site.close()
 
 
 def player_state(page):
@@ -157,7 +204,7 @@ def test_the_home_page_lists_and_searches_the_catalog(network, published, tab):
 
     page.fill("#search-q", "no such words at all")
     page.press("#search-q", "Enter")
-    tab.wait("document.getElementById('listing-status').textContent.startsWith('No videos match')",
+    tab.wait("document.getElementById('listing-status')?.textContent.startsWith('No videos match')",
              message="an empty search result")
     assert page.query_selector_all("#videos .card") == []
     assert tab.problems == []
@@ -249,3 +296,5 @@ def test_without_webcrypto_the_manifest_is_still_checked(network, published, tab
     state = player_state(tab.page)
     assert state["verified"] and state["errors"] == []
     assert tab.page.evaluate("typeof window.SlipstreamSha256") == "function"
+    # Segments too: every file hls.js played went through the plain-JS hash.
+    assert any(d["name"].endswith(".m4s") for d in state["deliveries"])

@@ -120,11 +120,11 @@ def test_pages_load_nothing_from_other_sites(client, path):
 
 
 @pytest.mark.parametrize("name", ["slipstream-player.js", "sha256.js", "site.js", "home.js", "watch.js", "embed.js",
-                                  "upload.js", "site.css"])
+                                  "upload.js", "resumable.js", "site.css", "embed-example.html"])
 def test_static_files_are_served(client, name):
     with client.get(f"/player/static/{name}") as answer:
         assert answer.status_code == 200
-        assert answer.mimetype in ("text/javascript", "text/css")
+        assert answer.mimetype in ("text/javascript", "text/css", "text/html")
 
 
 def test_hls_js_is_served_from_node_modules(client):

@@ -10,9 +10,12 @@
  * the SHA-256 of its manifest.json, and the manifest holds the SHA-256 of every file, so the player
  * asks the tracker for sources, takes the first edge whose manifest hashes to the id, and plays
  * that edge's master playlist with hls.js (loaded from the same server when the page has not).
- * Segments are not yet checked one by one: that is a custom hls.js loader working from
- * `player.manifest` and `player.sources` (see hlsConfig). Until then a fatal network error moves
- * playback to the next source.
+ *
+ * hls.js fetches nothing itself: its loader is `verifyingLoader(player)`, which gets every
+ * playlist, init segment and media segment by its name in the manifest, checks its size and
+ * SHA-256 before hls.js sees a byte, and on a mismatch, an HTTP error or a timeout fetches the same
+ * file from the next source, reports the edge to the tracker and stops using it. Playback never
+ * restarts: hls.js only sees a slower load. Verified bytes are counted per edge in `served`.
  */
 (function (global) {
   "use strict";
@@ -98,6 +101,80 @@
   /* hls.js from the page if it loaded it, else from the server that served this script. */
   const loadHls = () => loadScript("../vendor/hls.min.js", "Hls");
 
+  /* ---- the verifying loader ---- */
+
+  // A dead edge must cost well under 2 s of playback (issue 6), and a live one across an ocean, on
+  // a new TLS connection, still sends its first byte, and then each next chunk, sooner than this.
+  // Options `firstByteMs` and `stallMs` override them.
+  const FIRST_BYTE_MS = 1000;
+  const STALL_MS = 1000;
+  const DELIVERIES_KEPT = 200;  // the last verified files, for tests and diagnostics
+  const REFRESH_MS = 2000;  // at most one new sources request per this, once every edge failed
+
+  /* Fields of hls.js's LoaderStats (hls.d.ts), which its bandwidth estimate reads. */
+  function newStats() {
+    return {aborted: false, loaded: 0, retry: 0, total: 0, chunkCount: 0, bwEstimate: 0,
+      loading: {start: 0, first: 0, end: 0}, parsing: {start: 0, end: 0}, buffering: {start: 0, first: 0, end: 0}};
+  }
+
+  /* An hls.js Loader (hls.d.ts: load(context, config, callbacks), abort, destroy, context, stats)
+   * whose bytes come from `player.fetchVerified`: the same file from any trusted source. The
+   * response keeps the URL hls.js asked for, so relative URIs in playlists still resolve there and
+   * map back to manifest names whichever edge sent the bytes. */
+  function verifyingLoader(player) {
+    return class SlipstreamLoader {
+      constructor() {
+        this.context = null;
+        this.stats = newStats();
+        this.callbacks = null;
+        this.controller = null;
+        this.finished = false;  // onSuccess, onError or onTimeout was called
+      }
+
+      load(context, config, callbacks) {
+        const stats = this.stats;
+        this.context = context;
+        this.callbacks = callbacks;
+        this.controller = new AbortController();
+        stats.loading.start = performance.now();
+        const signal = this.controller.signal;
+        player.fetchVerified(context.url, signal, stats, config.loadPolicy).then((bytes) => {
+          if (signal.aborted || !this.callbacks) return;
+          this.finished = true;
+          let body = bytes;
+          if (context.rangeEnd) body = bytes.subarray(context.rangeStart || 0, context.rangeEnd);
+          stats.loading.end = Math.max(stats.loading.end || performance.now(), stats.loading.first);
+          stats.loaded = stats.total = body.length;
+          let data = body.buffer.byteLength === body.length ? body.buffer : body.slice().buffer;
+          if (context.responseType === "text") data = new TextDecoder().decode(body);
+          else if (context.responseType === "json") data = JSON.parse(new TextDecoder().decode(body));
+          this.callbacks.onSuccess({url: context.url, data: data, code: 200}, stats, context, null);
+        }, (err) => {
+          if (signal.aborted || !this.callbacks) return;
+          this.finished = true;
+          if (err.code === "timeout") this.callbacks.onTimeout(stats, context, null);
+          else this.callbacks.onError({code: err.status || 0, text: err.message}, context, null, stats);
+        });
+      }
+
+      abort() {
+        if (!this.controller || this.finished) return;
+        this.stats.aborted = true;
+        this.controller.abort();
+        if (this.callbacks && this.callbacks.onAbort) this.callbacks.onAbort(this.stats, this.context, null);
+      }
+
+      destroy() {
+        if (this.controller && !this.finished) this.controller.abort();
+        this.callbacks = null;
+      }
+
+      getCacheAge() { return null; }
+
+      getResponseHeader() { return null; }
+    };
+  }
+
   /* ---- the player ---- */
 
   class Player {
@@ -115,7 +192,11 @@
       this.mode = null;        // "mse" (hls.js) or "native" (the browser's HLS: media unchecked)
       this.state = "idle";     // idle, finding, verifying, loading, playing, failed
       this.errors = [];        // {code, message, source, at}
-      this.served = {};        // node id -> bytes it delivered
+      this.served = {};        // node id -> verified bytes it delivered (the donation split)
+      this.deliveries = [];    // the last verified files: {name, node, bytes}
+      this.reported = new Set(); // urls of sources already reported to the tracker
+      this.refreshedAt = 0;
+      this.stalls = 0;         // times hls.js saw the buffer run dry during playback
       this.firstFrameMs = null;  // ms from navigation start to the first frame shown
       this.startedMs = performance.now();
       this.muted = false;      // true when autoplay was only allowed muted
@@ -160,6 +241,157 @@
       this.served[key] = (this.served[key] || 0) + bytes;
     }
 
+    /* The manifest name of a URL under /videos/<id>/ on any edge, or null. */
+    fileName(url) {
+      const path = new URL(url, location.href).pathname;
+      const prefix = "/videos/" + this.videoId + "/";
+      const at = path.indexOf(prefix);
+      return at < 0 ? null : decodeURIComponent(path.slice(at + prefix.length));
+    }
+
+    /* The source to try next for one file: the one in use first, then the tracker's order. */
+    nextSource(tried) {
+      const usable = (s) => !this.failed.has(s.url) && !tried.has(s.url);
+      if (this.source && usable(this.source)) return this.source;
+      return this.sources.find(usable) || null;
+    }
+
+    /* Every source failed: ask the tracker again (edges come and go), at most every REFRESH_MS. */
+    async refreshSources() {
+      if (performance.now() - this.refreshedAt < REFRESH_MS) return;
+      this.refreshedAt = performance.now();
+      try {
+        const answer = await (await fetchOk(
+          this.tracker + "/api/v1/videos/" + this.videoId + "/sources", this.options.timeoutMs)).json();
+        const known = new Set(this.sources.map((s) => s.url));
+        (answer.sources || []).forEach((s) => known.has(s.url) || this.sources.push(s));
+      } catch (err) {
+        this.record(err);
+      }
+    }
+
+    /* The bytes of the file behind `url`, from the first source whose copy matches the manifest.
+     * A source that fails (bad bytes, HTTP error, timeout) is reported and not used again. */
+    async fetchVerified(url, signal, stats, loadPolicy) {
+      const name = this.fileName(url);
+      const files = this.manifest.files;
+      const expected = name !== null && Object.prototype.hasOwnProperty.call(files, name) ? files[name] : null;
+      if (!expected) throw new PlayerError("not_in_manifest", url + " is not a file of this video");
+      const tried = new Set();
+      for (;;) {
+        let source = this.nextSource(tried);
+        if (!source) {
+          await this.refreshSources();
+          source = this.nextSource(tried);
+        }
+        if (!source) throw new PlayerError("no_sources_left", "no edge sent " + name + " intact");
+        tried.add(source.url);
+        try {
+          const bytes = await this.download(source, name, expected.size, signal, stats, loadPolicy);
+          if (hex(await sha256(bytes)) !== expected.sha256) {
+            throw new PlayerError("hash_mismatch", name + " from " + source.url + " does not match the manifest");
+          }
+          if (signal.aborted) throw new PlayerError("aborted", "aborted");
+          this.delivered(source, name, bytes.length);
+          return bytes;
+        } catch (err) {
+          if (signal.aborted) throw err;
+          this.dropSource(source, err);
+          if (stats) stats.retry += 1;
+        }
+      }
+    }
+
+    /* One GET of one file, refused past `size` bytes, with a first-byte and a stall timeout. */
+    async download(source, name, size, signal, stats, loadPolicy) {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      signal.addEventListener("abort", stop);
+      let timedOut = false, timer = null;
+      const arm = (ms) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => { timedOut = true; controller.abort(); }, ms);
+      };
+      const policyMs = loadPolicy && loadPolicy.maxTimeToFirstByteMs;
+      arm(Math.min(this.options.firstByteMs || FIRST_BYTE_MS, policyMs || Infinity));
+      const url = this.fileUrl(source, name);
+      try {
+        const response = await fetch(url, {signal: controller.signal, credentials: "omit"});
+        if (!response.ok) {
+          const error = new PlayerError("http_error", response.status + " from " + url);
+          error.status = response.status;
+          throw error;
+        }
+        if (stats) {
+          stats.loading.first = Math.max(performance.now(), stats.loading.start);
+          stats.total = size;
+        }
+        const bytes = new Uint8Array(size);
+        const reader = response.body.getReader();
+        let length = 0;
+        for (;;) {
+          arm(this.options.stallMs || STALL_MS);
+          const {done, value} = await reader.read();
+          if (done) break;
+          if (length + value.length > size) {
+            reader.cancel().catch(() => {});
+            throw new PlayerError("hash_mismatch", name + " from " + url + " is longer than the manifest says");
+          }
+          bytes.set(value, length);
+          length += value.length;
+          if (stats) {
+            stats.loaded = length;
+            stats.chunkCount += 1;
+          }
+        }
+        if (length !== size) {
+          throw new PlayerError("hash_mismatch", name + " from " + url + " is shorter than the manifest says");
+        }
+        // The transfer's end, not the hash's: hls.js estimates bandwidth from these times.
+        if (stats) stats.loading.end = performance.now();
+        return bytes;
+      } catch (err) {
+        if (err instanceof PlayerError) throw err;
+        if (timedOut) throw new PlayerError("timeout", "timed out: " + url);
+        if (signal.aborted) throw err;
+        throw new PlayerError("http_error", "could not load " + url + " (" + err.message + ")");
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", stop);
+      }
+    }
+
+    delivered(source, name, bytes) {
+      this.count(source, bytes);
+      this.deliveries.push({name: name, node: source.node || source.url, bytes: bytes});
+      if (this.deliveries.length > DELIVERIES_KEPT) this.deliveries.shift();
+      if (this.source !== source) {
+        this.source = source;
+        this.emit("source", {url: source.url, node: source.node || null});
+      }
+    }
+
+    /* Stop using a source for good, and tell the tracker, which ranks it down for everyone. */
+    dropSource(source, error) {
+      this.record(error, source);
+      if (this.failed.has(source.url)) return;
+      this.failed.add(source.url);
+      const reason = error.code === "bad_manifest" ? "hash_mismatch"
+        : error.code === "timeout" ? "timeout" : error.code === "hash_mismatch" ? "hash_mismatch" : "http_error";
+      this.report(source, reason);
+    }
+
+    report(source, reason) {
+      if (!source.node || this.reported.has(source.url)) return;
+      this.reported.add(source.url);
+      // keepalive: the report still goes out if the viewer closes the page right now.
+      fetch(this.tracker + "/api/v1/videos/" + this.videoId + "/reports", {
+        method: "POST", credentials: "omit", keepalive: true,
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({node: source.node, reason: reason}),
+      }).catch(() => {});
+    }
+
     async start() {
       try {
         if (!VIDEO_ID.test(this.videoId || "")) {
@@ -180,8 +412,7 @@
             this.source = source;
             break;
           } catch (err) {
-            this.record(err, source);
-            this.failed.add(source.url);
+            this.dropSource(source, err);
           }
         }
         if (!this.manifest) {
@@ -197,7 +428,8 @@
 
     /* The manifest from one edge, refused unless its bytes hash to the video id. */
     async loadManifest(source) {
-      const response = await fetchOk(this.fileUrl(source, "manifest.json"), this.options.timeoutMs);
+      // A few kilobytes: the first-byte budget is enough, so a frozen edge does not delay the start.
+      const response = await fetchOk(this.fileUrl(source, "manifest.json"), this.options.firstByteMs || FIRST_BYTE_MS);
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (await videoIdOf(bytes) !== this.videoId) {
         throw new PlayerError("bad_manifest", "the manifest from " + source.url + " does not hash to the video id");
@@ -244,25 +476,19 @@
       if (this.options.autoplay) this.autoplay();
     }
 
-    /* hls.js settings. Issue 6 adds here the loader that checks every file against `this.manifest`
-     * and retries it on the next of `this.sources`, with load policies tuned for a dead edge. */
+    /* hls.js settings: every request goes through the verifying loader; `options.hls` adds to them
+     * (a host page may, say, shorten the buffer with {maxBufferLength: 10}). */
     hlsConfig(startPosition) {
-      return {
+      const Loader = verifyingLoader(this);
+      return Object.assign({
         startPosition: startPosition,
         capLevelToPlayerSize: true,  // no 720p segments for a 320-pixel-wide embed
-      };
+      }, this.options.hls || {}, {loader: Loader, pLoader: Loader, fLoader: Loader});
     }
 
     startHls(Hls, source, startPosition) {
       const hls = new Hls(this.hlsConfig(startPosition));
       this.hls = hls;
-      // stats, not payload.byteLength: the payload may already be transferred to the transmux worker.
-      const counted = (data) => {
-        if (this.hls === hls) this.count(source, (data.part || data.frag || data).stats.loaded);
-      };
-      hls.on(Hls.Events.FRAG_LOADED, (event, data) => counted(data));
-      hls.on(Hls.Events.MANIFEST_LOADED, (event, data) => counted(data));
-      hls.on(Hls.Events.LEVEL_LOADED, (event, data) => counted(data));
       hls.on(Hls.Events.ERROR, (event, data) => this.onHlsError(Hls, hls, data));
       hls.loadSource(this.fileUrl(source, "master.m3u8"));
       hls.attachMedia(this.video);
@@ -273,21 +499,23 @@
       const error = new PlayerError(data.details || data.type,
         (data.error && data.error.message) || data.details || "playback error");
       if (!data.fatal) {
-        this.record(error, this.source);
+        // Not failures: a buffer running dry (counted in `stalls`; the video fires `waiting` too),
+        // and a fragment fetched again at another quality landing on media already buffered.
+        if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) this.stalls += 1;
+        else if (data.details !== Hls.ErrorDetails.BUFFER_APPEND_NO_PROGRESS) this.record(error, this.source);
         return;
       }
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this.recoveredMedia) {
         this.recoveredMedia = true;  // hls.js's documented recovery: rebuild the SourceBuffers once
         this.record(error, this.source);
         hls.recoverMediaError();
-      } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-        this.failOver(error);
       } else {
         this.fail(error);
       }
     }
 
-    /* Move to the next source still trusted, resuming where playback was. */
+    /* Native HLS only (hls.js's loader moves between sources file by file): move to the next source
+     * still trusted, resuming where playback was. */
     failOver(error) {
       this.record(error, this.source);
       this.failed.add(this.source.url);
@@ -296,15 +524,10 @@
         this.fail(new PlayerError("no_sources_left", "Every edge holding this video failed."));
         return;
       }
-      const position = this.video.currentTime || -1;
+      const position = this.video.currentTime || 0;
       this.source = next;
-      if (this.mode === "mse") {
-        this.hls.destroy();
-        this.startHls(global.Hls, next, position);
-      } else {
-        this.video.src = this.fileUrl(next, "master.m3u8");
-        this.video.currentTime = Math.max(0, position);
-      }
+      this.video.src = this.fileUrl(next, "master.m3u8");
+      this.video.currentTime = position;
       if (this.options.autoplay || !this.video.paused) this.autoplay();
     }
 
@@ -354,6 +577,8 @@
         failed: Array.from(this.failed),
         foundBy: this.foundBy,
         served: Object.assign({}, this.served),
+        deliveries: this.deliveries.slice(),
+        stalls: this.stalls,
         errors: this.errors.slice(),
         firstFrameMs: this.firstFrameMs,
         muted: this.muted,

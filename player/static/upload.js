@@ -1,4 +1,5 @@
-/* Upload page: placement from the tracker, the file straight to the chosen edge, then transcoding. */
+/* Upload page: placement from the tracker, the file straight to the chosen edge (resumable, tus 1.0,
+ * with resumable.js; the multipart form for an edge without tus), then transcoding. */
 (function () {
   "use strict";
   const {ApiError, postJson, api, setStatus} = window.SlipstreamSite;
@@ -8,6 +9,24 @@
   const status = document.getElementById("upload-status");
   const uploadBar = document.getElementById("progress-upload");
   const transcodeBar = document.getElementById("progress-transcode");
+
+  function showSent(uploadUrl, fraction) {
+    uploadBar.value = fraction;
+    setStatus(status, "Uploading to " + new URL(uploadUrl).host + "… " + Math.floor(100 * fraction) + " %");
+  }
+
+  /* The file through tus, so a broken connection resumes where the edge's copy ends. */
+  async function sendResumable(uploadUrl, ticket, file) {
+    try {
+      return await window.SlipstreamResumable.upload(uploadUrl, ticket, file, {
+        onProgress: (fraction) => showSent(uploadUrl, fraction),
+        onRetry: (seconds) => setStatus(status, "The connection to the edge broke; resuming in " + seconds + " s…"),
+      });
+    } catch (err) {
+      if (err.code === "not_tus") return send(uploadUrl, ticket, file);
+      throw new ApiError(err.status, err.code, err.message);
+    }
+  }
 
   /* multipart POST with XMLHttpRequest, the one browser API that reports upload progress. */
   function send(uploadUrl, ticket, file) {
@@ -19,10 +38,7 @@
       xhr.open("POST", uploadUrl);
       xhr.responseType = "json";
       xhr.upload.addEventListener("progress", (event) => {
-        if (!event.lengthComputable) return;
-        uploadBar.value = event.loaded / event.total;
-        setStatus(status, "Uploading to " + new URL(uploadUrl).host + "… " +
-          Math.floor(100 * event.loaded / event.total) + " %");
+        if (event.lengthComputable) showSent(uploadUrl, event.loaded / event.total);
       });
       xhr.addEventListener("load", () => {
         const answer = xhr.response || {};
@@ -70,7 +86,7 @@
     setStatus(status, "Finding an edge with room…");
     const placement = await postJson("/api/v1/uploads", Object.assign({size: file.size}, fields));
     setStatus(status, "Uploading to " + new URL(placement.upload_url).host + "…");
-    const job = await send(placement.upload_url, placement.ticket, file);
+    const job = await sendResumable(placement.upload_url, placement.ticket, file);
     uploadBar.value = 1;
     setStatus(status, "Uploaded. Waiting for the edge to start transcoding…");
     const done = await follow(job.status_url);

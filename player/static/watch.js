@@ -32,7 +32,9 @@
       ", found by ", el("code", {}, new URL(player.foundBy).host), ". ",
       player.mode === "native"
         ? "This browser plays HLS itself, so only the manifest was checked against the video id."
-        : "The manifest matched the video id.");
+        : "Every file is checked against the manifest, which matched the video id.",
+      player.failed.size ? " " + player.failed.size + " failing " + (player.failed.size === 1 ? "edge was" : "edges were")
+        + " dropped and reported." : "");
   }
 
   const player = window.Slipstream.play(document.getElementById("player"), {tracker: trackerUrl(), videoId});
@@ -41,5 +43,6 @@
     setStatus(status, detail.state === "playing" ? "" : detail.message, detail.state === "failed" ? "error" : "");
     showSource(player);
   });
+  player.on("source", () => showSource(player));  // the loader moved to another edge
   showMetadata();
 })();

@@ -1,0 +1,62 @@
+"""The upload page's resumable upload (tus 1.0) in Chromium: a transfer broken midway resumes from the
+offset the edge kept, without sending the first part again."""
+import os
+import re
+
+import pytest
+import requests
+
+from tests.test_browser import browser, tab  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+UPLOAD_RESOURCE = re.compile(r".*/api/v1/uploads/[A-Za-z0-9_-]{16}$")
+# Every text the status line shows, however briefly.
+STATUS_LOG = """
+window.statusLog = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const status = document.getElementById("upload-status");
+  new MutationObserver(() => window.statusLog.push(status.textContent)).observe(status, {childList: true});
+});
+"""
+
+
+def test_an_interrupted_upload_resumes_where_the_edge_stopped(network, small_clip, tab, tmp_path):  # noqa: F811
+    size = os.path.getsize(small_clip)
+    seen, broken = [], []
+
+    def cut_the_first_patch(route):
+        """Half the body reaches the edge, then the page's connection is reset: a dropped uplink."""
+        request = route.request
+        body = request.post_data_buffer or b""
+        seen.append((request.method, request.headers.get("upload-offset"), len(body)))
+        if request.method == "PATCH" and not broken:
+            half = len(body) // 2
+            answer = route.fetch(post_data=body[:half])
+            broken.append((answer.status, answer.headers.get("upload-offset")))
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    tab.page.route(UPLOAD_RESOURCE, cut_the_first_patch)
+    tab.context.add_init_script(STATUS_LOG)
+    page = tab.open(network.tracker.url + "/upload")
+    page.set_input_files("#upload-file", str(small_clip))
+    page.fill("#upload-title", "Resumed upload")
+    page.click("#upload-submit")
+    tab.wait("!document.getElementById('upload-done').hidden || "
+             "document.getElementById('upload-status').dataset.kind === 'error'",
+             timeout=240, message="the upload to be published")
+    assert page.text_content("#upload-status") == "Published.", page.text_content("#upload-status")
+    assert "The connection to the edge broke; resuming in 0.5 s…" in page.evaluate("window.statusLog")
+    tab.screenshot(tmp_path, "upload-resumed.png")
+
+    half = size // 2
+    assert broken == [(204, str(half))]  # the edge kept the first half
+    # The break, then: where are you? (HEAD), and only the rest from there.
+    assert seen == [("PATCH", "0", size), ("HEAD", None, 0), ("PATCH", str(half), size - half)]
+    vid = re.fullmatch(r"/watch/([0-9a-f]{40})", page.get_attribute("#watch-link", "href")).group(1)
+    video = requests.get(f"{network.tracker.url}/api/v1/videos/{vid}", timeout=5).json()
+    assert video["title"] == "Resumed upload" and video["duration"] > 3.5
+    # Chromium logs the reset connection; nothing else may go wrong.
+    assert [p for p in tab.problems if "ERR_CONNECTION_RESET" not in p] == []

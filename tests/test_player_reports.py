@@ -1,0 +1,81 @@
+"""Failure reports from players (tracker/reports.py): accepted, rate-limited, and ranking edges down."""
+import pytest
+
+from tests.test_tracker import Edge, assert_error, make_app, new_video_id, publish, source_nodes
+
+
+@pytest.fixture
+def two_edges(tmp_path):
+    """A tracker with one video on two edges; `roomy` has more free space, so it comes first."""
+    client = make_app(tmp_path, TRACKER_REPORT_LIMIT=5).test_client()
+    roomy, tight = Edge("https://roomy.example", capacity=10**7), Edge("https://tight.example", capacity=10**6)
+    roomy.announce(client)
+    video_id = publish(client, roomy)
+    for edge in (roomy, tight):
+        edge.videos = [video_id]
+        assert edge.announce(client).status_code == 200
+    return client, video_id, roomy, tight
+
+
+def report(client, video_id, node, reason="hash_mismatch", address="127.0.0.1"):
+    return client.post(f"/api/v1/videos/{video_id}/reports", json={"node": node, "reason": reason},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_reported_edge_goes_behind_the_others(two_edges):
+    client, video_id, roomy, tight = two_edges
+    assert source_nodes(client, video_id) == [roomy.id, tight.id]
+    answer = report(client, video_id, roomy.id)
+    assert answer.status_code == 202 and answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert source_nodes(client, video_id) == [tight.id, roomy.id]
+    # The catalog's poster comes from the best source too.
+    assert client.get(f"/api/v1/videos/{video_id}").json["poster_url"].startswith(tight.url)
+
+
+def test_distinct_reporters_count_not_repeats(two_edges):
+    client, video_id, roomy, tight = two_edges
+    for reason in ("hash_mismatch", "timeout", "http_error", "timeout"):
+        assert report(client, video_id, tight.id, reason, "10.0.0.1").status_code == 202
+    report(client, video_id, roomy.id, "timeout", "10.0.0.2")
+    report(client, video_id, roomy.id, "timeout", "10.0.0.3")
+    # tight: one reporter, however many reports; roomy: two reporters.
+    assert source_nodes(client, video_id) == [tight.id, roomy.id]
+
+
+def test_reports_are_rate_limited_per_reporter(two_edges):
+    client, video_id, roomy, _ = two_edges
+    for _ in range(3):  # unknown videos are refused before they count
+        assert_error(report(client, new_video_id(), roomy.id), 404, "unknown_video")
+    assert [report(client, video_id, roomy.id).status_code for _ in range(5)] == [202] * 5
+    assert_error(report(client, video_id, roomy.id), 429, "too_many_reports")
+    assert report(client, video_id, roomy.id, address="127.0.0.9").status_code == 202
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ({"node": "x", "reason": "timeout"}, 400, "invalid_node"),
+    ({"reason": "timeout"}, 400, "invalid_node"),
+    ({"node": "ab" * 32, "reason": "bored"}, 400, "invalid_reason"),
+    ({"node": "ab" * 32, "reason": "timeout"}, 404, "unknown_node"),
+    ([], 400, "bad_json"),
+])
+def test_bad_reports_are_refused(two_edges, body, status, code):
+    client, video_id, _, _ = two_edges
+    assert_error(client.post(f"/api/v1/videos/{video_id}/reports", json=body), status, code)
+
+
+def test_reports_on_unknown_or_malformed_videos(two_edges):
+    client, _, roomy, _ = two_edges
+    body = {"node": roomy.id, "reason": "timeout"}
+    assert_error(client.post(f"/api/v1/videos/{'0' * 40}/reports", json=body), 404, "unknown_video")
+    assert_error(client.post("/api/v1/videos/nothex/reports", json=body), 404, "unknown_video")
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_reporter(tmp_path):
+    client = make_app(tmp_path, TRACKER_TRUST_PROXY=True, TRACKER_REPORT_LIMIT=1).test_client()
+    edge = Edge()
+    edge.announce(client)
+    video_id = publish(client, edge)
+    for viewer in ("203.0.113.1", "203.0.113.2"):  # one proxy, two viewers: each has its own limit
+        answer = client.post(f"/api/v1/videos/{video_id}/reports", json={"node": edge.id, "reason": "timeout"},
+                             headers={"X-Forwarded-For": f"198.51.100.9, {viewer}"})
+        assert answer.status_code == 202

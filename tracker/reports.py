@@ -1,0 +1,107 @@
+"""Failure reports: players tell the tracker which edge sent them bad bytes, an error or nothing.
+
+`POST /api/v1/videos/<id>/reports` with `{"node": id, "reason": "hash_mismatch"|"http_error"|"timeout"}`
+→ 202. Anyone may report, so a report only ever moves an edge down the sources list, never out of
+it, and what counts is the number of distinct reporters over the last `TRACKER_REPORT_WINDOW`
+seconds: one viewer (one address) weighs as one however often it reports. Each address may send
+`TRACKER_REPORT_LIMIT` reports a minute (429 beyond), which also bounds the table's growth.
+"""
+import hashlib
+import time
+
+from flask import Blueprint, current_app, request
+from peewee import CharField, FloatField, fn
+
+from segmenter.manifest import is_video_id
+
+from . import fields
+from .db import write_transaction
+from .errors import ApiError
+from .models import BaseModel, Node, Video
+
+bp = Blueprint("reports", __name__)
+
+REASONS = ("hash_mismatch", "http_error", "timeout")
+MINUTE = 60
+
+
+class Report(BaseModel):
+    node = CharField(max_length=64)
+    video = CharField(max_length=40)
+    reason = CharField(max_length=20)
+    # A digest of the reporter's address: enough to count distinct reporters, not to store who.
+    reporter = CharField(max_length=64, index=True)
+    created = FloatField(index=True)
+
+    class Meta:
+        indexes = ((("node", "created"), False),)
+
+    @classmethod
+    def add(cls, node, video, reason, reporter, now, window, limit):
+        """Store a report, and forget those older than the window; 429 past the reporter's rate."""
+        with write_transaction():
+            recent = cls.select().where((cls.reporter == reporter) & (cls.created > now - MINUTE)).count()
+            if recent >= limit:
+                raise ApiError(429, "too_many_reports", f"at most {limit} reports a minute")
+            cls.create(node=node, video=video, reason=reason, reporter=reporter, created=now)
+            cls.delete().where(cls.created <= now - max(window, MINUTE)).execute()
+
+    @classmethod
+    def failures(cls, node_ids, now, window):
+        """{node id: distinct reporters in the window} for the nodes that have any."""
+        if not node_ids:
+            return {}
+        query = (cls.select(cls.node, fn.COUNT(fn.DISTINCT(cls.reporter)).alias("reporters"))
+                 .where(cls.node.in_(list(node_ids)) & (cls.created > now - window))
+                 .group_by(cls.node))
+        return {row.node: row.reporters for row in query}
+
+
+MODELS = [Report]
+
+# For tracker/openapi.py.
+REPORT_PATHS = {"/api/v1/videos/{video_id}/reports": {"post": {
+    "summary": "a player reports an edge that sent bad bytes, an HTTP error or nothing; reported edges "
+               "go last in the sources", "parameters": [{
+        "name": "video_id", "in": "path", "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["node", "reason"], "properties": {
+            "node": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "reason": {"enum": list(REASONS)}}}}}},
+    "responses": {"202": {"description": "accepted"},
+                  "default": {"description": "an error (429 past the rate limit)", "content": {
+                      "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}}
+
+
+def rank(found, now):
+    """Reorder {video id: [nodes]} so that edges with fewer recent failures come first.
+
+    The sort is stable, so among equally reported edges the query's order (most free space) stays.
+    """
+    ids = {node.id for nodes in found.values() for node in nodes}
+    failures = Report.failures(ids, now, current_app.config["TRACKER_REPORT_WINDOW"])
+    if failures:
+        for nodes in found.values():
+            nodes.sort(key=lambda node: failures.get(node.id, 0))
+    return found
+
+
+@bp.post("/api/v1/videos/<video_id>/reports")
+def report(video_id):
+    if not is_video_id(video_id) or not Video.select().where(Video.id == video_id).exists():
+        raise ApiError(404, "unknown_video", "this tracker knows no video with that id")
+    body = fields.json_body()
+    node = fields.node_id(body)
+    reason = body.get("reason")
+    if reason not in REASONS:
+        raise fields.invalid("reason", "must be one of " + ", ".join(REASONS))
+    if not Node.select().where(Node.id == node).exists():
+        raise ApiError(404, "unknown_node", "this tracker knows no node with that id")
+    config = current_app.config
+    address = request.remote_addr or ""
+    if config["TRACKER_TRUST_PROXY"]:  # behind a proxy it appends the viewer's address
+        address = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip() or address
+    reporter = hashlib.sha256((config["TRACKER_ID"] + address).encode()).hexdigest()
+    Report.add(node, video_id, reason, reporter, time.time(),
+               config["TRACKER_REPORT_WINDOW"], config["TRACKER_REPORT_LIMIT"])
+    return {"accepted": True}, 202
