@@ -49,7 +49,7 @@ class Server:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"{self.role} did not become healthy; see {self.log.name}")

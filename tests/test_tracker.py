@@ -55,8 +55,11 @@ def make_app(tmp_path, **config):
                        "TESTING": True, **config})
 
 
-@pytest.fixture
-def app(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(tmp_path, request):
+    """A fresh tracker on each database it supports: SQLite, then a private PostgreSQL server."""
+    if request.param == "postgresql":
+        return make_app(tmp_path, DATABASE_URL=request.getfixturevalue("postgres_url"))
     return make_app(tmp_path)
 
 

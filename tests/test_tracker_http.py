@@ -44,8 +44,10 @@ def test_workers_share_one_tracker_key(tracker):
     assert answers == {node_id(key)}
 
 
-def test_parallel_placements_never_overcommit(tmp_path):
-    tracker = start_tracker(tmp_path, WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_parallel_placements_never_overcommit(tmp_path, backend, request):
+    database = {"DATABASE_URL": request.getfixturevalue("postgres_url")} if backend == "postgresql" else {}
+    tracker = start_tracker(tmp_path, WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120", **database)
     try:
         assert announce(tracker, Edge("http://127.0.0.1:10", capacity=10 * SIZE)).status_code == 200
         with concurrent.futures.ThreadPoolExecutor(8) as pool:

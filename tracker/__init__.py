@@ -5,7 +5,10 @@ def create_app(config=None):
     """Build a tracker app: defaults → environment → `config` (tests), then its parts and the website."""
     from flask import Flask
 
-    from . import announce, catalog, cors, db, errors, identity, metrics, openapi, registration, status, uploads
+    from . import announce, catalog, cors, db, donations, errors, identity, metrics, openapi, registration, status, uploads
+    from . import reports
+    from . import bittorrent, federation, search
+    from . import replication
     from . import config as settings
 
     app = Flask(__name__)
@@ -16,11 +19,18 @@ def create_app(config=None):
 
     identity.init_app(app)
     db.init_app(app)
+    search.init_app(app)
     errors.init_app(app)
     cors.init_app(app)
     metrics.init_app(app)
-    for blueprint in (announce.bp, uploads.bp, registration.bp, catalog.bp, status.bp, openapi.bp):
+    bittorrent.init_app(app)
+    federation.init_app(app)
+    for blueprint in (announce.bp, uploads.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
+                      donations.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(reports.bp)
+
+    replication.init_app(app)  # issue 5: replicas and hand-overs
 
     from player import create_blueprint
     app.register_blueprint(create_blueprint())

@@ -1,8 +1,10 @@
-"""`python -m tracker demo TRACKER_URL --data-dir DIR` (see demo.py)."""
+"""`python -m tracker demo TRACKER_URL --data-dir DIR` (see demo.py);
+`python -m tracker ledger check|export DIR` on the database DATABASE_URL names (see ledger_audit.py)."""
 import argparse
 import os
+import sys
 
-from . import demo
+from . import demo, ledger_audit
 
 
 def main(argv=None):
@@ -11,7 +13,14 @@ def main(argv=None):
     start = commands.add_parser("demo", help="publish a demo video on a fresh network, then keep running")
     start.add_argument("tracker_url", help="the tracker's base URL, e.g. http://127.0.0.1:8000")
     start.add_argument("--data-dir", default=os.path.join("var", "demo"), help="where the clip is generated")
+    ledger = commands.add_parser("ledger", help="the donation ledger, on the database DATABASE_URL names")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_commands.add_parser("check", help="verify every invariant; exit 1 naming each breach")
+    export = ledger_commands.add_parser("export", help="write a CSV statement per account")
+    export.add_argument("directory", help="where the CSV files go (created if missing)")
     args = parser.parse_args(argv)
+    if args.command == "ledger":
+        sys.exit(ledger_audit.run(args.ledger_command, getattr(args, "directory", None)))
     demo.run(args.tracker_url, args.data_dir)
 
 

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app
 
 from segmenter.manifest import is_video_id
 
-from . import fields, metrics, signed
+from . import fields, metrics, replication, signed
 from .errors import ApiError
 from .models import Node
 from .node_url import check_node_url
@@ -29,7 +29,7 @@ def announce():
         # BEP 3 clients must not announce more often than this.
         "min interval": interval // 2,
         "tracker": current_app.config["TRACKER_ID"],
-        "tasks": [],
+        "tasks": replication.tasks_for(node, time.time(), current_app.config),
     }
 
 

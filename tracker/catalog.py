@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, request
 
 from segmenter.manifest import is_video_id
 
+from . import federation, reports
 from .errors import ApiError
 from .models import Node, Video
 
@@ -43,7 +44,13 @@ def show_video(video_id):
 
 @bp.get("/api/v1/videos/<video_id>/sources")
 def sources(video_id):
-    video = known_video(video_id)
+    try:
+        video = known_video(video_id)
+    except ApiError as exc:
+        if exc.code != "unknown_video":
+            raise
+        return federation.sources(video_id)  # peer trackers may know it
+    federation.counted("local")
     nodes = live_sources([video.id]).get(video.id, [])[:MAX_SOURCES]
     return {
         "video_id": video.id,
@@ -63,7 +70,9 @@ def known_video(video_id):
 
 
 def live_sources(video_ids):
-    return Node.sources(video_ids, time.time(), current_app.config["TRACKER_NODE_TTL"])
+    now = time.time()
+    # Edges that players reported failing recently go last (see reports.py).
+    return reports.rank(Node.sources(video_ids, now, current_app.config["TRACKER_NODE_TTL"]), now)
 
 
 def first_url(nodes):

@@ -5,6 +5,8 @@ the values derived from others (the database inside the data dir, the node TTL f
 """
 import os
 
+from .split import DEFAULT as DEFAULT_SPLIT, parse_split
+
 DEFAULTS = {
     "SLIPSTREAM_DATA_DIR": os.path.join(".", "var", "tracker"),
     "SLIPSTREAM_PUBLIC_URL": None,  # derived: http://127.0.0.1:$PORT
@@ -15,6 +17,16 @@ DEFAULTS = {
     "TRACKER_ANNOUNCE_INTERVAL": 30,
     "TRACKER_NODE_TTL": None,  # derived: 3 × the announce interval
     "TRACKER_TICKET_TTL": 3600,
+    # Integer weights of a donation's split; the edges' part is shared by bytes served (split.py).
+    "TRACKER_SPLIT": DEFAULT_SPLIT,
+    "TRACKER_BT_INTERVAL": 1800,  # BitTorrent peers' announce interval (BEP 3), before jitter
+    "TRACKER_TRUST_PROXY": False,  # take a peer's address from `ip=` / X-Forwarded-For
+    "TRACKER_SWARM_FLUSH": 0.25,  # seconds a worker buffers swarm writes (swarm.py)
+    "TRACKER_FEDERATION_HOPS": 3,  # how far a lookup of an unknown video travels (federation.py)
+    "TRACKER_FEDERATION_TIMEOUT": 1.0,  # seconds per hop a lookup waits for peer trackers
+    "TRACKER_FEDERATION_TTL": 60,  # seconds a found answer is cached (a miss: a tenth of it)
+    "TRACKER_REPORT_WINDOW": 3600,  # seconds a player's failure report ranks an edge down (reports.py)
+    "TRACKER_REPORT_LIMIT": 20,  # failure reports one address may send a minute
     # Announces list every video a node holds; 4 MiB is room for ~90,000 ids.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
 }
@@ -36,6 +48,13 @@ def _bool(name, text):
     raise ValueError(f"{name} must be one of {sorted(TRUE | FALSE)}, not {text!r}")
 
 
+def _float(name, text):
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+
+
 def _list(name, text):
     return [item.strip().rstrip("/") for item in text.split(",") if item.strip()]
 
@@ -50,6 +69,15 @@ PARSERS = {
     "TRACKER_ANNOUNCE_INTERVAL": _int,
     "TRACKER_NODE_TTL": _int,
     "TRACKER_TICKET_TTL": _int,
+    "TRACKER_REPORT_WINDOW": _int,
+    "TRACKER_REPORT_LIMIT": _int,
+    "TRACKER_SPLIT": parse_split,
+    "TRACKER_BT_INTERVAL": _int,
+    "TRACKER_TRUST_PROXY": _bool,
+    "TRACKER_SWARM_FLUSH": _float,
+    "TRACKER_FEDERATION_HOPS": _int,
+    "TRACKER_FEDERATION_TIMEOUT": _float,
+    "TRACKER_FEDERATION_TTL": _int,
 }
 
 

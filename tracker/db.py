@@ -23,24 +23,36 @@ SQLITE_PRAGMAS = {
 BUSY_TIMEOUT = 10  # seconds a writer waits for the lock before "database is locked"
 # Any constant works: it only has to be the same in every process that places uploads.
 PG_WRITE_LOCK = 0x5_1105_7EA3
+POOL_SIZE = 64  # connections per worker at most: gunicorn's threads, and the BitTorrent index's
+POOL_STALE = 300  # seconds an idle pooled connection is kept
 
 
 def open_database(url):
-    if urlsplit(url).scheme.startswith("sqlite"):
-        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT)
-    return db_url.connect(url)
+    # A pool (playhouse.pool) keeps connections open between requests: opening one, with SQLite's
+    # pragmas or PostgreSQL's handshake, costs more than the queries of a request.
+    scheme = urlsplit(url).scheme
+    pooled = dict(max_connections=POOL_SIZE, stale_timeout=POOL_STALE)
+    if "+" not in scheme:
+        url = url.replace(scheme, scheme + "+pool", 1)
+    if scheme.startswith("sqlite"):
+        # A pooled connection moves between threads, one thread at a time.
+        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT, check_same_thread=False,
+                              **pooled)
+    return db_url.connect(url, **pooled)
 
 
 def init_app(app):
     """Open the app's database, create missing tables, and connect around each request."""
+    from .ledger import LEDGER_MODELS
     from .models import MODELS
+    from .reports import MODELS as REPORT_MODELS
 
     db = open_database(app.config["DATABASE_URL"])
     app.extensions["tracker.db"] = db
     database.initialize(db)
     # gunicorn's workers each run create_app at once; the lock lets one create, the others find.
     with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
-        database.create_tables(MODELS, safe=True)
+        database.create_tables(MODELS + REPORT_MODELS + LEDGER_MODELS, safe=True)
 
     @app.before_request
     def connect():

@@ -14,7 +14,7 @@ import random
 import uuid
 from datetime import datetime, timezone
 
-from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, FloatField, ForeignKeyField,
+from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, DoubleField, FloatField, ForeignKeyField,
                     Model, TextField, Value, fn)
 
 from .db import database, write_transaction
@@ -47,15 +47,17 @@ class Video(BaseModel):
     renditions = JSONField()
     poster = CharField(null=True)  # a file name inside the package
     size = BigIntegerField()
-    created = FloatField(index=True)
+    # Unix seconds: DOUBLE, since PostgreSQL stores a FloatField as a 24-bit-mantissa REAL.
+    created = DoubleField(index=True)
 
     @classmethod
     def search(cls, q, page, per_page):
-        """Newest first; every word of `q` must appear in the title, description or creator."""
+        """Newest first; every word of `q` must match the title, description or creator (search.py)."""
+        from .search import matches
+
         query = cls.select()
-        for word in q.split():
-            query = query.where(cls.title.contains(word) | cls.description.contains(word)
-                                | cls.creator.contains(word))
+        if (condition := matches(cls, q)) is not None:
+            query = query.where(condition)
         return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
 
     @classmethod
@@ -109,7 +111,7 @@ class Upload(BaseModel):
     description = TextField(default="")
     creator = CharField(max_length=100)
     size = BigIntegerField()
-    expires = FloatField(index=True)
+    expires = DoubleField(index=True)
     done = BooleanField(default=False)
     video = CharField(max_length=40, null=True)  # what it became, once registered
 
@@ -124,7 +126,8 @@ class Upload(BaseModel):
                               .where(Node.is_live(now, node_ttl) & (free >= fields["size"])))
             if not candidates:
                 raise ApiError(507, "no_space", f"no live edge has room for {fields['size']} bytes")
-            node = random.choices(candidates, weights=[c.free for c in candidates])[0]
+            # PostgreSQL sums BIGINTs as NUMERIC, so `free` may be a Decimal, which random.choices refuses.
+            node = random.choices(candidates, weights=[int(c.free) for c in candidates])[0]
             upload = cls.create(id=uuid.uuid4().hex, node=node.id, expires=math.ceil(now + ticket_ttl), **fields)
         return upload, node
 
@@ -136,11 +139,11 @@ class Node(BaseModel):
     url = CharField(max_length=2048)
     capacity = BigIntegerField(default=0)
     used = BigIntegerField(default=0)
-    last_seen = FloatField(default=0, index=True)  # our clock, at its last accepted announce
+    last_seen = DoubleField(default=0, index=True)  # our clock, at its last accepted announce
     # The node's own clock: a signed document not newer than the last one accepted is a replay.
     # Announces and registrations keep separate marks, as an edge may send both in one instant.
-    last_timestamp = FloatField(default=0)
-    last_registration = FloatField(default=0)
+    last_timestamp = DoubleField(default=0)
+    last_registration = DoubleField(default=0)
     stopped = BooleanField(default=False)
 
     @classmethod

@@ -1,6 +1,9 @@
 """`GET /api/v1/openapi.json`: an OpenAPI 3.1 description of the tracker API (README.md, API)."""
 from flask import Blueprint, current_app
 
+from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
+from .reports import REPORT_PATHS
+
 bp = Blueprint("openapi", __name__)
 
 
@@ -41,6 +44,36 @@ SCHEMAS = {
 }
 
 
+POSTINGS = {"type": "array", "items": {"type": "object", "properties": {
+    "account": STRING, "amount": {"type": "integer", "description": "minor units; negative is a debit"},
+    "currency": STRING}}}
+GIFT = {"type": "object", "required": ["video_id", "amount", "currency"], "properties": {
+    "video_id": STRING, "amount": {"type": "integer", "minimum": 1, "description": "minor units"},
+    "currency": {"type": "string", "description": "ISO 4217"}, "found_by": STRING,
+    "served": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+               "description": "node id → bytes it served"}}}
+DONATION_PATHS = {
+    "/api/v1/donations": {"post": {
+        "summary": "donate once per Idempotency-Key; split between creator, edges and finding tracker",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True, "schema": STRING}],
+        **json_body(GIFT), **answer("the donation and its postings (a repeat answers the same)", {
+            "type": "object", "properties": {"donation": STRING, "postings": POSTINGS}}, status="201")}},
+    "/api/v1/donations/split": {"get": {
+        "summary": "preview a gift's postings; nothing is written", "parameters": [
+            {"name": name, "in": "query", "schema": STRING} for name in
+            ("video_id", "amount", "currency", "found_by", "served")],
+        **answer("the postings the gift would make", {"type": "object", "properties": {
+            "postings": POSTINGS, "exponent": INTEGER}})}},
+    "/api/v1/accounts/{account}": {"get": {
+        "summary": "an account's balances and statement, newest first", "parameters": [
+            {"name": "account", "in": "path", "required": True, "schema": STRING},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+        **answer("balances per currency and one page of entries", {"type": "object", "properties": {
+            "account": STRING, "balances": {"type": "object", "additionalProperties": INTEGER},
+            "entries": {"type": "array"}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}})}},
+}
+
+
 def document():
     return {
         "openapi": "3.1.0",
@@ -72,10 +105,16 @@ def document():
             "/api/v1/videos/{video_id}": {"get": {
                 "summary": "one video's metadata", "parameters": [VIDEO_ID], **answer("the video", ref("Video"))}},
             "/api/v1/videos/{video_id}/sources": {"get": {
-                "summary": "live edges holding the video, best first", "parameters": [VIDEO_ID],
-                **answer("sources", {"type": "object", "properties": {
+                "summary": "live edges holding the video, best first; peer trackers are asked about "
+                           "an unknown video", "parameters": [VIDEO_ID, *SOURCES_PARAMETERS],
+                **answer("sources", {"type": "object", "required": ["video_id", "sources", "found_by"],
+                                     "properties": {
                     "video_id": STRING, "found_by": STRING, "sources": {"type": "array", "items": {
                         "type": "object", "properties": {"node": STRING, "url": STRING}}}}})}},
+            **DONATION_PATHS,
+            **BITTORRENT_PATHS,
+            **FEDERATION_PATHS,
+            **REPORT_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1")}},
             "/healthz": {"get": {"summary": "health", **answer("ok")}},
             "/metrics": {"get": {"summary": "Prometheus text format", **answer("metrics")}},

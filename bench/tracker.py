@@ -1,0 +1,159 @@
+"""Tracker speed side by side: `.venv/bin/python bench/tracker.py` (a script, not a test).
+
+wrk runs the same announce script (bench/announce.lua: 1,000 swarms of 100 peers) against
+opentracker (C; Debian's build serves only whitelisted hashes, so we write the whitelist), webtorrent's
+bittorrent-tracker (Node; installed with --ignore-scripts into a temporary folder, since its optional
+WebRTC module cannot build here) and ours under gunicorn; then sources lookups on a catalog of
+100,000 videos held by 10,000 edges. Prints requests/s, p99 and our ratios (DESIGN.md, targets).
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench.catalog import fill_catalog  # noqa: E402
+from tests.servers import Server, free_port  # noqa: E402
+
+SWARMS, PEERS = 1000, 100
+NODE_SERVER = """import Server from 'bittorrent-tracker/server'
+const server = new Server({udp: false, ws: false, http: true, stats: false, trustProxy: false})
+server.on('error', e => { console.error(e); process.exit(1) })
+server.listen(Number(process.argv[2]), '127.0.0.1', () => console.log('listening'))
+"""
+
+
+def wrk(url, script, seconds, connections, env=None):
+    """(requests/s, p99 ms) of one wrk run."""
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
+                         capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    if errors:
+        print(f"    wrk reported: {errors.group(0)}")
+    return rate, float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def wait_listening(url, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def run_announces(name, url, args):
+    script = os.path.join(ROOT, "bench", "announce.lua")
+    wrk(url, script, args.warmup, args.connections)  # fills the swarms
+    rate, p99 = wrk(url, script, args.seconds, args.connections)
+    print(f"  {name:<22} {rate:>9,.0f} announces/s   p99 {p99:7.1f} ms", flush=True)
+    return rate
+
+
+def opentracker(work):
+    os.makedirs(f"{work}/ot", exist_ok=True)
+    with open(f"{work}/ot/whitelist", "w") as f:
+        f.writelines(f"{n:040x}\n" for n in range(1, SWARMS + 1))
+    port = free_port()
+    proc = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P", str(port),
+                             "-d", f"{work}/ot", "-w", "whitelist", "-u", "nobody"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_listening(url + "/stats", proc)
+    time.sleep(1)  # the whitelist loads in a thread of its own
+    return proc, url
+
+
+def bittorrent_tracker(work):
+    folder = f"{work}/node"
+    os.makedirs(folder)
+    subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--silent",
+                    "--prefix", folder, "bittorrent-tracker"], check=True)
+    with open(f"{folder}/server.mjs", "w") as f:
+        f.write(NODE_SERVER)
+    port = free_port()
+    proc = subprocess.Popen(["node", "server.mjs", str(port)], cwd=folder, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_listening(url + "/stats", proc)
+    return proc, url
+
+
+def ours(work, name, videos, nodes, workers):
+    data = f"{work}/{name}"
+    fill_catalog(data, videos, nodes)
+    return Server("tracker", data, {"TRACKER_ALLOW_PRIVATE": "1", "TRACKER_NODE_TTL": "86400",
+                                    "GUNICORN_ACCESSLOG": ""}, workers=workers).start(timeout=120)
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def install_missing_tools():
+    """wrk and opentracker come from Debian's packages; install them when missing (as `make test` does)."""
+    missing = [tool for tool in ("wrk", "opentracker") if shutil.which(tool) is None]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
+    parser.add_argument("--warmup", type=int, default=5, help="length of the wrk run before each")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="our gunicorn workers")
+    args = parser.parse_args()
+    install_missing_tools()
+    work = tempfile.mkdtemp(prefix="slipstream-bench-")
+    print(f"announces: wrk -t2 -c{args.connections} -d{args.seconds}s, {SWARMS} swarms × {PEERS} peers, "
+          f"{os.cpu_count()} CPUs")
+    rates = {}
+    try:
+        proc, url = opentracker(work)
+        try:
+            rates["opentracker"] = run_announces("opentracker", url, args)
+        finally:
+            stop(proc)
+        proc, url = bittorrent_tracker(work)
+        try:
+            rates["bittorrent-tracker"] = run_announces("bittorrent-tracker", url, args)
+        finally:
+            stop(proc)
+        server = ours(work, "announce", SWARMS, 0, args.workers)
+        try:
+            rates["slipstream"] = run_announces(f"slipstream ({args.workers} workers)", server.url, args)
+        finally:
+            server.stop()
+        for anchor in ("opentracker", "bittorrent-tracker"):
+            print(f"  slipstream / {anchor}: {rates['slipstream'] / rates[anchor]:.2f}")
+        print("sources lookups: 100,000 videos, 10,000 edges, 2 copies each")
+        server = ours(work, "sources", 100_000, 10_000, args.workers)
+        try:
+            script = os.path.join(ROOT, "bench", "sources.lua")
+            wrk(server.url, script, args.warmup, args.connections)
+            rate, p99 = wrk(server.url, script, args.seconds, args.connections)
+            print(f"  {'slipstream sources':<22} {rate:>9,.0f} lookups/s     p99 {p99:7.1f} ms")
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

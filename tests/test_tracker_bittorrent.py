@@ -1,0 +1,277 @@
+"""GET /announce and GET /scrape (BEP 3, 7, 23, 48): through Flask's test client, then libtorrent
+announcing to and scraping the real tracker under gunicorn."""
+import concurrent.futures
+import os
+
+import pytest
+import requests
+
+from tests.actions import wait_for
+from tests.bittorrent import Peer, announce_query, get, scrape_query
+from tests.servers import start_tracker
+from tests.test_tracker import Edge, make_app, publish, source_nodes
+from tracker.bencode import bdecode
+
+# Bytes that are not UTF-8: a text decoder would turn them into U+FFFD.
+RAW_ID = bytes(range(0xF0, 0x100)) + b"\x00\x80\xc3\x28"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(tmp_path, request):
+    if request.param == "postgresql":
+        return make_app(tmp_path, DATABASE_URL=request.getfixturevalue("postgres_url"))
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def video(client):
+    """(info-hash, the edge holding it): a published video on one live edge."""
+    edge = Edge()
+    edge.announce(client)
+    video_id = publish(client, edge)
+    edge.announce(client)
+    return bytes.fromhex(video_id), edge
+
+
+def announce(client, info_hash, peer_id, port=6881, address="127.0.0.1", **extra):
+    answer = client.get("/announce?" + announce_query(info_hash, peer_id, port, **extra),
+                        environ_base={"REMOTE_ADDR": address})
+    assert answer.status_code == 200 and answer.content_type == "text/plain"
+    assert b"failure reason" not in bdecode(answer.data), answer.data
+    return bdecode(answer.data)
+
+
+def scrape(client, *info_hashes):
+    return bdecode(client.get("/scrape?" + scrape_query(*info_hashes)).data)
+
+
+def peer_id(n):
+    return b"-SL0001-" + n.to_bytes(12, "big")
+
+
+def flush(app):
+    app.extensions["tracker.bittorrent"].swarms.flush()
+
+
+def test_announce_answers_interval_counts_and_compact_peers(app, client, video):
+    info_hash, _ = video
+    first = announce(client, info_hash, peer_id(1), 6881, left=100)
+    assert 1800 <= first[b"interval"] <= 1980 and first[b"min interval"] == 900
+    assert (first[b"complete"], first[b"incomplete"]) == (1, 1)  # the edge seeds; this peer leeches
+    assert first[b"peers"] == b"" and first[b"peers6"] == b""
+    second = announce(client, info_hash, peer_id(2), 51413, address="10.0.0.2", left=0)
+    # BEP 23: 4 address bytes and 2 port bytes, network order; never the asking peer itself.
+    assert second[b"peers"] == bytes([127, 0, 0, 1]) + (6881).to_bytes(2, "big")
+    assert (second[b"complete"], second[b"incomplete"]) == (2, 1)
+
+
+def test_ipv6_peers_come_in_peers6(client, video):
+    info_hash, _ = video
+    announce(client, info_hash, peer_id(1), 6881, address="2001:db8::1")
+    announce(client, info_hash, peer_id(2), 6882, address="::ffff:192.0.2.7")  # a mapped IPv4 is IPv4
+    answer = announce(client, info_hash, peer_id(3), 6883)
+    # BEP 7: 16 address bytes and 2 port bytes.
+    assert answer[b"peers6"] == bytes.fromhex("20010db8000000000000000000000001") + (6881).to_bytes(2, "big")
+    assert answer[b"peers"] == bytes([192, 0, 2, 7]) + (6882).to_bytes(2, "big")
+
+
+def test_raw_peer_ids_survive_in_the_non_compact_model(client, video):
+    info_hash, _ = video
+    announce(client, info_hash, RAW_ID, 7000)
+    answer = announce(client, info_hash, peer_id(2), 7001, compact=0)
+    assert answer[b"peers"] == [{b"ip": b"127.0.0.1", b"port": 7000, b"peer id": RAW_ID}]
+    assert announce(client, info_hash, peer_id(2), 7001, compact=0, no_peer_id=1)[b"peers"] == [
+        {b"ip": b"127.0.0.1", b"port": 7000}]
+
+
+def test_numwant_defaults_to_50_and_is_capped_at_100(client, video):
+    info_hash, _ = video
+    for n in range(120):
+        announce(client, info_hash, peer_id(n), 10000 + n)
+    assert len(announce(client, info_hash, peer_id(0), 10000)[b"peers"]) == 50 * 6
+    assert len(announce(client, info_hash, peer_id(0), 10000, numwant=1000)[b"peers"]) == 100 * 6
+    assert announce(client, info_hash, peer_id(0), 10000, numwant=0)[b"peers"] == b""
+
+
+def test_claimed_ip_is_ignored_with_a_warning(client, video):
+    info_hash, _ = video
+    answer = announce(client, info_hash, peer_id(1), 6881, ip="203.0.113.9")
+    assert b"ignored" in answer[b"warning message"]
+    assert announce(client, info_hash, peer_id(2), 6882)[b"peers"] == bytes([127, 0, 0, 1, 0x1a, 0xe1])
+
+
+def test_claimed_ip_is_used_behind_a_trusted_proxy(tmp_path):
+    app = make_app(tmp_path, TRACKER_TRUST_PROXY=True)
+    client = app.test_client()
+    edge = Edge()
+    edge.announce(client)
+    info_hash = bytes.fromhex(publish(client, edge))
+    answer = announce(client, info_hash, peer_id(1), 6881, ip="203.0.113.9")
+    assert b"warning message" not in answer
+    forwarded = client.get("/announce?" + announce_query(info_hash, peer_id(2), 6882),
+                           headers={"X-Forwarded-For": "198.51.100.1, 198.51.100.4"})
+    assert bdecode(forwarded.data)[b"peers"] == bytes([203, 0, 113, 9, 0x1a, 0xe1])
+    assert announce(client, info_hash, peer_id(3), 6883)[b"peers"].count(bytes([198, 51, 100, 4])) == 1
+
+
+def test_stopped_leaves_and_completed_counts_as_downloaded(app, client, video):
+    info_hash, _ = video
+    announce(client, info_hash, peer_id(1), 6881, left=10)
+    announce(client, info_hash, peer_id(2), 6882, left=10)
+    announce(client, info_hash, peer_id(1), 6881, left=0, event="completed")
+    assert announce(client, info_hash, peer_id(2), 6882, event="stopped")[b"peers"] == b""
+    flush(app)
+    files = scrape(client, info_hash)[b"files"]
+    assert files == {info_hash: {b"complete": 2, b"incomplete": 0, b"downloaded": 1}}
+
+
+@pytest.mark.parametrize("query,reason", [
+    ("", b"info_hash"), ("info_hash=abc&peer_id=12345678901234567890&port=1", b"info_hash"),
+    (announce_query(b"x" * 20, b"y" * 19, 6881)[:-10], b"peer_id"),
+    (announce_query(b"\x00" * 20, b"p" * 20, 0), b"port"),
+    (announce_query(b"\x00" * 20, b"p" * 20, 6881, event="exploded"), b"event"),
+    (announce_query(b"\x00" * 20, b"p" * 20, 6881, numwant="-1"), b"numwant"),
+    (announce_query(b"\x00" * 20, b"p" * 20, 6881), b"unknown info_hash"),
+])
+def test_bad_announces_get_a_failure_reason(client, video, query, reason):
+    answer = bdecode(client.get("/announce?" + query).data)
+    assert list(answer) == [b"failure reason"] and reason in answer[b"failure reason"]
+
+
+def test_scrape_takes_several_hashes_keeps_raw_keys_and_skips_unknown(app, client, video):
+    info_hash, edge = video
+    other = bytes.fromhex(publish(client, edge))
+    announce(client, other, RAW_ID, 6881)
+    flush(app)
+    files = scrape(client, info_hash, other, b"\xff" * 20)[b"files"]
+    assert files == {info_hash: {b"complete": 1, b"incomplete": 0, b"downloaded": 0},
+                     other: {b"complete": 1, b"incomplete": 1, b"downloaded": 0}}
+
+
+@pytest.mark.parametrize("hashes", [0, 65])
+def test_empty_and_oversized_scrapes_fail(client, hashes):
+    answer = scrape(client, *[n.to_bytes(20, "big") for n in range(hashes)])
+    assert b"failure reason" in answer
+
+
+def test_plain_peers_are_never_video_sources(client, video):
+    info_hash, edge = video
+    announce(client, info_hash, peer_id(1), 6881, left=0)
+    assert source_nodes(client, info_hash.hex()) == [edge.id]
+
+
+def test_announces_and_scrapes_are_counted(client, video):
+    info_hash, _ = video
+    announce(client, info_hash, peer_id(1), 6881)
+    scrape(client, b"\x00" * 20 * 0)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'tracker_bittorrent_requests_total{kind="announce",result="ok"} 1.0' in text
+    assert 'tracker_bittorrent_requests_total{kind="scrape",result="failure"} 1.0' in text
+
+
+# libtorrent against the real tracker ---------------------------------------------------------------
+
+@pytest.fixture
+def served_video(tmp_path):
+    """A gunicorn tracker with two workers and one video held by one live edge: (tracker, info-hash)."""
+    tracker = start_tracker(tmp_path / "tracker", WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120")
+    try:
+        edge = Edge("http://127.0.0.1:9", capacity=10**9)
+        post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=10)  # noqa: E731
+        assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
+        upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "t", "size": 10}, timeout=10)
+        video_id = post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], "ab" * 20)).json()
+        edge.videos = [video_id["video_id"]]
+        assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
+        yield tracker, bytes.fromhex(video_id["video_id"])
+    finally:
+        tracker.stop()
+
+
+def test_libtorrent_announces_and_scrapes(served_video, tmp_path):
+    tracker, info_hash = served_video
+    first, second = Peer(tracker.url, info_hash), Peer(tracker.url, info_hash)
+    try:
+        assert first.announce().num_peers == 0
+        # Two workers: the second peer's announce may reach the other one, which sees the first
+        # peer once its worker has flushed (a quarter of a second).
+        wait_for(lambda: second.announce().num_peers == 1, message="libtorrent sees the other peer")
+        wait_for(lambda: {first.port, second.port} <= listed_ports(tracker, info_hash), message="both listed")
+        scraped = wait_for(lambda: (lambda a: a.incomplete == 3 and a)(first.scrape()), message="scrape counts")
+        assert scraped.complete == 1  # the edge
+    finally:
+        first.close()
+        second.close()
+    # Closing a session announces `stopped`: only our own raw peer is left, and a restart keeps it.
+    wait_for(lambda: leechers(tracker, info_hash) == 1, message="libtorrent's stopped events")
+    tracker.stop()
+    tracker.start()
+    assert leechers(tracker, info_hash) == 1
+
+
+def leechers(tracker, info_hash):
+    return get(tracker.url, "/scrape", scrape_query(info_hash))[b"files"][info_hash][b"incomplete"]
+
+
+def listed_ports(tracker, info_hash):
+    ours = get(tracker.url, "/announce", announce_query(info_hash, b"-XX0000-" + b"\xfe" * 12, 6881))
+    return {int.from_bytes(ours[b"peers"][i + 4:i + 6], "big") for i in range(0, len(ours[b"peers"]), 6)}
+
+
+def test_many_workers_share_one_sqlite_file_without_locking_errors(tmp_path):
+    """Four workers take BitTorrent announces, edge announces, placements and registrations at once."""
+    tracker = start_tracker(tmp_path, WEB_CONCURRENCY="4", TRACKER_NODE_TTL="120")
+    try:
+        edges = [Edge(f"http://127.0.0.1:{20 + n}", capacity=10**9) for n in range(4)]
+        post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=30)  # noqa: E731
+        for edge in edges:
+            assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
+        info_hash = bytes.fromhex(publish_over_http(tracker, edges))
+
+        def work(n):
+            if n % 3 == 0:  # a new edge joins (one edge's announces must arrive in order)
+                return post("/api/v1/nodes/announce", Edge(f"http://127.0.0.1:{30 + n}").announce_doc()).status_code
+            if n % 3 == 1:
+                return requests.post(tracker.url + "/api/v1/uploads", json={"title": "t", "size": 10},
+                                     timeout=30).status_code
+            get(tracker.url, "/announce", announce_query(info_hash, peer_id(n), 10000 + n))
+            return 200
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            assert set(pool.map(work, range(300))) == {200}
+        wait_for(lambda: leechers(tracker, info_hash) == 100, message="every peer counted")
+    finally:
+        tracker.stop()
+    assert "database is locked" not in tracker.logs() and "Traceback" not in tracker.logs()
+
+
+def publish_over_http(tracker, edges):
+    """One video placed and registered on whichever of `edges` placement picks: its id."""
+    upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "t", "size": 10}, timeout=10).json()
+    edge = next(e for e in edges if e.id == upload["node"])
+    document = edge.registration_doc(upload["upload"], os.urandom(20).hex())
+    return requests.post(tracker.url + "/api/v1/videos", json=document, timeout=10).json()["video_id"]
+
+
+def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch):
+    from tracker import swarm
+    monkeypatch.setattr(swarm, "READ_CAP", 10)
+    store = swarm.Swarms(str(tmp_path / "swarm.db"))
+    for n in range(25):
+        store.put(b"h" * 20, peer_id(n), (bytes([10, 0, 0, n, 0, 80]), int(n < 5), 2e9))
+    store.flush(now=1e9)
+    peers, seeders, leechers = store.swarm(b"h" * 20, 1e9)
+    assert (seeders, leechers) == (5, 20) and 1 <= len(peers) <= 10
+
+
+def test_the_fast_answer_is_the_bencoded_answer():
+    from tracker.bencode import bencode
+    from tracker.bittorrent import compact_answer
+    answer = {"interval": 1900, "min interval": 900, "complete": 3, "incomplete": 0,
+              "peers": bytes(range(12)), "peers6": b""}
+    assert compact_answer(answer) == bencode(answer)

@@ -1,0 +1,72 @@
+"""Reading a BitTorrent request: its query string as bytes, and the peer's address.
+
+`info_hash` and `peer_id` are 20 raw bytes, percent-encoded (BEP 3). A text decoder (Flask's
+`request.args`, `urllib.parse.parse_qsl`) turns the bytes that are not UTF-8 into U+FFFD and
+corrupts them, so the query is split and unquoted here as bytes.
+"""
+import functools
+import ipaddress
+from urllib.parse import unquote_to_bytes
+
+
+class BadRequest(Exception):
+    """An announce or scrape the tracker refuses; the message becomes BEP 3's `failure reason`."""
+
+
+def parse_query(environ):
+    """{name: [raw byte values]} of the query string; WSGI gives it as latin-1 text (PEP 3333)."""
+    params = {}
+    for part in environ.get("QUERY_STRING", "").encode("latin-1").split(b"&"):
+        if part:
+            name, _, value = part.partition(b"=")
+            params.setdefault(unquote(name), []).append(unquote(value))
+    return params
+
+
+def unquote(raw):
+    if b"%" not in raw and b"+" not in raw:
+        return raw  # most values: numbers and words
+    return unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+def first(params, name, default=None):
+    values = params.get(name)
+    return values[0] if values else default
+
+
+def twenty_bytes(params, name):
+    value = first(params, name)
+    if value is None or len(value) != 20:
+        raise BadRequest(f"{name.decode()} must be 20 bytes")
+    return value
+
+
+def integer(params, name, default, low, high):
+    value = first(params, name)
+    if value is None or value == b"":
+        return default
+    if not (value.isdigit() and len(value) <= 20):
+        raise BadRequest(f"{name.decode()} must be a non-negative integer")
+    return min(max(int(value), low), high)
+
+
+@functools.lru_cache(maxsize=4096)
+def packed_address(text):
+    """The 4 (IPv4) or 16 (IPv6) bytes of an address; an IPv4-mapped IPv6 address counts as IPv4."""
+    address = ipaddress.ip_address(text)
+    address = getattr(address, "ipv4_mapped", None) or address
+    return address.packed
+
+
+def peer_address(environ, params, trust_proxy):
+    """The connecting address (BEP 3's `ip` and BEP 7's `ipv4`/`ipv6` are claims, so only a trusted
+    proxy's word replaces it); returns (packed address, whether a claimed address was ignored)."""
+    claimed = first(params, b"ip")
+    if trust_proxy:
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        for candidate in (claimed and claimed.decode("latin-1"), forwarded):
+            try:
+                return packed_address(candidate), False
+            except (ValueError, TypeError):
+                continue
+    return packed_address(environ["REMOTE_ADDR"]), claimed is not None

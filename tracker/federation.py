@@ -1,0 +1,145 @@
+"""Federated lookup: the sources of a video this tracker does not know, asked of its peer trackers.
+
+A tracker asks every peer it knows (`TRACKER_PEERS`, plus the trackers that asked it) in parallel:
+`GET {peer}/api/v1/videos/<id>/sources?hops=&visited=&from=`. `hops` bounds how far the question
+travels, `visited` (every tracker already asked, or being asked) keeps it from going round a cycle,
+and each hop waits less than the one before (TIMEOUT × hops left), so a dead peer only ever costs
+the asker its timeout. The first answer with sources wins and keeps its `found_by`, the tracker the
+donation ledger pays; answers are cached for TTL seconds, misses for a tenth of that.
+"""
+import concurrent.futures
+import threading
+import time
+
+import requests
+from flask import Blueprint, current_app, request
+from prometheus_client import Counter
+
+from .errors import ApiError
+from .node_url import check_node_url
+
+bp = Blueprint("federation", __name__)
+
+MAX_VISITED = 64  # trackers listed in `visited`; past that the lookup has spread far enough
+MAX_LEARNT = 100  # peers learnt from the trackers that ask us, per worker
+CACHE_MAX = 10_000
+
+
+class Federation:
+    def __init__(self, app):
+        self.config, self.learnt, self.cache, self.lock = app.config, {}, {}, threading.Lock()
+        registry = app.extensions["tracker.metrics"].registry
+        self.lookups = Counter("tracker_source_lookups", "Sources lookups, by where the answer came from",
+                               ["result"], registry=registry)
+        self.hops = Counter("tracker_federation_requests", "Lookups sent to peer trackers (hops), by result",
+                            ["result"], registry=registry)
+        for result in ("local", "found", "missing", "cached"):
+            self.lookups.labels(result)
+        for result in ("found", "missing", "failed"):
+            self.hops.labels(result)
+
+    def peers(self):
+        return list(dict.fromkeys(self.config["TRACKER_PEERS"] + list(self.learnt)))
+
+    def learn(self, url):
+        """Remember a tracker that asked us (validated like an edge's URL: browsers never see it, but
+        we will send requests to it)."""
+        try:
+            url = check_node_url(url, self.config["TRACKER_ALLOW_PRIVATE"])
+        except ApiError:
+            return
+        if url != self.config["SLIPSTREAM_PUBLIC_URL"] and len(self.learnt) < MAX_LEARNT:
+            self.learnt[url] = True
+
+    def lookup(self, video_id, hops, visited):
+        """A peer's sources answer for `video_id`, or None; cached either way."""
+        now = time.monotonic()
+        hit = self.cache.get(video_id)
+        if hit and hit[0] > now:
+            self.lookups.labels("cached").inc()
+            return hit[1]
+        if hops <= 0:
+            self.lookups.labels("missing").inc()
+            return None  # the hop limit, not an answer: nothing to cache
+        me = self.config["SLIPSTREAM_PUBLIC_URL"]
+        targets = [p for p in self.peers() if p not in visited and p != me]
+        answer = self.ask(targets, video_id, hops, visited | set(targets) | {me})
+        self.lookups.labels("found" if answer else "missing").inc()
+        ttl = self.config["TRACKER_FEDERATION_TTL"] / (1 if answer else 10)
+        with self.lock:
+            if len(self.cache) >= CACHE_MAX:
+                self.cache = {}
+            self.cache[video_id] = (now + ttl, answer)
+        return answer
+
+    def ask(self, targets, video_id, hops, visited):
+        if not targets:
+            return None
+        wait = self.config["TRACKER_FEDERATION_TIMEOUT"] * hops
+        params = {"hops": hops - 1, "visited": ",".join(sorted(visited)[:MAX_VISITED]),
+                  "from": self.config["SLIPSTREAM_PUBLIC_URL"]}
+        pool = concurrent.futures.ThreadPoolExecutor(len(targets), thread_name_prefix="federation")
+        futures = [pool.submit(self.ask_one, url, video_id, params, wait) for url in targets]
+        try:
+            for future in concurrent.futures.as_completed(futures, timeout=wait):
+                if (answer := future.result()) is not None:
+                    return answer
+        except concurrent.futures.TimeoutError:
+            pass
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return None
+
+    def ask_one(self, url, video_id, params, wait):
+        try:
+            answer = requests.get(f"{url}/api/v1/videos/{video_id}/sources", params=params, timeout=wait)
+            answer = read_answer(answer, video_id, self.config["TRACKER_ALLOW_PRIVATE"])
+        except (requests.RequestException, ValueError):
+            self.hops.labels("failed").inc()
+            return None
+        self.hops.labels("found" if answer else "missing").inc()
+        return answer
+
+
+def read_answer(response, video_id, allow_private):
+    """A peer's answer, checked like any untrusted input: only well-formed, public edge URLs."""
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    body = response.json()
+    sources = [{"node": str(s["node"]), "url": check_node_url(s["url"], allow_private)}
+               for s in body["sources"]]
+    if body.get("video_id") != video_id or not sources or not isinstance(body.get("found_by"), str):
+        return None
+    return {"video_id": video_id, "sources": sources, "found_by": body["found_by"]}
+
+
+def sources(video_id):
+    """The answer of `GET .../sources` for a video this tracker does not know: a peer's, or a 404."""
+    federation = current_app.extensions["tracker.federation"]
+    if request.args.get("from"):
+        federation.learn(request.args["from"])
+    limit = current_app.config["TRACKER_FEDERATION_HOPS"]
+    hops = request.args.get("hops", str(limit))
+    hops = min(int(hops), limit) if hops.isascii() and hops.isdecimal() and len(hops) < 3 else limit
+    visited = set(filter(None, request.args.get("visited", "").split(",")[:MAX_VISITED]))
+    answer = federation.lookup(video_id, hops, visited)
+    if answer is None:
+        raise ApiError(404, "unknown_video", "neither this tracker nor its peers know a video with that id")
+    return answer
+
+
+@bp.get("/api/v1/trackers")
+def trackers():
+    """This tracker's public URL and the peer trackers it asks (configured, then learnt)."""
+    return {"tracker": current_app.config["SLIPSTREAM_PUBLIC_URL"],
+            "peers": current_app.extensions["tracker.federation"].peers()}
+
+
+def counted(result):
+    current_app.extensions["tracker.federation"].lookups.labels(result).inc()
+
+
+def init_app(app):
+    app.extensions["tracker.federation"] = Federation(app)
+    app.register_blueprint(bp)
