@@ -52,6 +52,7 @@ class Server:
             except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 pass
             time.sleep(0.1)
+        self.kill()  # never leave a half-started server behind
         raise RuntimeError(f"{self.role} did not become healthy; see {self.log.name}")
 
     def stop(self):
