@@ -12,6 +12,7 @@ from .errors import EncodeError, ManifestError, ProbeError, RejectedInput, Segme
 __all__ = ["package", "SegmenterError", "ProbeError", "RejectedInput", "EncodeError", "ManifestError"]
 
 ENCODE_SHARE = 0.95  # of the progress bar; the poster and hashing take the rest
+TRUNCATED_SHARE = 0.9  # less than this share of the declared duration (less 1 s) is a cut file
 
 
 def package(src, outdir, on_progress=None, limits=None):
@@ -21,21 +22,31 @@ def package(src, outdir, on_progress=None, limits=None):
     failure the folder is emptied (and removed if this call created it) and a SegmenterError
     subclass is raised.
     """
-    from . import command, ladder, manifest, master, probe, runner
+    from . import command, ladder, manifest, master, probe, runner, thumbnails
 
     info = probe.probe(src, limits or probe.LIMITS)
     renditions = ladder.plan(info)
+    top = renditions[0]
+    sheet = thumbnails.plan(info.duration, top.width, top.height) if top.width else None
     created = _prepare(outdir)
     try:
         binary = command.ffmpeg_binary()
-        runner.run([binary, *command.encode_args(info, renditions, src)], duration=info.duration,
-                   on_progress=_scaled(on_progress, ENCODE_SHARE), cwd=outdir)
-        runner.run([binary, *command.poster_args(info, renditions[0], src)], cwd=outdir,
-                   duration=info.duration)
+        runner.run([binary, *command.encode_args(info, renditions, src, sheet, poster=True)],
+                   duration=info.duration, on_progress=_scaled(on_progress, ENCODE_SHARE),
+                   cwd=outdir)
+        if not info.has_video:  # a video's poster came out of the encode; draw the sound's
+            runner.run([binary, *command.waveform_args(info, src)], cwd=outdir,
+                       duration=info.duration)
+        if sheet is not None and not os.path.isfile(os.path.join(outdir, thumbnails.SPRITE)):
+            sheet = None  # no frame reached the sheet (a video track that ends at once)
+        if sheet is not None:
+            thumbnails.write_track(outdir, sheet, info.duration)
         _tell(on_progress, 0.98)
         variants = master.write_master(outdir, renditions)
+        _check_complete(variants[0].seconds, info.duration)
         meta = manifest.build_manifest(
             outdir, duration=round(info.duration, 3), poster=command.POSTER,
+            thumbnails=thumbnails.TRACK if sheet else None,  # audio-only: no picture to preview
             renditions=[{"name": v.rendition.name, "width": v.rendition.width,
                          "height": v.rendition.height, "bandwidth": v.bandwidth,
                          "playlist": v.playlist} for v in variants])
@@ -47,6 +58,14 @@ def package(src, outdir, on_progress=None, limits=None):
         raise
     _tell(on_progress, 1.0, eta=0.0)
     return video_id, meta
+
+
+def _check_complete(encoded, declared):
+    """Refuse a file whose data ends well before its header says (a cut upload, a forged
+    duration): ffmpeg stops quietly at the end of the data and would publish a short video."""
+    if encoded < declared * TRUNCATED_SHARE - 1.0:
+        raise RejectedInput(f"the file is truncated or damaged: only {encoded:.1f} s of its "
+                            f"{declared:.1f} s could be read", 422)
 
 
 def _scaled(on_progress, share):

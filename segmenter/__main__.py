@@ -33,9 +33,18 @@ def main(argv=None):
 def show_progress(update):
     filled = int(update["progress"] * BAR)
     speed = f" {update['speed']:.2f}x" if update["speed"] else ""
-    eta = f" eta {update['eta']:.0f}s" if update["eta"] else ""
+    eta = f" eta {clock(update['eta'])}" if update["eta"] else ""
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {update['progress']:4.0%}{speed}{eta}   ")
     sys.stderr.flush()
+
+
+def clock(seconds):
+    """12s, 4:05, 1:02:03: short while short, unambiguous when long."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def verify(argv):

@@ -7,11 +7,12 @@ import os
 
 import ffmpeg
 
-from . import formats
+from . import formats, pictures
+from .pictures import POSTER
+from .probe import LIMITS
 
 SEGMENT_SECONDS = 4   # DESIGN.md: fMP4 segments of about 4 s
 KEYFRAME_SECONDS = 2  # keyframes every 2 s, so a segment holds two GOPs and cuts stay aligned
-POSTER = "poster.jpg"
 POSTER_AUDIO_SECONDS = 120  # an audio-only poster draws the waveform of at most this much
 
 GLOBAL_ARGS = (
@@ -40,35 +41,46 @@ def source(probe, path, **options):
         protocol_whitelist="file",        # nothing but this local file may be opened
         format_whitelist=probe.format_name,  # nested demuxers (AVI GAB2 subtitles) are refused too
         codec_whitelist=formats.decoders(probe.video_codec, probe.audio_codec),
+        # A mid-stream SPS cannot grow the picture past the pixel limit the probe applied.
+        max_pixels=LIMITS.max_pixels,
         **options,
     )
 
 
-def encode_args(probe, renditions, path):
-    """One process: decode once, split and scale per rendition, write every HLS variant."""
+def encode_args(probe, renditions, path, sheet=None, poster=False):
+    """One process: decode once, split and scale per rendition, write every HLS variant; with
+    `poster` the poster JPEG and with a `sheet` (thumbnails.Sheet) the seek-bar sprite, both from
+    the same decoded frames."""
     src = source(probe, path)
     audio = src[str(probe.audio_index)] if probe.has_audio else None
-    streams, groups = [], []
+    streams, groups, outputs = [], [], []
     options = {**_hls_options(renditions), **(_audio_options(renditions[0]) if audio else {})}
     if renditions[0].width is None:  # audio-only source: one audio-only variant
         return ffmpeg.output(audio, "%v.m3u8", var_stream_map=f"a:0,name:{renditions[0].name}",
                              **options).global_args(*GLOBAL_ARGS).get_args()
     # A constant frame rate (VFR made CFR) before the split, so every rendition gets the same frames.
     video = src[str(probe.video_index)].filter("fps", str(renditions[0].fps))
-    if len(renditions) > 1:
-        video = video.filter_multi_output("split", len(renditions))
+    branches = len(renditions) + (sheet is not None)
+    if branches > 1:
+        video = video.filter_multi_output("split", branches)
     options.update(_video_options())
     for i, rendition in enumerate(renditions):
-        branch = video.stream(i) if len(renditions) > 1 else video
+        branch = video.stream(i) if branches > 1 else video
         # Rotation is already applied (ffmpeg autorotates); square pixels; 8-bit 4:2:0 for High.
-        streams.append(branch.filter("scale", rendition.width, rendition.height)
-                       .filter("setsar", 1).filter("format", "yuv420p"))
+        scaled = branch.filter("scale", rendition.width, rendition.height).filter("setsar", 1)
+        if i == 0 and poster:
+            scaled = scaled.filter_multi_output("split", 2)
+            outputs.append(pictures.poster_output(scaled.stream(1), min(probe.duration / 4, 5.0)))
+            scaled = scaled.stream(0)
+        streams.append(scaled.filter("format", "yuv420p"))
         options.update(_rate_options(i, rendition))
         if audio is not None:
             streams.append(audio)  # muxed into each variant; decoded once, encoded per variant
         groups.append(f"v:{i},a:{i},name:{rendition.name}" if audio else f"v:{i},name:{rendition.name}")
-    return (ffmpeg.output(*streams, "%v.m3u8", var_stream_map=" ".join(groups), **options)
-            .global_args(*GLOBAL_ARGS).get_args())
+    outputs.insert(0, ffmpeg.output(*streams, "%v.m3u8", var_stream_map=" ".join(groups), **options))
+    if sheet is not None:
+        outputs.append(pictures.sprite_output(video.stream(len(renditions)), sheet))
+    return ffmpeg.merge_outputs(*outputs).global_args(*GLOBAL_ARGS).get_args()
 
 
 def _hls_options(renditions):
@@ -117,20 +129,9 @@ def _audio_options(rendition):
     }
 
 
-def poster_args(probe, rendition, path):
-    """A JPEG poster: a frame a quarter in (at most 5 s), or the waveform of an audio-only source."""
-    if probe.has_video:
-        at = min(probe.duration / 4, 5.0)
-        src = source(probe, path, ss=f"{at:.3f}")  # input seek: decode from the keyframe before
-        picture = (src[str(probe.video_index)].filter("scale", rendition.width, rendition.height)
-                   .filter("setsar", 1))
-    else:
-        src = source(probe, path, t=POSTER_AUDIO_SECONDS)  # read only the start of the upload
-        picture = src[str(probe.audio_index)].filter("showwavespic", s="1280x720", colors="0x8ab4f8")
-    options = {
-        "f": "image2",
-        "update": 1,      # one fixed file name, not an image-sequence pattern
-        "frames:v": 1,
-        "q:v": 3,         # JPEG quality (2 best .. 31): sharp at a few hundred KB
-    }
+def waveform_args(probe, path):
+    """The poster of an audio-only source: the waveform of its start, as a JPEG."""
+    src = source(probe, path, t=POSTER_AUDIO_SECONDS)  # read only the start of the upload
+    picture = src[str(probe.audio_index)].filter("showwavespic", s="1280x720", colors="0x8ab4f8")
+    options = pictures.image_options(1, pictures.POSTER_QUALITY)
     return picture.output(POSTER, **options).global_args(*GLOBAL_ARGS).get_args()

@@ -19,6 +19,7 @@ class Variant:
     bandwidth: int     # bits/s, peak
     average: int       # bits/s
     codecs: str
+    seconds: float     # sum of the segment durations: how much of the source was read
 
 
 def read_playlist(path):
@@ -75,7 +76,8 @@ def measure(directory, rendition):
     codecs = [] if rendition.width is None else [avc_codec(_read(directory, init))]
     if rendition.audio_kbps:
         codecs.append(AAC_LC)
-    return Variant(rendition, playlist, peak, average, ",".join(codecs))
+    return Variant(rendition, playlist, peak, average, ",".join(codecs),
+                   sum(seconds for _, seconds in segments))
 
 
 def write_master(directory, renditions):

@@ -73,6 +73,9 @@ def probe(path, limits=LIMITS):
     }
     try:
         container = av.open("file:" + os.path.abspath(path), container_options=options,
+                            # Stream-info probing decodes frames: a crafted 16000x9000 SPS must not
+                            # make this process allocate frames before _video_fields caps it.
+                            options={"max_pixels": str(limits.max_pixels)},
                             timeout=PROBE_SECONDS)
     except av.FFmpegError:
         formats.explain_refusal(head)

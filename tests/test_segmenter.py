@@ -8,13 +8,14 @@ from fractions import Fraction
 
 import pytest
 
-from segmenter import ladder
-from segmenter.command import encode_args, poster_args
+from segmenter import ladder, thumbnails
+from segmenter.command import encode_args, waveform_args
 from segmenter.errors import ManifestError
 from segmenter.manifest import (build_manifest, canonical_json, is_video_id, load_manifest,
                                 parse_manifest, verify_dir, video_id, write_manifest)
 from segmenter.master import avc_codec, bit_rates
 from segmenter.probe import Probe
+from segmenter.__main__ import show_progress
 from segmenter.runner import parse_progress
 
 
@@ -151,7 +152,7 @@ def test_levels_stay_at_or_below_4_2():
 # --- ffmpeg argument lists -------------------------------------------------------------------
 
 INPUT = ["-f", "mov", "-codec_whitelist", "h264,aac,aac_fixed", "-format_whitelist", "mov",
-         "-protocol_whitelist", "file"]
+         "-max_pixels", "9437184", "-protocol_whitelist", "file"]
 GLOBAL = ["-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats", "-progress", "pipe:1"]
 
 
@@ -178,11 +179,50 @@ def test_encode_args_for_a_720p_source_with_audio():
         "%v.m3u8"] + GLOBAL
 
 
+def test_encode_args_with_a_sheet_add_the_sprite_from_the_same_decode():
+    probe = probe_of(640, 360, audio=False)
+    renditions = ladder.plan(probe)
+    sheet = thumbnails.plan(6.0, 640, 360)
+    args = encode_args(probe, renditions, "/uploads/clip.mp4", sheet)
+    assert args.count("-i") == 1 and args.count("-filter_complex") == 1
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.startswith("[0:0]fps=25[s0];[s0]split=3[s1][s2][s3];")
+    assert graph.endswith(
+        "[s3]select=gte(t\\,selected_n*2)[s10];[s10]scale=160:90[s11];[s11]setsar=1[s12];"
+        "[s12]split=2[s13][s14];[s13]trim=end_frame=1[s15];[s15]scale=480:90[s16];"
+        "[s16]setsar=1[s17];[s14]tile=3x1[s18];[s17][s18]concat=a=0:n=2:v=1[s19];"
+        "[s19]setpts=N/TB[s20]")
+    # A placeholder first (so ffmpeg's progress starts at once), then the sheet over it.
+    assert args[args.index("%v.m3u8") + 1:] == [
+        "-map", "[s20]", "-f", "image2", "-fps_mode", "passthrough", "-frames:v", "2",
+        "-q:v", "5", "-update", "1",
+        "sprite.jpg"] + GLOBAL
+    assert args[args.index("-var_stream_map") + 1] == "v:0,name:360p v:1,name:240p"
+
+
+def test_thumbnail_sheet_plan_spreads_at_most_100_cells():
+    assert thumbnails.plan(6.0, 1280, 720) == thumbnails.Sheet(2, 3, 3, 1, 160, 90)
+    assert thumbnails.plan(601.0, 1080, 1920) == thumbnails.Sheet(7, 86, 10, 9, 90, 160)
+    long = thumbnails.plan(4 * 3600, 1920, 1080)
+    assert (long.interval, long.count, long.tile) == (144, 100, "10x10")
+    assert thumbnails.plan(1.0, 64, 48) == thumbnails.Sheet(2, 1, 1, 1, 64, 48)  # never upscaled
+
+
+def test_thumbnail_track_is_webvtt_with_xywh_cues(tmp_path):
+    sheet = thumbnails.plan(25.5, 1280, 720)
+    thumbnails.write_track(tmp_path, sheet, 25.5)
+    text = (tmp_path / "thumbnails.vtt").read_text()
+    assert text.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nsprite.jpg#xywh=0,0,160,90\n")
+    assert "00:00:20.000 --> 00:00:22.000\nsprite.jpg#xywh=0,90,160,90\n" in text
+    assert text.endswith("00:00:24.000 --> 00:00:25.500\nsprite.jpg#xywh=320,90,160,90\n")
+
+
 def test_encode_args_for_an_audio_only_source():
     probe = probe_of(video=False)
     args = encode_args(probe, ladder.plan(probe), "/uploads/song.m4a")
     assert args == ["-f", "mov", "-codec_whitelist", "aac,aac_fixed", "-format_whitelist", "mov",
-                    "-protocol_whitelist", "file", "-i", "file:/uploads/song.m4a",
+                    "-max_pixels", "9437184", "-protocol_whitelist", "file",
+                    "-i", "file:/uploads/song.m4a",
                     "-map", "0:0", "-f", "hls", "-ac", "2", "-ar", "48000", "-b:a", "128k",
                     "-c:a", "aac", "-hls_flags", "independent_segments",
                     "-hls_fmp4_init_filename", "audio_init.mp4", "-hls_playlist_type", "vod",
@@ -200,18 +240,26 @@ def test_encode_args_without_audio_map_no_audio():
     assert args[args.index("-codec_whitelist") + 1] == "h264"
 
 
-def test_poster_args_seek_into_the_video_and_scale_to_the_top_rendition():
-    probe = probe_of(1280, 720)
-    args = poster_args(probe, ladder.plan(probe)[0], "/uploads/clip.mp4")
-    assert args == INPUT + ["-ss", "1.500", "-i", "file:/uploads/clip.mp4", "-filter_complex",
-                            "[0:0]scale=1280:720[s0];[s0]setsar=1[s1]", "-map", "[s1]",
-                            "-f", "image2", "-frames:v", "1", "-q:v", "3", "-update", "1",
-                            "poster.jpg"] + GLOBAL
+def test_poster_comes_from_the_top_rendition_in_the_same_process():
+    probe = probe_of(1280, 720, audio=False)
+    args = encode_args(probe, ladder.plan(probe, max_renditions=2), "/uploads/clip.mp4",
+                       poster=True)
+    assert args.count("-i") == 1
+    assert args[args.index("-filter_complex") + 1] == (
+        "[0:0]fps=25[s0];[s0]split=2[s1][s2];[s1]scale=1280:720[s3];[s3]setsar=1[s4];"
+        "[s4]split=2[s5][s6];[s5]format=yuv420p[s7];[s2]scale=854:480[s8];[s8]setsar=1[s9];"
+        "[s9]format=yuv420p[s10];[s6]select=eq(n\\,0)+gte(t\\,1.500)*eq(selected_n\\,1)[s11];"
+        "[s11]scale[s12]")
+    # Frame 0 first (progress starts at once), then the frame 1.5 s in over it.
+    assert args[args.index("%v.m3u8") + 1:] == [
+        "-map", "[s12]", "-f", "image2", "-fps_mode", "passthrough", "-frames:v", "2",
+        "-q:v", "3", "-update", "1",
+        "poster.jpg"] + GLOBAL
 
 
-def test_poster_args_for_audio_only_draw_the_waveform_of_the_upload_only():
+def test_waveform_poster_for_audio_only_reads_the_upload_only():
     probe = probe_of(video=False)
-    args = poster_args(probe, ladder.plan(probe)[0], "/uploads/song.m4a")
+    args = waveform_args(probe, "/uploads/song.m4a")
     assert args.count("-i") == 1 and "lavfi" not in args
     assert args[args.index("-t") + 1] == "120"
     assert args[args.index("-filter_complex") + 1].startswith("[0:0]showwavespic=")
@@ -247,3 +295,13 @@ def test_peak_bit_rate_follows_rfc_8216():
 def test_avc_codec_string_comes_from_the_avcc_box():
     init = b"\x00\x00\x00\x35avcC\x01\x64\x00\x1f\xff\xe1"
     assert avc_codec(init) == "avc1.64001f"
+
+
+def test_cli_progress_bar_shows_fraction_speed_and_eta(capsys):
+    show_progress({"progress": 0.25, "speed": 1.5, "eta": 3725.4})
+    show_progress({"progress": 0.5, "speed": 2.0, "eta": 65})
+    show_progress({"progress": 0.98, "speed": None, "eta": None})
+    bars = capsys.readouterr().err.split("\r")[1:]
+    assert bars[0].startswith("[#######.......................]  25% 1.50x eta 1:02:05")
+    assert "  50% 2.00x eta 1:05" in bars[1]
+    assert bars[2].rstrip() == "[#############################.]  98%"

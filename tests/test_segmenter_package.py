@@ -1,6 +1,7 @@
 """Real packaging runs on tiny generated clips, checked with PyAV and the m3u8 parser."""
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -8,9 +9,11 @@ import av
 import m3u8
 import pytest
 
-from segmenter import EncodeError, package
+from segmenter import EncodeError, command, ladder, package, thumbnails
 from segmenter.command import ffmpeg_binary
 from segmenter.manifest import MANIFEST_NAME, load_manifest, verify_dir
+from segmenter.probe import probe
+from segmenter.runner import run
 from tests.clips import make_clip
 
 
@@ -25,6 +28,18 @@ def clips(tmp_path_factory):
     made["rotated"] = root / "rotated.mp4"
     subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-display_rotation", "90",
                     "-i", str(made["silent"]), "-c", "copy", str(made["rotated"])], check=True)
+    lavfi = [ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"]
+    made["vfr"] = root / "vfr.mp4"  # frames alternately 21 and 45 ms apart, as phones jitter
+    subprocess.run(lavfi + ["testsrc2=size=320x240:rate=30:duration=4", "-vf",
+                            "settb=1/1000,setpts=(N/30+0.012*mod(N\\,2))/TB",
+                            "-fps_mode", "passthrough", "-enc_time_base", "filter",
+                            "-video_track_timescale", "1000", "-c:v", "libx264",
+                            "-preset", "ultrafast", str(made["vfr"])], check=True)
+    made["odd"] = root / "odd.mp4"  # 4:4:4 lets H.264 carry an odd size
+    subprocess.run(lavfi + ["testsrc2=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
+                            "sine=duration=3", "-vf", "scale=321:241,format=yuv444p",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                            str(made["odd"])], check=True)
     return made
 
 
@@ -121,6 +136,21 @@ def test_progress_rises_to_one(packaged):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(reports) >= 3
 
 
+def test_progress_is_reported_while_the_ladder_encodes(clips, tmp_path):
+    """ffmpeg holds back -progress until every output has started: the sprite sheet must not
+    delay it to the end. The input is read at 2x real time, so reports have time to come."""
+    info = probe(clips["720p"])
+    renditions = ladder.plan(info)
+    sheet = thumbnails.plan(info.duration, renditions[0].width, renditions[0].height)
+    args = command.encode_args(info, renditions, clips["720p"], sheet)
+    args[args.index("-i"):args.index("-i")] = ["-readrate", "2"]
+    reports = []
+    run([command.ffmpeg_binary(), *args], duration=info.duration, cwd=tmp_path,
+        on_progress=reports.append)
+    assert [r for r in reports if 0 < r["progress"] < 0.5 and r["eta"] is not None]
+    assert reports[-1]["progress"] == 1.0 and (tmp_path / "sprite.jpg").exists()
+
+
 def test_clip_without_audio_packages_video_only(packaged):
     outdir, _, manifest, _ = packaged["silent"]
     assert [r["name"] for r in manifest["renditions"]] == ["360p", "240p"]
@@ -177,3 +207,115 @@ def test_cli_packages_and_verifies(clips, tmp_path):
     check = subprocess.run(cli + ["verify", str(tmp_path / "pkg")], capture_output=True,
                            text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert check.returncode == 1 and "audio_00000.m4s" in check.stderr
+
+
+def test_variable_frame_rate_source_comes_out_constant(clips, packaged):
+    with av.open(str(clips["vfr"])) as source:
+        pts = sorted(p.pts for p in source.demux(video=0) if p.pts is not None)
+        assert len({b - a for a, b in zip(pts, pts[1:])}) > 2  # the source really is VFR
+    outdir, _, manifest, _ = packaged["vfr"]
+    frame_rate = master_of(outdir).playlists[0].stream_info.frame_rate
+    assert frame_rate == 29.97  # the source averages 29.92: snapped to the nearest standard rate
+    for rendition in manifest["renditions"]:
+        with av.open(io.BytesIO(rendition_bytes(outdir, rendition["playlist"]))) as container:
+            stream = container.streams.video[0]
+            pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None)
+        steps = {b - a for a, b in zip(pts, pts[1:])}
+        assert len(steps) == 1 and float(steps.pop() * stream.time_base) == pytest.approx(1.001 / 30)
+        assert len(pts) == pytest.approx(4 * frame_rate, abs=2)
+
+
+def test_odd_size_source_is_packaged_at_even_sizes(packaged):
+    outdir, vid, manifest, _ = packaged["odd"]
+    assert verify_dir(outdir, vid) == []
+    for rendition in manifest["renditions"]:
+        assert rendition["width"] % 2 == 0 and rendition["height"] % 2 == 0
+        assert rendition["width"] <= 321 and rendition["height"] <= 241
+        with av.open(io.BytesIO(rendition_bytes(outdir, rendition["playlist"]))) as container:
+            frame = next(container.decode(video=0))
+            assert (frame.width, frame.height, frame.format.name) == (
+                rendition["width"], rendition["height"], "yuv420p")
+
+
+def test_playlists_meet_what_hls_js_expects(packaged):
+    """hls.js's m3u8 parser: fMP4 needs EXT-X-MAP (so version >= 6; we write 7), a target
+    duration at least every rounded EXTINF, CODECS on every variant to pick a MediaSource type."""
+    for outdir, _, manifest, _ in packaged.values():
+        text = (outdir / "master.m3u8").read_text()
+        assert text.startswith("#EXTM3U\n") and "#EXT-X-INDEPENDENT-SEGMENTS\n" in text
+        stream_infs = [line for line in text.splitlines() if line.startswith("#EXT-X-STREAM-INF:")]
+        assert len(stream_infs) == len(manifest["renditions"])
+        assert all(re.search(r'CODECS="[^"]+"', line) for line in stream_infs)
+        for rendition in manifest["renditions"]:
+            media = (outdir / rendition["playlist"]).read_text()
+            assert int(re.search(r"#EXT-X-VERSION:(\d+)", media).group(1)) >= 7
+            assert re.search(r'#EXT-X-MAP:URI="[^"]+"', media)
+            target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", media).group(1))
+            durations = [float(d) for d in re.findall(r"#EXTINF:([\d.]+),", media)]
+            assert durations and all(round(d) <= target for d in durations)  # RFC 8216 4.3.3.1
+            assert "#EXT-X-PLAYLIST-TYPE:VOD" in media and media.rstrip().endswith("#EXT-X-ENDLIST")
+
+
+def read_vtt(path):
+    """[(start, end, file, (x, y, w, h))] of a WebVTT thumbnails track."""
+    def seconds(stamp):
+        hours, minutes, rest = stamp.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+    text = path.read_text()
+    assert text.startswith("WEBVTT\n")
+    cues = []
+    for start, end, name, xywh in re.findall(
+            r"([\d:.]+) --> ([\d:.]+)\n([\w.]+)#xywh=([\d,]+)", text):
+        cues.append((seconds(start), seconds(end), name, tuple(int(v) for v in xywh.split(","))))
+    return cues
+
+
+def test_seek_bar_thumbnails_are_a_sprite_and_a_vtt_track(packaged):
+    outdir, _, manifest, _ = packaged["720p"]
+    assert manifest["thumbnails"] == "thumbnails.vtt"
+    assert {"thumbnails.vtt", "sprite.jpg"} <= set(manifest["files"])
+    cues = read_vtt(outdir / "thumbnails.vtt")
+    assert [(c[0], c[1]) for c in cues] == [(0, 2), (2, 4), (4, 6)]  # contiguous, to the end
+    with av.open(str(outdir / "sprite.jpg")) as sprite:
+        frame = next(sprite.decode(video=0))
+    luma, stride = bytes(frame.planes[0]), frame.planes[0].line_size
+    cells = []
+    for _, _, name, (x, y, w, h) in cues:
+        assert name == "sprite.jpg" and (w, h) == (160, 90)
+        assert x + w <= frame.width and y + h <= frame.height
+        cells.append([luma[row * stride + x:row * stride + x + w] for row in range(y, y + h)])
+    means = [sum(map(sum, cell)) / (160 * 90) for cell in cells]
+    assert all(mean > 20 for mean in means)  # real pictures, not the tile's black padding
+    # Whole frames of one scene, so alike on average; the stretched placeholder the sheet
+    # overwrites would show three different thirds of one frame (means 114, 129, 142).
+    assert max(means) - min(means) < 3
+    assert cells[0] != cells[1] != cells[2]  # taken at different times
+
+
+def test_audio_only_package_has_no_thumbnails(packaged):
+    outdir, _, manifest, _ = packaged["audio"]
+    assert manifest["thumbnails"] is None and not (outdir / "sprite.jpg").exists()
+
+
+def test_poster_is_the_top_rendition_a_quarter_in(packaged):
+    outdir, _, manifest, _ = packaged["720p"]
+    with av.open(str(outdir / "poster.jpg")) as poster:
+        picture = next(poster.decode(video=0))
+    assert (picture.width, picture.height) == (1280, 720)
+    with av.open(io.BytesIO(rendition_bytes(outdir, "720p.m3u8"))) as container:
+        frames = [f for _, f in zip(range(40), container.decode(video=0))]
+    # testsrc2 draws a moving ball: the poster is frame 1.5 s in, not the first frame.
+    differences = [luma_difference(picture, frame) for frame in (frames[0], frames[37])]
+    assert differences[1] < differences[0]
+
+
+def luma_difference(a, b):
+    rows_a, rows_b = (bytes(f.planes[0]) for f in (a, b))
+    stride_a, stride_b = a.planes[0].line_size, b.planes[0].line_size
+    total = 0
+    for row in range(0, a.height, 8):
+        line_a = rows_a[row * stride_a:row * stride_a + a.width:8]
+        line_b = rows_b[row * stride_b:row * stride_b + b.width:8]
+        total += sum(abs(x - y) for x, y in zip(line_a, line_b))
+    return total
