@@ -113,6 +113,7 @@ class Job(Model):
             answer["video_id"] = self.video_id
         if self.state == "failed":
             answer["error"] = self.error
+            answer["error_status"] = self.error_status  # the HTTP status the failure maps to
         return answer
 
 

@@ -106,3 +106,22 @@ def test_upload_through_placement_is_published_and_served(edge_network, small_cl
                  f"/uploads/{job['job']}.upload", f"/videos/{video_id}/{job['job']}.upload"):
         code, _, body = raw_get(edge.url, path)
         assert code == 404 and b'"nothing here"' in body, path
+
+
+@pytest.mark.parametrize("name, content, status", [
+    ("notes.mp4", b"this is a text file, not a video\n" * 40, 422),
+    ("playlist.mp4", b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n", 415),
+])
+def test_a_hostile_upload_fails_with_its_status_and_leaves_nothing(edge_network, tmp_path, name, content, status):
+    tracker, edge = edge_network
+    path = tmp_path / name
+    path.write_bytes(content)
+    job = send(place(tracker.url, path, "hostile"), path)
+    final = wait_for(lambda: (lambda j: j["state"] in ("failed", "published") and j)(
+        requests.get(job["status_url"], timeout=5).json()), timeout=60, message="the job to end")
+    assert final["state"] == "failed" and final["error_status"] == status, final
+    assert final["error"] and "video_id" not in final
+    data = edge.data_dir
+    assert os.listdir(os.path.join(data, "uploads")) == []
+    assert [n for n in os.listdir(os.path.join(data, "staging")) if not n.endswith(".lock")] == []
+    assert requests.get(edge.url + "/api/v1/status", timeout=5).json()["jobs"].get("running", 0) == 0

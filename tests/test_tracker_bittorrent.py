@@ -200,15 +200,15 @@ def test_libtorrent_announces_and_scrapes(served_video, tmp_path):
         assert first.announce().num_peers == 0
         # Two workers: the second peer's announce may reach the other one, which sees the first
         # peer once its worker has flushed (a quarter of a second).
-        wait_for(lambda: second.announce().num_peers == 1, message="libtorrent sees the other peer")
-        wait_for(lambda: {first.port, second.port} <= listed_ports(tracker, info_hash), message="both listed")
-        scraped = wait_for(lambda: (lambda a: a.incomplete == 3 and a)(first.scrape()), message="scrape counts")
+        wait_for(lambda: second.announce().num_peers == 1, message="libtorrent sees the other peer", timeout=60)
+        wait_for(lambda: {first.port, second.port} <= listed_ports(tracker, info_hash), message="both listed", timeout=60)
+        scraped = wait_for(lambda: (lambda a: a.incomplete == 3 and a)(first.scrape()), message="scrape counts", timeout=60)
         assert scraped.complete == 1  # the edge
     finally:
         first.close()
         second.close()
     # Closing a session announces `stopped`: only our own raw peer is left, and a restart keeps it.
-    wait_for(lambda: leechers(tracker, info_hash) == 1, message="libtorrent's stopped events")
+    wait_for(lambda: leechers(tracker, info_hash) == 1, message="libtorrent's stopped events", timeout=60)
     tracker.stop()
     tracker.start()
     assert leechers(tracker, info_hash) == 1
@@ -244,7 +244,7 @@ def test_many_workers_share_one_sqlite_file_without_locking_errors(tmp_path):
 
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             assert set(pool.map(work, range(300))) == {200}
-        wait_for(lambda: leechers(tracker, info_hash) == 100, message="every peer counted")
+        wait_for(lambda: leechers(tracker, info_hash) == 100, message="every peer counted", timeout=60)
     finally:
         tracker.stop()
     assert "database is locked" not in tracker.logs() and "Traceback" not in tracker.logs()
