@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 
+from .files import remove_quietly, size_or_zero
 from .errors import ApiError
 from .jobs import JobLock
 from .models import Hold, Job, db
@@ -25,7 +26,7 @@ def outstanding(node):
     total = 0
     for hold in Hold.select(Hold.id, Hold.kind, Hold.size):
         # Replicas are written to staging/, which `used()` does not count; uploads to uploads/.
-        written = 0 if hold.kind == "replica" else _size(node.part_path(hold.id))
+        written = 0 if hold.kind == "replica" else size_or_zero(node.part_path(hold.id))
         total += max(hold.size - written, 0)
     return total
 
@@ -72,7 +73,7 @@ def sweep(node, now=None):
                 continue  # resumable until it expires, even with nobody sending right now
             with JobLock(node, hold.id) as free:
                 if free:
-                    _remove(node.part_path(hold.id))
+                    remove_quietly(node.part_path(hold.id))
                     shutil.rmtree(node.staging_path(hold.id), ignore_errors=True)
                     release(hold.id)
                     removed.append(hold.id)
@@ -86,18 +87,13 @@ def sweep(node, now=None):
                 continue
             with JobLock(node, stem) as free:
                 if free:
-                    _remove(path)
+                    remove_quietly(path)
                     removed.append(name)
     if removed:
         log.warning("removed what interrupted transfers left: %s", ", ".join(removed))
     return removed
 
 
-def _size(path):
-    try:
-        return os.path.getsize(path)
-    except FileNotFoundError:
-        return 0
 
 
 def _mtime(path):
@@ -105,10 +101,3 @@ def _mtime(path):
         return os.path.getmtime(path)
     except FileNotFoundError:
         return 0
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

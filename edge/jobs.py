@@ -14,6 +14,7 @@ import time
 from segmenter.errors import SegmenterError
 from segmenter.manifest import MANIFEST_NAME, verify_dir
 
+from .files import remove_quietly
 from .announcer import announce
 from .models import Job, db
 from .upstream import TrackerError, post_signed
@@ -56,7 +57,7 @@ def run(node, job):
         if problems:
             raise PublishError(f"the package does not match its manifest: {'; '.join(problems[:3])}")
         created = node.publish(staging, video_id)
-        _remove(upload)
+        remove_quietly(upload)
         try:
             register(node, job, video_id, manifest)
         except PublishError:
@@ -78,7 +79,7 @@ def run(node, job):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if job.state == "failed":
-            _remove(upload)
+            remove_quietly(upload)
 
 
 def register(node, job, video_id, manifest):
@@ -141,7 +142,7 @@ class JobLock:
 
     def __exit__(self, *exc):
         if self.held:
-            _remove(self.path)  # removed while still locked: no one can lock a stale inode after us
+            remove_quietly(self.path)  # removed while still locked: no one can lock a stale inode after us
         os.close(self.fd)
 
 
@@ -188,10 +189,3 @@ def _keep_only_listed(staging, manifest):
             log.warning("removing unlisted file %r from the package", name)
             path = os.path.join(staging, name)
             shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

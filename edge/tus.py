@@ -15,6 +15,7 @@ import time
 
 from flask import Blueprint, current_app, request
 
+from .files import remove_quietly, size_or_zero
 from .capacity import complete, release, reserve
 from .errors import ApiError, not_found
 from .jobs import JobLock
@@ -64,7 +65,7 @@ def head(upload_id):
     hold, job = _find(upload_id)
     headers = {"Cache-Control": "no-store"}  # tus: the offset must never come from a cache
     if hold is not None:
-        headers.update({"Upload-Offset": str(_size(node.part_path(upload_id))), "Upload-Length": str(hold.size)})
+        headers.update({"Upload-Offset": str(size_or_zero(node.part_path(upload_id))), "Upload-Length": str(hold.size)})
     else:
         headers.update({"Upload-Offset": str(job.size), "Upload-Length": str(job.size), **_job_headers(node, job)})
     return "", 200, headers
@@ -86,7 +87,7 @@ def patch(upload_id):
         if not mine:
             raise ApiError(423, "upload_busy", "another request is writing this upload; retry shortly")
         path = node.part_path(upload_id)
-        current = _size(path)
+        current = size_or_zero(path)
         if offset != current:
             raise _offset_conflict(current)
         current = _append(path, current, hold.size)
@@ -107,7 +108,7 @@ def terminate(upload_id):
     with JobLock(node, upload_id) as mine:
         if not mine:
             raise ApiError(423, "upload_busy", "another request is writing this upload; retry shortly")
-        _remove(node.part_path(upload_id))
+        remove_quietly(node.part_path(upload_id))
         release(upload_id)
     return "", 204
 
@@ -185,17 +186,3 @@ def _header_int(name):
 
 def _offset_conflict(current):
     return ApiError(409, "offset_mismatch", f"the upload is at offset {current}", {"Upload-Offset": str(current)})
-
-
-def _size(path):
-    try:
-        return os.path.getsize(path)
-    except FileNotFoundError:
-        return 0
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

@@ -3,10 +3,10 @@
 The same URL takes the plain multipart form and, with a `Tus-Resumable` header, the creation of a
 resumable tus upload (edge/tus.py).
 """
-import os
 
 from flask import Blueprint, current_app, jsonify, request
 
+from .files import remove_quietly
 from . import tus
 from .capacity import complete, release, reserve
 from .errors import ApiError
@@ -47,15 +47,8 @@ def create_upload():
             ticket, size = FormReceiver(request.stream, boundary.encode(), out, admit, max_upload).receive()
             complete(node, job_id, ticket, size)
     except BaseException:
-        _remove(path)
+        remove_quietly(path)
         release(job_id)
         raise
     status_url = f"{node.public_url}/api/v1/jobs/{job_id}"
     return jsonify(job=job_id, status_url=status_url), 202, {"Location": status_url}
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
