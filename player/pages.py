@@ -6,8 +6,9 @@ from flask import abort, current_app, render_template, request
 VIDEO_ID = re.compile(r"[0-9a-f]{40}")
 
 # Scripts and styles only from this site; data, posters and media from any tracker or edge;
-# blob: for hls.js's MSE media source and its transmuxing worker.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https: data:; "
+# blob: for hls.js's MSE media source and its transmuxing worker, and for the seek-bar sprite
+# (thumbnails.js shows its checked bytes from a blob: URL).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https: data: blob:; "
        "media-src 'self' http: https: blob:; connect-src 'self' http: https:; worker-src 'self' blob:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}")
 

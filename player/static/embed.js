@@ -21,6 +21,7 @@
     autoplay: new URLSearchParams(location.search).get("autoplay") !== "0",
   });
   window.slipstreamPlayer = player;
+  window.SlipstreamThumbnails.attach(player, video);  // a seek bar with preview thumbnails
   player.on("state", (detail) => {
     const shown = detail.state === "failed" || detail.state === "finding" || detail.state === "verifying";
     setStatus(status, shown ? detail.message : "", detail.state === "failed" ? "error" : "");

@@ -39,6 +39,8 @@
 
   const player = window.Slipstream.play(document.getElementById("player"), {tracker: trackerUrl(), videoId});
   window.slipstreamPlayer = player;
+  // Our own seek bar under the video, with preview thumbnails (the native one cannot be hooked).
+  window.SlipstreamThumbnails.attach(player, document.querySelector(".stage"));
   player.on("state", (detail) => {
     setStatus(status, detail.state === "playing" ? "" : detail.message, detail.state === "failed" ? "error" : "");
     showSource(player);
