@@ -9,23 +9,11 @@ import requests
 from tests.actions import wait_for
 from tests.bittorrent import Peer, announce_query, get, scrape_query
 from tests.servers import start_tracker
-from tests.test_tracker import Edge, make_app, publish, source_nodes
+from tests.test_tracker import app, client, Edge, make_app, publish, source_nodes  # noqa: F401 (fixtures)
 from tracker.bencode import bdecode
 
 # Bytes that are not UTF-8: a text decoder would turn them into U+FFFD.
 RAW_ID = bytes(range(0xF0, 0x100)) + b"\x00\x80\xc3\x28"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(tmp_path, request):
-    if request.param == "postgresql":
-        return make_app(tmp_path, DATABASE_URL=request.getfixturevalue("postgres_url"))
-    return make_app(tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture
