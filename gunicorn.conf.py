@@ -5,9 +5,15 @@ gunicorn itself binds 0.0.0.0:$PORT when $PORT is set (Heroku-style) and 127.0.0
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads let one worker stream a long segment while answering playlist requests.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# An edge sends files with sendfile from threads, so one worker streams a long segment while it
+# answers playlists. A tracker answers many tiny BitTorrent requests: gunicorn's asyncio worker does
+# that with far less per-request overhead, and runs the Flask part on GUNICORN_THREADS threads
+# (tracker/asgi.py).
+if os.environ.get("SLIPSTREAM_ROLE", "tracker") == "tracker":
+    worker_class = "asgi"
+else:
+    worker_class = "gthread"
+    threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Uploads of large videos take longer than gunicorn's 30 s default.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5

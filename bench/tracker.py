@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,12 +57,20 @@ def wait_listening(url, proc, timeout=60):
     raise RuntimeError(f"{url} did not come up")
 
 
-def run_announces(name, url, args):
+def run_announces(urls, args):
+    """{name: (announces/s, p99 ms)}: the median of `args.rounds` runs each, the trackers taking turns."""
     script = os.path.join(ROOT, "bench", "announce.lua")
-    wrk(url, script, args.warmup, args.connections)  # fills the swarms
-    rate, p99 = wrk(url, script, args.seconds, args.connections)
-    print(f"  {name:<22} {rate:>9,.0f} announces/s   p99 {p99:7.1f} ms", flush=True)
-    return rate
+    runs = {name: [] for name in urls}
+    for url in urls.values():
+        wrk(url, script, args.warmup, args.connections)  # fills the swarms
+    for _ in range(args.rounds):
+        for name, url in urls.items():
+            runs[name].append(wrk(url, script, args.seconds, args.connections))
+    for name, found in runs.items():
+        rate, p99 = statistics.median(r for r, _ in found), statistics.median(p for _, p in found)
+        print(f"  {name:<22} {rate:>9,.0f} announces/s   p99 {p99:7.1f} ms   "
+              f"(rounds: {', '.join(f'{r:,.0f}' for r, _ in found)})", flush=True)
+    return {name: statistics.median(r for r, _ in found) for name, found in runs.items()}
 
 
 def opentracker(work):
@@ -100,8 +109,11 @@ def ours(work, name, videos, nodes, workers):
 
 
 def stop(proc):
-    proc.terminate()
-    proc.wait(timeout=15)
+    if isinstance(proc, Server):
+        proc.stop()
+    else:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 def install_missing_tools():
@@ -116,30 +128,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
     parser.add_argument("--warmup", type=int, default=5, help="length of the wrk run before each")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tracker; the median is printed")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="our gunicorn workers")
     args = parser.parse_args()
     install_missing_tools()
     work = tempfile.mkdtemp(prefix="slipstream-bench-")
     print(f"announces: wrk -t2 -c{args.connections} -d{args.seconds}s, {SWARMS} swarms × {PEERS} peers, "
-          f"{os.cpu_count()} CPUs")
-    rates = {}
+          f"{os.cpu_count()} CPUs; slipstream: gunicorn ({args.workers} workers, gunicorn.conf.py's worker class);\n"
+          f"each figure the median of {args.rounds} rounds, the trackers taking turns")
+    procs = []
     try:
-        proc, url = opentracker(work)
-        try:
-            rates["opentracker"] = run_announces("opentracker", url, args)
-        finally:
-            stop(proc)
-        proc, url = bittorrent_tracker(work)
-        try:
-            rates["bittorrent-tracker"] = run_announces("bittorrent-tracker", url, args)
-        finally:
-            stop(proc)
+        ot, ot_url = opentracker(work)
+        procs.append(ot)
+        bt, bt_url = bittorrent_tracker(work)
+        procs.append(bt)
         server = ours(work, "announce", SWARMS, 0, args.workers)
-        try:
-            rates["slipstream"] = run_announces(f"slipstream ({args.workers} workers)", server.url, args)
-        finally:
-            server.stop()
+        procs.append(server)
+        rates = run_announces({"opentracker": ot_url, "bittorrent-tracker": bt_url, "slipstream": server.url}, args)
+        for proc in procs:
+            stop(proc)
+        procs = []
         for anchor in ("opentracker", "bittorrent-tracker"):
             print(f"  slipstream / {anchor}: {rates['slipstream'] / rates[anchor]:.2f}")
         print("sources lookups: 100,000 videos, 10,000 edges, 2 copies each")
@@ -152,6 +161,8 @@ def main():
         finally:
             server.stop()
     finally:
+        for proc in procs:
+            stop(proc)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -253,8 +253,8 @@ def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch):
     for n in range(25):
         store.put(b"h" * 20, peer_id(n), (bytes([10, 0, 0, n, 0, 80]), int(n < 5), 2e9))
     store.flush(now=1e9)
-    peers, seeders, leechers = store.swarm(b"h" * 20, 1e9)
-    assert (seeders, leechers) == (5, 20) and 1 <= len(peers) <= 10
+    view = store.swarm(b"h" * 20, 1e9)
+    assert (view.seeders, view.leechers) == (5, 20) and 1 <= len(view.peers) <= 10
 
 
 def test_the_fast_answer_is_the_bencoded_answer():
@@ -263,3 +263,35 @@ def test_the_fast_answer_is_the_bencoded_answer():
     answer = {"interval": 1900, "min interval": 900, "complete": 3, "incomplete": 0,
               "peers": bytes(range(12)), "peers6": b""}
     assert compact_answer(answer) == bencode(answer)
+
+
+@pytest.mark.parametrize("worker", ["asgi", "gthread"])
+def test_both_worker_classes_answer_alike(tmp_path, worker):
+    """The tracker's default worker answers BitTorrent on the event loop (tracker/asgi.py) and hands
+    the rest to Flask; `-k gthread` serves the same app as plain WSGI. Both give the same answers."""
+    tracker = start_tracker(tmp_path, WEB_CONCURRENCY="1", TRACKER_NODE_TTL="120", TRACKER_TRUST_PROXY="1",
+                            GUNICORN_CMD_ARGS=f"-k {worker}")
+    try:
+        edge = Edge("http://127.0.0.1:9", capacity=10**9)
+        assert requests.post(tracker.url + "/api/v1/nodes/announce", json=edge.announce_doc(), timeout=10).ok
+        info_hash = bytes.fromhex(publish_over_http(tracker, [edge]))
+        edge.videos = [info_hash.hex()]
+        assert requests.post(tracker.url + "/api/v1/nodes/announce", json=edge.announce_doc(), timeout=10).ok
+        wait_for(lambda: get(tracker.url, "/announce", announce_query(info_hash, RAW_ID, 6881))[b"complete"] == 1,
+                 message="the edge counted as a seeder", timeout=30)
+        behind_proxy = requests.get(f"{tracker.url}/announce?{announce_query(info_hash, peer_id(2), 6882)}",
+                                    headers={"X-Forwarded-For": "198.51.100.1, 198.51.100.4"}, timeout=10)
+        assert bdecode(behind_proxy.content)[b"peers"] == bytes([127, 0, 0, 1, 0x1a, 0xe1])
+        answer = get(tracker.url, "/announce", announce_query(info_hash, peer_id(3), 6883, left=0))
+        assert sorted(answer[b"peers"][i:i + 6] for i in range(0, 12, 6)) == [
+            bytes([127, 0, 0, 1, 0x1a, 0xe1]), bytes([198, 51, 100, 4, 0x1a, 0xe2])]
+        assert (answer[b"complete"], answer[b"incomplete"]) == (2, 2)
+        assert get(tracker.url, "/announce", "info_hash=short")[b"failure reason"] == b"info_hash must be 20 bytes"
+        wait_for(lambda: get(tracker.url, "/scrape", scrape_query(info_hash))[b"files"][info_hash]
+                 == {b"complete": 2, b"incomplete": 2, b"downloaded": 0}, message="scrape counts", timeout=30)
+        # The rest is Flask's, with the raw query intact and the caller's address seen.
+        assert requests.get(tracker.url + "/api/v1/videos/" + info_hash.hex(), timeout=10).json()["id"] == info_hash.hex()
+        assert requests.get(tracker.url + "/api/v1/videos?q=%E2%9C%93", timeout=10).json()["videos"] == []
+    finally:
+        tracker.stop()
+    assert "Traceback" not in tracker.logs()

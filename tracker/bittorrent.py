@@ -15,7 +15,7 @@ from prometheus_client import Counter
 
 from .bencode import bencode
 from .btquery import BadRequest, first, integer, parse_query, peer_address, twenty_bytes
-from .swarm import Swarms, sample
+from .swarm import Swarms
 from .videoindex import VideoIndex
 
 NUMWANT, MAX_NUMWANT = 50, 100
@@ -32,29 +32,36 @@ class BitTorrent:
         self.videos = VideoIndex(app)
         requests = Counter("tracker_bittorrent_requests", "BitTorrent announces and scrapes, by result",
                            ["kind", "result"], registry=app.extensions["tracker.metrics"].registry)
-        self.count = {(k, r): requests.labels(k, r) for k in ("announce", "scrape") for r in ("ok", "failure")}
+        self.count = {(f"/{k}", r): requests.labels(k, r) for k in ("announce", "scrape") for r in ("ok", "failure")}
+        self.routes = {"/announce": self.announce, "/scrape": self.scrape}
+
+    def answer(self, path, query, client):
+        """The bencoded body answering `path` (/announce or /scrape) with the raw `query` bytes from
+        `client` (see peer_address), or None for any other path. BEP 3: a failure is still a 200
+        whose body says why."""
+        handler = self.routes.get(path)
+        if handler is None:
+            return None
+        try:
+            answer, result = handler(client, parse_query(query), time.time()), "ok"
+        except BadRequest as exc:
+            answer, result = {"failure reason": str(exc)}, "failure"
+        self.count[path, result].inc()
+        return answer if isinstance(answer, bytes) else bencode(answer)
 
     def dispatch(self, flask_app):
         """A WSGI app answering /announce and /scrape itself and passing the rest on to Flask."""
-        routes = {"/announce": ("announce", self.announce), "/scrape": ("scrape", self.scrape)}
-
         def app(environ, start_response):
-            route = routes.get(environ.get("PATH_INFO"))
-            if route is None:
+            client = (environ.get("REMOTE_ADDR"), lambda: environ.get("HTTP_X_FORWARDED_FOR", ""))
+            # PEP 3333 gives the query as latin-1 text: encoding it back gives the raw bytes.
+            body = self.answer(environ.get("PATH_INFO"), environ.get("QUERY_STRING", "").encode("latin-1"), client)
+            if body is None:
                 return flask_app(environ, start_response)
-            kind, handler = route
-            try:
-                answer, result = handler(environ, parse_query(environ), time.time()), "ok"
-            except BadRequest as exc:
-                answer, result = {"failure reason": str(exc)}, "failure"
-            self.count[kind, result].inc()
-            body = answer if isinstance(answer, bytes) else bencode(answer)
-            # BEP 3: a failure is still a 200 whose body says why.
             start_response("200 OK", HEADERS + [("Content-Length", str(len(body)))])
             return [body]
         return app
 
-    def announce(self, environ, params, now):
+    def announce(self, client, params, now):
         info_hash, peer_id = twenty_bytes(params, b"info_hash"), twenty_bytes(params, b"peer_id")
         port = integer(params, b"port", None, 0, 65536)
         if port is None or not 1 <= port <= 65535:
@@ -67,17 +74,17 @@ class BitTorrent:
         edges = self.videos.edge_count(info_hash, now)
         if edges is None:
             raise BadRequest("unknown info_hash: this tracker tracks only the video ids of its catalog")
-        ip, ignored_ip = peer_address(environ, params, self.trust_proxy)
+        ip, ignored_ip = peer_address(client, params, self.trust_proxy)
         interval = self.interval + random.randint(0, self.interval // 10)  # jitter spreads re-announces
         if event == b"stopped":
             self.swarms.put(info_hash, peer_id, None)
         else:
             row = (ip + port.to_bytes(2, "big"), int(left == 0), now + 2 * self.interval)
             self.swarms.put(info_hash, peer_id, row, completed=event == b"completed")
-        peers, seeders, leechers = self.swarms.swarm(info_hash, now)
+        view = self.swarms.swarm(info_hash, now)
         answer = {"interval": interval, "min interval": self.interval // 2,
-                  "complete": seeders + edges, "incomplete": leechers}
-        chosen = sample(peers, wanted, peer_id)
+                  "complete": view.seeders + edges, "incomplete": view.leechers}
+        chosen = self.swarms.pick(view, wanted, peer_id)
         if first(params, b"compact", b"1") == b"0":
             # BEP 3's original model; BEP 23's no_peer_id drops the ids.
             keep_id = first(params, b"no_peer_id") != b"1"
@@ -85,15 +92,15 @@ class BitTorrent:
                                     **({"peer id": pid} if keep_id else {})) for pid, a in chosen]
         else:
             # BEP 23: 4 address bytes + 2 port bytes, big-endian; BEP 7: 16 + 2 in peers6.
-            answer["peers"] = b"".join(a for _, a in chosen if len(a) == 6)
-            answer["peers6"] = b"".join(a for _, a in chosen if len(a) == 18)
+            answer["peers"] = b"".join([a for _, a in chosen if len(a) == 6])
+            answer["peers6"] = b"".join([a for _, a in chosen if len(a) == 18])
             if not ignored_ip:
                 return compact_answer(answer)
         if ignored_ip:
             answer["warning message"] = "the ip parameter is ignored: peers are listed at the address they connect from"
         return answer
 
-    def scrape(self, environ, params, now):
+    def scrape(self, client, params, now):
         """BEP 48: counts for each requested info-hash this tracker knows; no full scrape."""
         hashes = list(dict.fromkeys(params.get(b"info_hash", [])))
         if not hashes:

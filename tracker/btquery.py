@@ -13,10 +13,10 @@ class BadRequest(Exception):
     """An announce or scrape the tracker refuses; the message becomes BEP 3's `failure reason`."""
 
 
-def parse_query(environ):
-    """{name: [raw byte values]} of the query string; WSGI gives it as latin-1 text (PEP 3333)."""
+def parse_query(query):
+    """{name: [raw byte values]} of the raw query string (bytes)."""
     params = {}
-    for part in environ.get("QUERY_STRING", "").encode("latin-1").split(b"&"):
+    for part in query.split(b"&"):
         if part:
             name, _, value = part.partition(b"=")
             params.setdefault(unquote(name), []).append(unquote(value))
@@ -58,15 +58,17 @@ def packed_address(text):
     return address.packed
 
 
-def peer_address(environ, params, trust_proxy):
+def peer_address(client, params, trust_proxy):
     """The connecting address (BEP 3's `ip` and BEP 7's `ipv4`/`ipv6` are claims, so only a trusted
-    proxy's word replaces it); returns (packed address, whether a claimed address was ignored)."""
+    proxy's word replaces it); returns (packed address, whether a claimed address was ignored).
+    `client` is (connecting address, a function giving the X-Forwarded-For header or "")."""
+    remote, forwarded_for = client
     claimed = first(params, b"ip")
     if trust_proxy:
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        forwarded = forwarded_for().split(",")[-1].strip()
         for candidate in (claimed and claimed.decode("latin-1"), forwarded):
             try:
                 return packed_address(candidate), False
             except (ValueError, TypeError):
                 continue
-    return packed_address(environ["REMOTE_ADDR"]), claimed is not None
+    return packed_address(remote), claimed is not None

@@ -8,8 +8,10 @@ shares `swarm.db` in the data dir: WAL (readers never wait for the writer), kept
 catalog so it never contends with placement's write lock and stays local when the catalog is on
 PostgreSQL, and it survives a restart. Writes are batched: each worker buffers its announces and a
 background thread writes them in one transaction every `flush` seconds, so the write lock is taken
-a few times a second, not once per announce. A worker overlays its own pending writes on what it
-reads; other workers see them at most `flush` seconds late, nothing next to a 30-minute interval.
+a few times a second, not once per announce. Reads are cached the same way: a worker answers a
+swarm from its own copy (a View: the peers as read, with the worker's own writes applied since) and
+reads swarm.db again after REREAD seconds. So a worker sees its own announces at once and other
+workers' at most `flush` + REREAD seconds late, nothing next to a 30-minute announce interval.
 """
 import logging
 import os
@@ -24,11 +26,54 @@ log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS peer (info_hash BLOB, peer_id BLOB, address BLOB, seeder INTEGER, expires REAL,
     PRIMARY KEY (info_hash, peer_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS peer_expires ON peer (expires);
+DROP INDEX IF EXISTS peer_expires;
 CREATE TABLE IF NOT EXISTS completed (info_hash BLOB PRIMARY KEY, count INTEGER) WITHOUT ROWID;
 """
 READ_CAP = 2000  # rows read per swarm; a bigger swarm is counted in SQL and sampled from a random window
 PURGE_EVERY = 60  # seconds between deletions of expired peers
+REREAD = 1.0  # seconds a worker answers a swarm from its own View before reading swarm.db again
+
+
+class View:
+    """One worker's copy of a swarm: {peer_id: (address, seeder)} as read from swarm.db, with the
+    worker's own writes applied since, and the counts. Peer lists are windows of a shuffled order
+    (as opentracker does), reshuffled whenever the membership changes or the swarm is read again.
+    Callers hold Swarms.lock."""
+
+    __slots__ = ("read_at", "peers", "seeders", "leechers", "exact", "order")
+
+    def __init__(self, read_at, peers, counts=None):
+        self.read_at, self.peers, self.order, self.exact = read_at, peers, None, counts is None
+        if counts is None:
+            self.seeders = sum(seeder for _, seeder in peers.values())
+            self.leechers = len(peers) - self.seeders
+        else:  # a huge swarm: `peers` is a sample, the counts come from SQL
+            self.seeders, self.leechers = counts
+
+    def apply(self, peer_id, peer):
+        """A write of this worker: `peer` is (address, seeder), or None when the peer left."""
+        old = self.peers.pop(peer_id, None) if peer is None else self.peers.get(peer_id)
+        if old == peer:
+            return
+        if peer is not None:
+            self.peers[peer_id] = peer
+        self.order = None
+        if self.exact:
+            for entry, sign in ((old, -1), (peer, 1)):
+                if entry is not None:
+                    self.seeders += sign * entry[1]
+                    self.leechers += sign * (1 - entry[1])
+
+    def pick(self, numwant, exclude):
+        """[(peer_id, address)]: up to `numwant` peers from a random place, never `exclude` itself."""
+        if self.order is None:
+            self.order = [(pid, peer[0]) for pid, peer in self.peers.items()]
+            random.shuffle(self.order)
+        order = self.order
+        if len(order) > numwant + 1:
+            start = random.randrange(len(order))
+            order = order[start:start + numwant + 1] + order[:max(0, start + numwant + 1 - len(order))]
+        return [entry for entry in order if entry[0] != exclude][:numwant]
 
 
 class Swarms:
@@ -36,6 +81,7 @@ class Swarms:
         self.path, self.flush_interval = path, flush
         self.lock, self.flush_lock = threading.Lock(), threading.Lock()
         self.pending, self.completed = {}, {}  # {info_hash: {peer_id: row or None (left)}}, {info_hash: n}
+        self.views = {}  # {info_hash: View}
         self.flushing = {}  # the pending writes being committed: still overlaid until they are
         self.local = threading.local()
         self.owner = None  # the pid whose flusher thread runs; a forked child starts its own
@@ -61,13 +107,20 @@ class Swarms:
             self.pending.setdefault(info_hash, {})[peer_id] = row
             if completed:
                 self.completed[info_hash] = self.completed.get(info_hash, 0) + 1
+            view = self.views.get(info_hash)
+            if view is not None:
+                view.apply(peer_id, row and row[:2])
 
     def swarm(self, info_hash, now):
-        """({peer_id: (address, seeder)} of live peers, or a sample if huge, complete, incomplete)."""
+        """This worker's View of the swarm, read again from swarm.db when older than REREAD."""
+        view = self.views.get(info_hash)
+        if view is not None and now - view.read_at < REREAD:
+            return view
         rows = self.read(info_hash, b"", now)
-        huge = len(rows) == READ_CAP
-        if huge:  # draw the peers from a window at a random place, count them in SQL
+        counts = None
+        if len(rows) == READ_CAP:  # huge: draw the peers from a window at a random place, count in SQL
             rows = self.read(info_hash, os.urandom(20), now) or rows
+            counts = self.counts([info_hash], now)[info_hash][:2]
         peers = {pid: (address, seeder) for pid, address, seeder in rows}
         with self.lock:
             for writes in (self.flushing, self.pending):
@@ -76,11 +129,12 @@ class Swarms:
                         peers.pop(pid, None)
                     else:
                         peers[pid] = row[:2]
-        if not huge:
-            seeders = sum(p[1] for p in peers.values())
-            return peers, seeders, len(peers) - seeders
-        seeders, leechers = self.counts([info_hash], now)[info_hash][:2]
-        return peers, seeders, leechers
+            view = self.views[info_hash] = View(now, peers, counts)
+        return view
+
+    def pick(self, view, numwant, exclude):
+        with self.lock:
+            return view.pick(numwant, exclude)
 
     def read(self, info_hash, start, now):
         return self.connection().execute(
@@ -114,6 +168,7 @@ class Swarms:
         with self.lock:
             pending, completed, self.pending, self.completed = self.pending, self.completed, {}, {}
             self.flushing = pending
+            self.views = {h: v for h, v in self.views.items() if now - v.read_at < REREAD}
         upserts = [(h, pid, *row) for h, peers in pending.items() for pid, row in peers.items() if row]
         removals = [(h, pid) for h, peers in pending.items() for pid, row in peers.items() if row is None]
         purge = now - self.last_purge > PURGE_EVERY
@@ -156,8 +211,3 @@ def run_flusher(ref):
         del swarms
         time.sleep(interval)
 
-
-def sample(peers, numwant, exclude):
-    """Up to `numwant` peers chosen at random, never the asking peer itself."""
-    ids = [pid for pid in peers if pid != exclude]
-    return [(pid, peers[pid][0]) for pid in (random.sample(ids, numwant) if len(ids) > numwant else ids)]

@@ -1,0 +1,56 @@
+"""The tracker as an ASGI app, for gunicorn's asyncio worker (`worker_class = "asgi"`, gunicorn.conf.py).
+
+BitTorrent's `/announce` and `/scrape` are the tracker's hot path: thousands of small requests a
+second, each a few dict and SQLite reads. gunicorn's thread worker spends more per request on its
+own machinery (poller, thread pool hand-off, parsing) than the tracker spends answering, so the
+tracker runs under gunicorn's asyncio worker instead: those two paths are answered right on the
+event loop (they never wait on the network), and every other request goes to the Flask app on a
+pool of threads (a2wsgi), where blocking work (federation lookups, database writes) belongs.
+"""
+from a2wsgi import WSGIMiddleware
+
+from .bittorrent import HEADERS
+
+START = {"type": "http.response.start", "status": 200,
+         "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS]}
+BITTORRENT_PATHS = ("/announce", "/scrape")
+
+
+class TrackerASGI:
+    """`wsgi:app` for the tracker role: ASGI when called with three arguments (gunicorn's asgi
+    worker), the plain Flask WSGI app with two (any other worker class, or a WSGI server)."""
+
+    def __init__(self, flask_app, threads):
+        self.wsgi_app = flask_app
+        self.bittorrent = flask_app.extensions["tracker.bittorrent"]
+        self.flask = WSGIMiddleware(flask_app, workers=threads)
+
+    def __call__(self, *args):
+        return self.asgi(*args) if len(args) == 3 else self.wsgi_app(*args)
+
+    async def asgi(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "http" and scope["path"] in BITTORRENT_PATHS:
+            client = ((scope.get("client") or ("",))[0], lambda: forwarded_for(scope))
+            body = self.bittorrent.answer(scope["path"], scope["query_string"], client)
+            await send({**START, "headers": START["headers"] + [(b"content-length", b"%d" % len(body))]})
+            await send({"type": "http.response.body", "body": body})
+        elif kind == "lifespan":
+            await lifespan(receive, send)
+        else:
+            await self.flask(scope, receive, send)
+
+
+def forwarded_for(scope):
+    return ",".join(v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for")
+
+
+async def lifespan(receive, send):
+    """Nothing to set up or tear down: the Flask app was built at import."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
