@@ -9,7 +9,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # answers playlists. A tracker answers many tiny BitTorrent requests: gunicorn's asyncio worker does
 # that with far less per-request overhead, and runs the Flask part on GUNICORN_THREADS threads
 # (tracker/asgi.py).
-if os.environ.get("SLIPSTREAM_ROLE", "tracker") == "tracker":
+ROLE = os.environ.get("SLIPSTREAM_ROLE", "tracker")
+if ROLE == "tracker":
     worker_class = "asgi"
 else:
     worker_class = "gthread"
@@ -18,3 +19,11 @@ else:
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+
+
+def on_starting(server):
+    """In the master, before any worker forks: the tracker's tables and files are created here."""
+    if ROLE == "tracker":
+        from tracker import prepare
+        config = prepare().config
+        server.log.info("tracker database ready: %s", config["DATABASE_URL"].split("@")[-1])

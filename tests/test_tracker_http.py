@@ -1,5 +1,6 @@
 """The real tracker under gunicorn on loopback, with two workers sharing one SQLite file."""
 import concurrent.futures
+import sqlite3
 
 import pytest
 import requests
@@ -42,6 +43,16 @@ def test_workers_share_one_tracker_key(tracker):
     key = load_or_create_key(f"{tracker.data_dir}/tracker.key")
     answers = {announce(tracker, Edge("http://127.0.0.1:9")).json()["tracker"] for _ in range(12)}
     assert answers == {node_id(key)}
+
+
+def test_tables_are_created_in_the_master_before_workers_fork(tracker):
+    """gunicorn.conf.py's on_starting builds the schema once; no worker races to create it."""
+    log = tracker.logs()
+    ready, booted = log.find("tracker database ready"), log.find("Booting worker")
+    assert 0 <= ready < booted, log[:2000]
+    with sqlite3.connect(f"{tracker.data_dir}/tracker.db") as db:
+        tables = {name for name, in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"video", "node", "copy", "video_fts"} <= tables
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -35,3 +35,12 @@ def create_app(config=None):
     from player import create_blueprint
     app.register_blueprint(create_blueprint())
     return app
+
+
+def prepare(config=None):
+    """Create what every worker expects to find (tables, the search index, swarm.db, the node key)
+    once, in gunicorn's master before it forks the workers (gunicorn.conf.py's on_starting), so
+    workers never race to create them. No connection stays open for a worker to inherit."""
+    app = create_app(config)
+    app.extensions["tracker.db"].close_all()
+    return app
