@@ -2,7 +2,8 @@
 
 Publishes a real video to an edge (tracker + edge under gunicorn, the normal upload path), then
 serves the same files with nginx (Debian's package, a temporary config, non-daemon, loopback) and
-with the edge, and loads both with wrk: the segment closest to 1 MiB, and a media playlist.
+with the edge, and loads both with wrk: the segment closest to 1 MiB, the largest segment (the top
+rendition's), and a media playlist.
 A third row, `accel`, is the edge behind that nginx with EDGE_ACCEL_REDIRECT (the edge checks,
 nginx sends). Prints requests/s and MB/s for each, and the ratios to plain nginx. Needs `nginx`
 and `wrk` on PATH (`apt-get install -y nginx wrk`).
@@ -11,6 +12,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +53,7 @@ http {{
     }}
 }}
 """
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))  # gunicorn.conf.py's default, like nginx's 2
 UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
 
 
@@ -88,7 +91,7 @@ def _up(url):
 
 def publish(tmp):
     tracker = start_tracker(os.path.join(tmp, "tracker"))
-    edge = start_edge(os.path.join(tmp, "edge"), tracker.url, capacity="2GB")
+    edge = start_edge(os.path.join(tmp, "edge"), tracker.url, capacity="2GB", workers=WORKERS)
     wait_for(lambda: announced(edge), message="the edge announced")
     clip = make_clip(os.path.join(tmp, "clip.mp4"), seconds=12, width=1920, height=1080)
     _, job = upload(tracker.url, clip, "Benchmark clip")
@@ -101,6 +104,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server; the median is printed")
     parser.add_argument("--nginx-workers", type=int, default=2, help="like gunicorn's WEB_CONCURRENCY=2")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="slipstream-bench-")
@@ -111,25 +115,35 @@ def main(argv=None):
         videos = os.path.join(edge.data_dir, "videos")
         files = requests.get(f"{edge.url}/videos/{video_id}/manifest.json", timeout=5).json()["files"]
         segment = min((n for n in files if n.endswith(".m4s")), key=lambda n: abs(files[n]["size"] - 2**20))
+        largest = max((n for n in files if n.endswith(".m4s")), key=lambda n: files[n]["size"])
         playlist = max((n for n in files if n.endswith(".m3u8") and n != "master.m3u8"), key=lambda n: files[n]["size"])
         # A second edge process on the same data dir, in X-Accel-Redirect mode (no background threads).
         accel_edge = Server("edge", edge.data_dir, {**edge.env, "EDGE_BACKGROUND": "0",
-                                                    "EDGE_ACCEL_REDIRECT": "/_accel"}).start()
+                                                    "EDGE_ACCEL_REDIRECT": "/_accel"}, workers=WORKERS).start()
         servers.insert(0, accel_edge)
         nginx, nginx_url, accel_url = start_nginx(videos, tmp, args.nginx_workers, accel_edge.port)
-        print(f"video {video_id}: segment {segment} ({files[segment]['size']} bytes), "
-              f"playlist {playlist} ({files[playlist]['size']} bytes)")
+        print(f"video {video_id}: segment {segment} ({files[segment]['size']} bytes), largest segment "
+              f"{largest} ({files[largest]['size']} bytes), playlist {playlist} ({files[playlist]['size']} bytes)")
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; edge: gunicorn gthread "
-              f"{os.environ.get('WEB_CONCURRENCY', '2')}x{os.environ.get('GUNICORN_THREADS', '8')}; "
+              f"{WORKERS}x{os.environ.get('GUNICORN_THREADS', '8')}; "
               f"nginx {args.nginx_workers} workers; {os.cpu_count()} CPUs\n")
+        print(f"each figure: the median of {args.rounds} rounds, the servers taking turns in each\n")
         print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9}")
-        for label, name in (("segment", segment), ("playlist", playlist)):
-            results = {}
-            for server, base in (("nginx", nginx_url), ("edge", edge.url), ("accel", accel_url)):
+        for label, name in (("segment", segment), ("largest", largest), ("playlist", playlist)):
+            urls = {"nginx": nginx_url, "edge": edge.url, "accel": accel_url}
+            runs = {server: [] for server in urls}
+            for server, base in urls.items():
                 assert requests.get(f"{base}/videos/{video_id}/{name}", timeout=5).content  # warm, and it works
-                results[server] = wrk(f"{base}/videos/{video_id}/{name}", args.seconds, args.connections, args.threads)
-                print(f"{label:10} {server:6} {results[server][0]:10.0f} {results[server][1]:9.1f}")
-                time.sleep(1)
+            for _ in range(args.rounds):
+                for server, base in urls.items():
+                    runs[server].append(wrk(f"{base}/videos/{video_id}/{name}", args.seconds, args.connections,
+                                            args.threads))
+                    time.sleep(1)
+            results = {server: (statistics.median(r for r, _ in found), statistics.median(m for _, m in found))
+                       for server, found in runs.items()}
+            for server, (rate, mbs) in results.items():
+                print(f"{label:10} {server:6} {rate:10.0f} {mbs:9.1f}   (rounds: "
+                      f"{', '.join(f'{r:.0f}' for r, _ in runs[server])})")
             print(f"{label:10} {'ratio':6} {results['edge'][0] / results['nginx'][0]:10.2f} (edge / nginx), "
                   f"{results['accel'][0] / results['nginx'][0]:.2f} (nginx + edge with X-Accel-Redirect / nginx)\n")
     finally:

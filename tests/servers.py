@@ -81,10 +81,10 @@ def start_tracker(data_dir, **env):
     return Server("tracker", data_dir, {"TRACKER_ALLOW_PRIVATE": "1", "TRACKER_ANNOUNCE_INTERVAL": "1", **env}).start()
 
 
-def start_edge(data_dir, tracker_url, capacity="200MB", **env):
+def start_edge(data_dir, tracker_url, capacity="200MB", workers=1, **env):
     return Server("edge", data_dir, {
         "EDGE_TRACKER_URL": tracker_url,
         "EDGE_CAPACITY": capacity,
         "EDGE_ADMIN_TOKEN": "test-admin-token",
         **env,
-    }).start()
+    }, workers=workers).start()
