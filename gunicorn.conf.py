@@ -5,16 +5,13 @@ gunicorn itself binds 0.0.0.0:$PORT when $PORT is set (Heroku-style) and 127.0.0
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# An edge sends files with sendfile from threads, so one worker streams a long segment while it
-# answers playlists. A tracker answers many tiny BitTorrent requests: gunicorn's asyncio worker does
-# that with far less per-request overhead, and runs the Flask part on GUNICORN_THREADS threads
-# (tracker/asgi.py).
+# Both roles run on gunicorn's asyncio worker, which costs far less per request than its thread
+# worker, with Flask on GUNICORN_THREADS threads for everything but their hot path: a tracker answers
+# BitTorrent's tiny requests on the event loop (tracker/asgi.py), an edge sends published files with
+# sendfile from it (edge/worker.py). GUNICORN_THREADS is read by wsgi.py, not here: gunicorn's
+# `threads` setting is for its thread worker (`-k gthread --threads N`).
 ROLE = os.environ.get("SLIPSTREAM_ROLE", "tracker")
-if ROLE == "tracker":
-    worker_class = "asgi"
-else:
-    worker_class = "gthread"
-    threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "asgi" if ROLE == "tracker" else "edge.worker.EdgeWorker"
 # Uploads of large videos take longer than gunicorn's 30 s default.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5

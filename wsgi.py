@@ -1,6 +1,7 @@
 """Entry point for gunicorn: `SLIPSTREAM_ROLE=tracker|edge gunicorn wsgi:app`.
 
-The tracker's app speaks both ASGI (gunicorn's asgi worker, its default: tracker/asgi.py) and WSGI.
+Both roles' apps speak ASGI (their gunicorn workers, chosen in gunicorn.conf.py: tracker/asgi.py,
+edge/asgi.py) and WSGI (`-k gthread`, or any WSGI server).
 """
 import os
 
@@ -14,6 +15,10 @@ else:
     raise SystemExit(f"SLIPSTREAM_ROLE must be 'tracker' or 'edge', not {ROLE!r}")
 
 app = create_app()
+THREADS = int(os.environ.get("GUNICORN_THREADS", "8"))
 if ROLE == "tracker":
     from tracker.asgi import TrackerASGI
-    app = TrackerASGI(app, threads=int(os.environ.get("GUNICORN_THREADS", "8")))
+    app = TrackerASGI(app, threads=THREADS)
+else:
+    from edge.asgi import EdgeASGI
+    app = EdgeASGI(app, threads=THREADS)

@@ -124,9 +124,8 @@ def main(argv=None):
         nginx, nginx_url, accel_url = start_nginx(videos, tmp, args.nginx_workers, accel_edge.port)
         print(f"video {video_id}: segment {segment} ({files[segment]['size']} bytes), largest segment "
               f"{largest} ({files[largest]['size']} bytes), playlist {playlist} ({files[playlist]['size']} bytes)")
-        print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; edge: gunicorn gthread "
-              f"{WORKERS}x{os.environ.get('GUNICORN_THREADS', '8')}; "
-              f"nginx {args.nginx_workers} workers; {os.cpu_count()} CPUs\n")
+        print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; edge: {WORKERS} gunicorn workers "
+              f"(edge/worker.py); nginx {args.nginx_workers} workers; {os.cpu_count()} CPUs\n")
         print(f"each figure: the median of {args.rounds} rounds, the servers taking turns in each\n")
         print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9}")
         for label, name in (("segment", segment), ("largest", largest), ("playlist", playlist)):

@@ -1,0 +1,73 @@
+"""The edge's gunicorn worker: gunicorn's asyncio worker, plus sendfile for published files.
+
+Segments are most of what an edge serves. Under gunicorn's thread worker each request is handed from
+the poller to a thread and back, which costs ten times more CPU than deciding what to send
+(bench/edge.py, README). This worker answers on the event loop instead: a plain GET or HEAD of a
+published file (no body, no Range or conditional header: edge/fastpath.py decides, opening nothing
+but a listed, regular file of the listed size) gets its headers written and its bytes sent with
+sendfile(2) through `loop.sendfile`; every other request goes to the ASGI app as usual (edge/asgi.py:
+Flask on threads). Configured by gunicorn.conf.py for SLIPSTREAM_ROLE=edge.
+"""
+import asyncio
+import time
+
+from gunicorn.asgi import protocol
+from gunicorn.workers import gasgi
+
+from .fastpath import CONDITIONAL_BYTES
+
+
+class FileProtocol(protocol.ASGIProtocol):
+    async def _handle_http_request(self, request, sockname, peername, complete=None):
+        found = None
+        if request.method in ("GET", "HEAD") and not request.content_length and not request.chunked \
+                and not any(name.lower() in CONDITIONAL_BYTES for name, _ in request.headers_bytes):
+            found = self.worker.files.find(request.method, request.path)
+        if found is None:
+            return await super()._handle_http_request(request, sockname, peername, complete)
+        started = time.monotonic()
+        sent = 0
+        with open(found.fd, "rb") as file:
+            close = self._will_close(request, False)
+            self._send_response_start(200, found.headers, request, close=close)
+            head, self._response_buffer = self._response_buffer, None
+            try:
+                self.transport.write(head)
+                if request.method == "GET":
+                    sent = await self.worker.loop.sendfile(self.transport, file, 0, found.size)
+            except (OSError, RuntimeError):  # the client went away (RuntimeError: transport closing)
+                return False
+        if self.log.access_log_enabled:
+            self.log.access(protocol.ASGIResponseInfo(200, found.headers, sent), request,
+                            self._build_environ(request, sockname, peername),
+                            protocol._RequestTime(time.monotonic() - started))
+        return not close
+
+
+class SharingLoop(asyncio.SelectorEventLoop):
+    """asyncio's loop, accepting one connection per wake-up instead of up to 100.
+
+    The workers share one listening socket. asyncio's loop accepts every connection waiting, so
+    the first worker to wake takes a whole burst (wrk's 16 connections, a page's parallel
+    fetches) and the other workers idle; taking one at a time, as nginx does by default
+    (`multi_accept off`), lets the least busy worker take the next one.
+    """
+
+    def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *args):
+        return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args)
+
+
+class EdgeWorker(gasgi.ASGIWorker):
+    def _setup_event_loop(self):
+        self.loop = SharingLoop()  # not uvloop: it has no sendfile
+        asyncio.set_event_loop(self.loop)
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        self.files = self.asgi.files  # wsgi:app is edge/asgi.py's EdgeASGI
+
+    def run(self):
+        # gunicorn 27's ASGIWorker builds each connection's protocol from gasgi's module-level name;
+        # in this worker process (forked, nothing else runs here) that name is ours.
+        gasgi.ASGIProtocol = FileProtocol
+        super().run()
