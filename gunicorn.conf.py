@@ -11,7 +11,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # sendfile from it (edge/worker.py). GUNICORN_THREADS is read by wsgi.py, not here: gunicorn's
 # `threads` setting is for its thread worker (`-k gthread --threads N`).
 ROLE = os.environ.get("SLIPSTREAM_ROLE", "tracker")
-worker_class = "asgi" if ROLE == "tracker" else "edge.worker.EdgeWorker"
+# SharingWorker is gunicorn's asyncio worker, accepting one connection per wake-up (edge/worker.py).
+worker_class = "edge.worker.SharingWorker" if ROLE == "tracker" else "edge.worker.EdgeWorker"
 # Uploads of large videos take longer than gunicorn's 30 s default.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5

@@ -6,7 +6,8 @@ the poller to a thread and back, which costs ten times more CPU than deciding wh
 published file (no body, no Range or conditional header: edge/fastpath.py decides, opening nothing
 but a listed, regular file of the listed size) gets its headers written and its bytes sent with
 sendfile(2) through `loop.sendfile`; every other request goes to the ASGI app as usual (edge/asgi.py:
-Flask on threads). Configured by gunicorn.conf.py for SLIPSTREAM_ROLE=edge.
+Flask on threads). gunicorn.conf.py runs EdgeWorker for SLIPSTREAM_ROLE=edge, and SharingWorker
+(the same event loop, without the file path) for the tracker.
 """
 import asyncio
 import time
@@ -57,11 +58,15 @@ class SharingLoop(asyncio.SelectorEventLoop):
         return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args)
 
 
-class EdgeWorker(gasgi.ASGIWorker):
+class SharingWorker(gasgi.ASGIWorker):
+    """gunicorn's asyncio worker on SharingLoop: the tracker's worker (gunicorn.conf.py)."""
+
     def _setup_event_loop(self):
         self.loop = SharingLoop()  # not uvloop: it has no sendfile
         asyncio.set_event_loop(self.loop)
 
+
+class EdgeWorker(SharingWorker):
     def load_wsgi(self):
         super().load_wsgi()
         self.files = self.asgi.files  # wsgi:app is edge/asgi.py's EdgeASGI

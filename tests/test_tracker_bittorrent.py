@@ -265,7 +265,7 @@ def test_the_fast_answer_is_the_bencoded_answer():
     assert compact_answer(answer) == bencode(answer)
 
 
-@pytest.mark.parametrize("worker", ["asgi", "gthread"])
+@pytest.mark.parametrize("worker", ["edge.worker.SharingWorker", "gthread"])
 def test_both_worker_classes_answer_alike(tmp_path, worker):
     """The tracker's default worker answers BitTorrent on the event loop (tracker/asgi.py) and hands
     the rest to Flask; `-k gthread` serves the same app as plain WSGI. Both give the same answers."""
