@@ -104,7 +104,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per server; the median is printed")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per server; the median is printed")
     parser.add_argument("--nginx-workers", type=int, default=2, help="like gunicorn's WEB_CONCURRENCY=2")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="slipstream-bench-")

@@ -10,6 +10,7 @@ Flask on threads). gunicorn.conf.py runs EdgeWorker for SLIPSTREAM_ROLE=edge, an
 (the same event loop, without the file path) for the tracker.
 """
 import asyncio
+import os
 import time
 
 from gunicorn.asgi import protocol
@@ -28,21 +29,36 @@ class FileProtocol(protocol.ASGIProtocol):
             return await super()._handle_http_request(request, sockname, peername, complete)
         started = time.monotonic()
         sent = 0
-        with open(found.fd, "rb") as file:
+        try:
             close = self._will_close(request, False)
             self._send_response_start(200, found.headers, request, close=close)
             head, self._response_buffer = self._response_buffer, None
-            try:
-                self.transport.write(head)
-                if request.method == "GET":
-                    sent = await self.worker.loop.sendfile(self.transport, file, 0, found.size)
-            except (OSError, RuntimeError):  # the client went away (RuntimeError: transport closing)
-                return False
+            self.transport.write(head)
+            if request.method == "GET":
+                sent = await self._send_file(found.fd, found.size)
+        except (OSError, RuntimeError):  # the client went away (RuntimeError: transport closing)
+            return False
+        finally:
+            os.close(found.fd)
         if self.log.access_log_enabled:
             self.log.access(protocol.ASGIResponseInfo(200, found.headers, sent), request,
                             self._build_environ(request, sockname, peername),
                             protocol._RequestTime(time.monotonic() - started))
         return not close
+
+    async def _send_file(self, fd, size):
+        """sendfile(2) straight to the socket, which usually takes a whole segment at once; what it
+        does not take, the loop's sendfile sends as the client reads (it waits for the head too)."""
+        sent = 0
+        if not self.transport.get_write_buffer_size():
+            try:
+                sent = os.sendfile(self.transport.get_extra_info("socket").fileno(), fd, 0, size)
+            except BlockingIOError:
+                pass
+        if sent < size:
+            with open(fd, "rb", buffering=0, closefd=False) as file:
+                sent += await self.worker.loop.sendfile(self.transport, file, sent, size - sent)
+        return sent
 
 
 class SharingLoop(asyncio.SelectorEventLoop):
