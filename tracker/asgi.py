@@ -1,4 +1,4 @@
-"""The tracker as an ASGI app, for gunicorn's asyncio worker (`worker_class = "asgi"`, gunicorn.conf.py).
+"""The tracker as an ASGI app, for gunicorn's asyncio worker (edge.worker.SharingWorker, gunicorn.conf.py).
 
 BitTorrent's `/announce` and `/scrape` are the tracker's hot path: thousands of small requests a
 second, each a few dict and SQLite reads. gunicorn's thread worker spends more per request on its
