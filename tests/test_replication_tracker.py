@@ -111,3 +111,34 @@ def test_drop_refusals(client):
     assert drop(client, stranger, video).status_code == 403
     forged = sign({"node": a.id, "timestamp": a.stamp(), "video_id": video}, stranger.key)
     assert client.post("/api/v1/nodes/drop", json=forged).status_code == 403
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_replayed_drop_is_refused(tmp_path, request, database):
+    """A drop is signed with the node's clock like an announce: the same document twice is a replay,
+    a newer one (a millisecond later, so stored with more than PostgreSQL REAL's precision) is not."""
+    config = {"DATABASE_URL": request.getfixturevalue("postgres_url")} if database == "postgresql" else {}
+    client = make_app(tmp_path, **config).test_client()
+    a, b = Edge("https://a.example"), Edge("https://b.example")
+    a.announce(client)
+    video = publish(client, a)
+    b.videos.append(video)
+    b.announce(client)
+    signed = sign({"node": a.id, "timestamp": a.stamp(), "video_id": video}, a.key)
+    assert client.post("/api/v1/nodes/drop", json=signed).status_code == 202
+    replay = client.post("/api/v1/nodes/drop", json=signed)
+    assert replay.status_code == 400 and replay.json["error"] == "replayed"
+    assert drop(client, a, video).status_code == 202
+    assert tasks(client, a) == [{"action": "delete", "video_id": video}]
+
+
+def test_unix_times_are_stored_as_doubles():
+    """PostgreSQL stores a peewee FloatField as REAL: 24 bits, 128 s steps at today's Unix times."""
+    from peewee import FloatField
+
+    from tracker import ledger, models, replication, reports
+    tables = [m for module in (models, replication, reports, ledger) for m in vars(module).values()
+              if isinstance(m, type) and issubclass(m, models.BaseModel) and m is not models.BaseModel]
+    floats = {f"{m.__name__}.{name}" for m in tables for name, f in m._meta.fields.items()
+              if type(f) is FloatField}
+    assert floats == {"Video.duration"}

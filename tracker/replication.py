@@ -8,17 +8,16 @@ takes a video below one live copy. A replicate task handed out is not handed out
 until TRACKER_REPLICATION_TIMEOUT has passed without the copy being announced.
 """
 import os
-import time
 
 from flask import Blueprint
-from peewee import JOIN, CharField, CompositeKey, FloatField, fn
+from peewee import JOIN, CharField, CompositeKey, DoubleField, fn
 
 from segmenter.manifest import is_video_id
 
 from . import fields, signed
 from .db import database, startup_lock, write_transaction
 from .errors import ApiError
-from .models import BaseModel, Copy, Node, Video
+from .models import BaseModel, Copy, Node, Video, refuse_replay
 
 bp = Blueprint("replication", __name__)
 
@@ -29,7 +28,7 @@ CANDIDATES = 200  # short videos looked at per announce, fewest copies first
 class Task(BaseModel):
     node = CharField(max_length=64)
     video = CharField(max_length=40, index=True)
-    handed = FloatField()  # when it was last handed out
+    handed = DoubleField()  # when it was last handed out
 
     class Meta:
         primary_key = CompositeKey("node", "video")
@@ -39,9 +38,10 @@ class Task(BaseModel):
 class Handover(BaseModel):
     node = CharField(max_length=64)
     video = CharField(max_length=40, index=True)
-    requested = FloatField()
+    # The node's own clock, signed, of its latest drop request: an older or equal one is a replay.
+    requested = DoubleField()
     # Once the node stops announcing the video; kept so it is not asked to copy it back.
-    finished = FloatField(null=True)
+    finished = DoubleField(null=True)
 
     class Meta:
         primary_key = CompositeKey("node", "video")
@@ -69,8 +69,12 @@ def drop():
             raise ApiError(403, "unknown_node", "this node has never announced")
         if not Copy.select().where((Copy.node == payload["node"]) & (Copy.video == video_id)).exists():
             raise ApiError(409, "not_held", "this node has not announced a copy of that video")
-        Handover.insert(node=payload["node"], video=video_id, requested=time.time()).on_conflict(
-            conflict_target=[Handover.node, Handover.video], update={Handover.finished: None}).execute()
+        earlier = Handover.get_or_none((Handover.node == payload["node"]) & (Handover.video == video_id))
+        if earlier is not None:
+            refuse_replay(payload["timestamp"], earlier.requested)
+        Handover.insert(node=payload["node"], video=video_id, requested=payload["timestamp"]).on_conflict(
+            conflict_target=[Handover.node, Handover.video],
+            update={Handover.finished: None, Handover.requested: payload["timestamp"]}).execute()
     return {"state": "handing_over", "video_id": video_id}, 202
 
 

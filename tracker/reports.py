@@ -10,7 +10,7 @@ import hashlib
 import time
 
 from flask import Blueprint, current_app, request
-from peewee import CharField, FloatField, fn
+from peewee import CharField, DoubleField, fn
 
 from segmenter.manifest import is_video_id
 
@@ -31,7 +31,7 @@ class Report(BaseModel):
     reason = CharField(max_length=20)
     # A digest of the reporter's address: enough to count distinct reporters, not to store who.
     reporter = CharField(max_length=64, index=True)
-    created = FloatField(index=True)
+    created = DoubleField(index=True)
 
     class Meta:
         indexes = ((("node", "created"), False),)
