@@ -14,7 +14,8 @@ class EdgeASGI:
     def __init__(self, flask_app, threads):
         self.wsgi_app = flask_app
         self.files = flask_app.wsgi_app  # edge/fastpath.py's FastFiles, wrapped around Flask
-        self.flask = WSGIMiddleware(flask_app, workers=threads)
+        # The worker has asked `files` already: what reaches the app goes to Flask's own WSGI app.
+        self.flask = WSGIMiddleware(self.files.wsgi_app, workers=threads)
 
     def __call__(self, *args):
         return self.flask(*args) if len(args) == 3 else self.wsgi_app(*args)

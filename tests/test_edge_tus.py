@@ -18,16 +18,9 @@ from edge.capacity import reserve, sweep
 from edge.jobs import JobLock
 from edge.models import Hold, Job, db
 from tests.servers import free_port
-from tests.test_edge import FakeTracker, make_ticket
+from tests.test_edge import make_ticket, tracker  # noqa: F401 (fixture)
 
 TUS = {"Tus-Resumable": "1.0.0"}
-
-
-@pytest.fixture(scope="module")
-def tracker():
-    fake = FakeTracker()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

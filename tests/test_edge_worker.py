@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.servers import Server
+from tests.test_replication_network import holds
 
 SKIP_HEADERS = {"date", "server", "connection", "keep-alive"}
 
@@ -18,8 +19,7 @@ SKIP_HEADERS = {"date", "server", "connection", "keep-alive"}
 def package(network, published):
     """The published video's edge, id and manifest files."""
     video_id = published["video_id"]
-    edge = next(e for e in network.edges
-                if video_id in requests.get(e.url + "/api/v1/status", timeout=5).json()["videos"])
+    edge = next(e for e in network.edges if holds(e, video_id))
     files = requests.get(f"{edge.url}/videos/{video_id}/manifest.json", timeout=5).json()["files"]
     return edge, video_id, files
 
