@@ -9,7 +9,7 @@ import re
 # Decimal units as disk vendors count them; the binary ones for operators who think in GiB.
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 
 DEFAULTS = {
     "SLIPSTREAM_DATA_DIR": "./var/edge",
@@ -33,7 +33,7 @@ def parse_size(value):
     """`400MB`, `20GB`, `1.5GiB` or plain bytes (str or int) -> bytes."""
     if isinstance(value, int):
         return value
-    match = SIZE.match(str(value))
+    match = SIZE.fullmatch(str(value))
     unit = match and match.group(2).upper()
     if not match or unit not in UNITS:
         raise ValueError(f"not a size: {value!r} (use bytes, or e.g. 400MB, 20GB)")

@@ -12,7 +12,7 @@ import time
 
 from flask import Blueprint, current_app, request
 
-from segmenter.manifest import verify_dir
+from protocol.manifest import verify_dir
 
 from .errors import ApiError, not_found
 from .models import Drop, db

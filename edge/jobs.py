@@ -12,7 +12,7 @@ import threading
 import time
 
 from segmenter.errors import SegmenterError
-from segmenter.manifest import MANIFEST_NAME, verify_dir
+from protocol.manifest import MANIFEST_NAME, verify_dir
 
 from .files import remove_quietly
 from .announcer import announce

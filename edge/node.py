@@ -7,13 +7,10 @@
     <data>/videos/<id>/    published packages; publishing is one atomic rename from staging
 """
 import os
-import re
 import shutil
 
-from segmenter.manifest import is_video_id
-from segmenter.signing import load_or_create_key, node_id
-
-HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
+from protocol.ids import is_public_key, is_video_id
+from protocol.signing import load_or_create_key, node_id
 
 
 class Node:
@@ -55,10 +52,10 @@ class Node:
                 key = f.read().strip()
         except FileNotFoundError:
             return None
-        return key if HEX_KEY.match(key) else None
+        return key if is_public_key(key) else None
 
     def set_tracker_key(self, key):
-        if not isinstance(key, str) or not HEX_KEY.match(key) or key == self.tracker_key():
+        if not is_public_key(key) or key == self.tracker_key():
             return
         tmp = self.path(f"tracker.pub.{os.getpid()}")
         with open(tmp, "w") as f:

@@ -14,8 +14,9 @@ import threading
 
 import requests
 
-from segmenter.errors import ManifestError
-from segmenter.manifest import MANIFEST_NAME, is_video_id, parse_manifest, verify_dir
+from protocol.errors import ManifestError
+from protocol.ids import is_video_id
+from protocol.manifest import MANIFEST_NAME, parse_manifest, verify_dir
 
 from . import handover
 from .announcer import announce

@@ -18,8 +18,9 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
-from segmenter.errors import ManifestError
-from segmenter.manifest import MANIFEST_NAME, is_video_id, parse_manifest
+from protocol.errors import ManifestError
+from protocol.ids import is_video_id
+from protocol.manifest import MANIFEST_NAME, parse_manifest
 
 from .errors import not_found
 

@@ -1,7 +1,8 @@
 """Checking an upload ticket: signed by our tracker, for this node, unexpired, for a size."""
 import time
 
-from segmenter.signing import BadSignature, decode_ticket
+from protocol.errors import BadSignature
+from protocol.tickets import decode_ticket
 
 from .announcer import announce
 from .errors import ApiError

@@ -29,7 +29,7 @@ VERSION = "1.0.0"
 EXTENSIONS = "creation,termination"
 OFFSET_TYPE = "application/offset+octet-stream"
 RESUMABLE_FOR = 24 * 3600  # seconds a started upload keeps its space and may be resumed
-UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
+UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 
 
 def new_id():
@@ -159,7 +159,7 @@ def _append(path, offset, length):
 
 def _find(upload_id):
     """(hold, None) while arriving, (None, job) once whole; 404 for anything else."""
-    if not UPLOAD_ID.match(upload_id):
+    if not UPLOAD_ID.fullmatch(upload_id):
         raise not_found()
     hold = Hold.find(upload_id, "tus")
     job = None if hold else Job.find(upload_id)

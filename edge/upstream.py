@@ -1,7 +1,7 @@
 """Signed requests from this edge to its tracker (announces and video registrations)."""
 import requests
 
-from segmenter.signing import sign
+from protocol.signing import sign
 
 
 class TrackerError(Exception):

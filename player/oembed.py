@@ -5,7 +5,8 @@ import requests
 from flask import current_app, jsonify, request, url_for
 from markupsafe import escape
 
-from .pages import VIDEO_ID
+from protocol.ids import is_video_id
+
 from .settings import tracker_url
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 640, 360
@@ -47,7 +48,7 @@ def video_id_of(url):
     if parts.scheme not in ("http", "https") or parts.netloc != request.host:
         return None
     segments = parts.path.strip("/").split("/")
-    if len(segments) == 2 and segments[0] in ("watch", "embed") and VIDEO_ID.fullmatch(segments[1]):
+    if len(segments) == 2 and segments[0] in ("watch", "embed") and is_video_id(segments[1]):
         return segments[1]
     return None
 

@@ -1,9 +1,8 @@
 """The website's pages: shells whose scripts fetch their data from the tracker's JSON API."""
-import re
 
 from flask import abort, current_app, render_template, request
 
-VIDEO_ID = re.compile(r"[0-9a-f]{40}")
+from protocol.ids import is_video_id
 
 # Scripts and styles only from this site; data, posters and media from any tracker or edge;
 # blob: for hls.js's MSE media source and its transmuxing worker, and for the seek-bar sprite
@@ -39,7 +38,7 @@ def page(template, status=200, embeddable=False, **context):
 
 
 def checked(video_id):
-    if not VIDEO_ID.fullmatch(video_id):
+    if not is_video_id(video_id):
         abort(404)
     return video_id
 

@@ -7,9 +7,9 @@ nothing heavy: PyAV and ffmpeg-python are imported when a package is made.
 import os
 import shutil
 
-from .errors import EncodeError, ManifestError, ProbeError, RejectedInput, SegmenterError
+from .errors import EncodeError, ProbeError, RejectedInput, SegmenterError
 
-__all__ = ["package", "SegmenterError", "ProbeError", "RejectedInput", "EncodeError", "ManifestError"]
+__all__ = ["package", "SegmenterError", "ProbeError", "RejectedInput", "EncodeError"]
 
 ENCODE_SHARE = 0.95  # of the progress bar; the poster and hashing take the rest
 TRUNCATED_SHARE = 0.9  # less than this share of the declared duration (less 1 s) is a cut file
@@ -22,7 +22,10 @@ def package(src, outdir, on_progress=None, limits=None):
     failure the folder is emptied (and removed if this call created it) and a SegmenterError
     subclass is raised.
     """
-    from . import command, ladder, manifest, master, probe, runner, thumbnails
+    from protocol import manifest
+    from protocol.errors import ManifestError
+
+    from . import command, ladder, master, probe, runner, thumbnails
 
     info = probe.probe(src, limits or probe.LIMITS)
     renditions = ladder.plan(info)
@@ -53,7 +56,7 @@ def package(src, outdir, on_progress=None, limits=None):
         video_id = manifest.write_manifest(outdir, meta)
     except BaseException as exc:
         _clean(outdir, created)
-        if isinstance(exc, OSError):
+        if isinstance(exc, (OSError, ManifestError)):
             raise EncodeError(f"cannot write the package: {exc}") from exc
         raise
     _tell(on_progress, 1.0, eta=0.0)

@@ -1,11 +1,11 @@
 """Command line: `python -m segmenter INPUT OUTDIR` and `python -m segmenter verify DIR [ID]`."""
 import argparse
-import hashlib
 import os
 import sys
 
 from . import SegmenterError, package
-from .manifest import MANIFEST_NAME, canonical_json, is_video_id, parse_manifest, verify_dir
+from protocol.ids import canonical_json, content_id, is_video_id
+from protocol.manifest import MANIFEST_NAME, parse_manifest, verify_dir
 
 BAR = 30
 
@@ -65,7 +65,7 @@ def verify(argv):
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    print(f"ok {hashlib.sha256(data).digest()[:20].hex()}")
+    print(f"ok {content_id(data)}")
     return 0
 
 

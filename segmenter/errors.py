@@ -29,7 +29,3 @@ class EncodeError(SegmenterError):
         super().__init__(message)
         self.cmd = list(cmd)
         self.stderr = stderr
-
-
-class ManifestError(SegmenterError):
-    """A manifest or a file does not match what its content hash promises."""

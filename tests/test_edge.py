@@ -17,8 +17,9 @@ from edge.config import load, parse_size
 from edge.jobs import JobLock, recover, run_next
 from edge.models import Job, db
 from segmenter.errors import RejectedInput
-from segmenter.manifest import build_manifest, write_manifest
-from segmenter.signing import encode_ticket, node_id, sign, verify_fresh
+from protocol.manifest import build_manifest, write_manifest
+from protocol.signing import node_id, sign, verify_fresh
+from protocol.tickets import encode_ticket
 
 TRACKER_KEY = nacl.signing.SigningKey.generate()
 TRACKER_ID = node_id(TRACKER_KEY)

@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 import requests
 
-from segmenter.manifest import parse_manifest
+from protocol.manifest import parse_manifest
 from tests.actions import announced, place, send, wait_for, wait_published
 from tests.servers import start_edge, start_tracker
 

@@ -4,7 +4,7 @@ import hashlib
 import m3u8
 import requests
 
-from segmenter.manifest import parse_manifest
+from protocol.manifest import parse_manifest
 from tests.actions import announced, place, send, wait_for, wait_published
 from tests.clips import make_clip
 from tests.servers import start_edge, start_tracker

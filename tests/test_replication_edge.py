@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 from edge.handover import delete_copy
 from edge.models import Hold, db
 from edge.replication import ReplicationError, replicate
-from segmenter.manifest import verify_dir
+from protocol.manifest import verify_dir
 from tests.test_edge import app, client, node, published_video, tracker  # noqa: F401 (fixtures)
 
 SEGMENT = "360p_00000.m4s"

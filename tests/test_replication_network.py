@@ -14,7 +14,7 @@ import pytest
 import requests
 from tusclient import client as tus_client
 
-from segmenter.manifest import load_manifest, verify_dir
+from protocol.manifest import load_manifest, verify_dir
 from tests.actions import announced, place, upload, wait_for, wait_published
 from tests.servers import Server, start_edge, start_tracker
 

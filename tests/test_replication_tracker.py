@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from segmenter.signing import sign
+from protocol.signing import sign
 from tests.test_tracker import Edge, make_app, publish
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from segmenter import ladder, thumbnails
 from segmenter.command import encode_args, waveform_args
-from segmenter.errors import ManifestError
-from segmenter.manifest import (build_manifest, canonical_json, is_video_id, load_manifest,
-                                parse_manifest, verify_dir, video_id, write_manifest)
+from protocol.errors import ManifestError
+from protocol.ids import canonical_json, is_video_id, video_id
+from protocol.manifest import build_manifest, load_manifest, parse_manifest, verify_dir, write_manifest
 from segmenter.master import avc_codec, bit_rates
 from segmenter.probe import Probe
 from segmenter.__main__ import show_progress

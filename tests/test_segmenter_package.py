@@ -11,7 +11,7 @@ import pytest
 
 from segmenter import EncodeError, command, ladder, package, thumbnails
 from segmenter.command import ffmpeg_binary
-from segmenter.manifest import MANIFEST_NAME, load_manifest, verify_dir
+from protocol.manifest import MANIFEST_NAME, load_manifest, verify_dir
 from segmenter.probe import probe
 from segmenter.runner import run
 from tests.clips import make_clip

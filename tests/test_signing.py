@@ -1,12 +1,13 @@
-"""segmenter/signing.py: node keys, signed documents (announces) and tickets."""
+"""protocol/signing.py and protocol/tickets.py: node keys, signed documents (announces) and tickets."""
 import os
 import time
 
 import nacl.signing
 import pytest
 
-from segmenter.signing import (BadSignature, decode_ticket, encode_ticket, load_or_create_key, node_id, sign,
-                               verify, verify_fresh)
+from protocol.errors import BadSignature
+from protocol.signing import load_or_create_key, node_id, sign, verify, verify_fresh
+from protocol.tickets import decode_ticket, encode_ticket
 
 KEY, OTHER = nacl.signing.SigningKey.generate(), nacl.signing.SigningKey.generate()
 
@@ -92,22 +93,20 @@ def test_non_finite_times_are_refused():
 
     import nacl.signing
 
-    from segmenter import signing
-
     key = nacl.signing.SigningKey.generate()
     for bad in (math.nan, math.inf, True):
-        doc = signing.sign({"timestamp": bad}, key)
-        with pytest.raises(signing.BadSignature):
-            signing.verify_fresh(doc, signing.node_id(key))
-        ticket = signing.encode_ticket(signing.sign({"expires": bad}, key))
-        with pytest.raises(signing.BadSignature):
-            signing.decode_ticket(ticket, signing.node_id(key))
+        doc = sign({"timestamp": bad}, key)
+        with pytest.raises(BadSignature):
+            verify_fresh(doc, node_id(key))
+        ticket = encode_ticket(sign({"expires": bad}, key))
+        with pytest.raises(BadSignature):
+            decode_ticket(ticket, node_id(key))
 
 
 def test_concurrent_key_creation_agrees_on_one_key(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from segmenter import signing
+    from protocol import signing
 
     path = str(tmp_path / "node.key")
     with ThreadPoolExecutor(8) as pool:

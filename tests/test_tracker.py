@@ -9,7 +9,8 @@ import time
 import nacl.signing
 import pytest
 
-from segmenter.signing import decode_ticket, node_id, sign
+from protocol.signing import node_id, sign
+from protocol.tickets import decode_ticket
 from tracker import create_app
 
 

@@ -12,7 +12,7 @@ import requests
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from segmenter.signing import decode_ticket
+from protocol.tickets import decode_ticket
 from tests.servers import ROOT, start_tracker
 from tests.test_tracker import Edge
 from tracker.demo import clip_command

@@ -5,7 +5,8 @@ import sqlite3
 import pytest
 import requests
 
-from segmenter.signing import decode_ticket, load_or_create_key, node_id
+from protocol.signing import load_or_create_key, node_id
+from protocol.tickets import decode_ticket
 from tests.servers import start_tracker
 from tests.test_tracker import Edge, new_video_id
 

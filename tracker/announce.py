@@ -3,7 +3,7 @@ import time
 
 from flask import Blueprint, current_app
 
-from segmenter.manifest import is_video_id
+from protocol.ids import is_video_id
 
 from . import fields, metrics, replication, signed
 from .errors import ApiError

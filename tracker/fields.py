@@ -1,13 +1,13 @@
 """Reading typed fields out of JSON objects, refusing bad ones with a 400 that names the field."""
 import math
-import re
 
 from flask import request
+
+from protocol.ids import is_public_key
 
 from .errors import ApiError
 
 MAX_INT = 2 ** 53  # the largest integer every JSON client represents exactly
-NODE_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def json_body():
@@ -52,6 +52,6 @@ def number(obj, name, minimum=0.0):
 
 def node_id(obj, name="node"):
     value = obj.get(name)
-    if not isinstance(value, str) or not NODE_ID.fullmatch(value):
+    if not is_public_key(value):
         raise invalid(name, "must be an Ed25519 public key as 64 lowercase hex characters")
     return value

@@ -3,7 +3,7 @@ import os
 
 from flask import current_app
 
-from segmenter.signing import load_or_create_key, node_id
+from protocol.signing import load_or_create_key, node_id
 
 from .db import startup_lock
 

@@ -3,7 +3,8 @@ import time
 
 from flask import Blueprint
 
-from segmenter.manifest import FILE_NAME, is_video_id
+from protocol.ids import is_video_id
+from protocol.manifest import is_file_name
 
 from . import fields, metrics, signed
 from .models import Video
@@ -25,7 +26,7 @@ def read_registration(body):
     if not is_video_id(payload.get("video_id")):
         raise fields.invalid("video_id", "must be 40 lowercase hex characters")
     poster = payload.get("poster")
-    if poster is not None and not (isinstance(poster, str) and FILE_NAME.fullmatch(poster)):
+    if poster is not None and not is_file_name(poster):
         raise fields.invalid("poster", "must be a file name of the package, or null")
     return {
         "node": payload["node"],

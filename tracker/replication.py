@@ -12,7 +12,7 @@ import os
 from flask import Blueprint
 from peewee import JOIN, CharField, CompositeKey, DoubleField, fn
 
-from segmenter.manifest import is_video_id
+from protocol.ids import is_video_id
 
 from . import fields, signed
 from .db import database, startup_lock, write_transaction

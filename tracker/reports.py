@@ -12,7 +12,7 @@ import time
 from flask import Blueprint, current_app, request
 from peewee import CharField, DoubleField, fn
 
-from segmenter.manifest import is_video_id
+from protocol.ids import is_video_id
 
 from . import fields
 from .db import write_transaction

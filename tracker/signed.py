@@ -5,7 +5,8 @@ a captured document could be replayed (models refuse one not newer than the last
 """
 import math
 
-from segmenter.signing import BadSignature, verify, verify_fresh
+from protocol.errors import BadSignature
+from protocol.signing import verify, verify_fresh
 
 from . import fields
 from .errors import ApiError

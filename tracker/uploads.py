@@ -3,7 +3,8 @@ import time
 
 from flask import Blueprint, current_app
 
-from segmenter.signing import encode_ticket, sign
+from protocol.signing import sign
+from protocol.tickets import encode_ticket
 
 from . import fields, metrics
 from .errors import ApiError

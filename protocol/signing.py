@@ -1,11 +1,8 @@
 """Ed25519 keys and signed documents shared by edges and trackers.
 
 A node's id is its public key in hex. A signed document is `{"payload": {...}, "signature": hex}`
-with the signature over the payload's canonical JSON. A ticket is such a document packed into one
-URL-safe string, so it can travel as a form field or a tus metadata value.
+with the signature over the payload's canonical JSON.
 """
-import base64
-import json
 import math
 import os
 import tempfile
@@ -14,11 +11,8 @@ import time
 import nacl.exceptions
 import nacl.signing
 
-from .manifest import canonical_json
-
-
-class BadSignature(Exception):
-    """A signed document is malformed, forged, expired or signed by someone else."""
+from .errors import BadSignature
+from .ids import canonical_json
 
 
 def load_or_create_key(path):
@@ -82,23 +76,3 @@ def verify_fresh(document, public_hex, max_skew=300, now=None):
 def is_finite_number(value):
     # JSON allows NaN and Infinity through Python's parser; neither is a usable time.
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def encode_ticket(document):
-    return base64.urlsafe_b64encode(canonical_json(document)).decode().rstrip("=")
-
-
-def decode_ticket(ticket, public_hex, now=None):
-    """Unpack and verify a ticket; refuse it once its `expires` time has passed."""
-    try:
-        raw = base64.urlsafe_b64decode(ticket + "=" * (-len(ticket) % 4))
-        document = json.loads(raw)
-    except (ValueError, TypeError) as exc:
-        raise BadSignature("ticket is not readable") from exc
-    if not isinstance(document, dict):
-        raise BadSignature("ticket is not readable")
-    payload = verify(document, public_hex)
-    expires = payload.get("expires")
-    if not is_finite_number(expires) or expires < (time.time() if now is None else now):
-        raise BadSignature("ticket has expired")
-    return payload

@@ -1,7 +1,7 @@
 """The content-addressed manifest: every file of an HLS package with its SHA-256 and size.
 
-A video's id is the first 20 bytes of the SHA-256 of the canonical manifest JSON (40 hex chars),
-the size of a BitTorrent info-hash, so the same id works in /announce and /scrape.
+Its canonical bytes hash to the video id (`ids`), so a manifest fetched from any edge can be
+checked, and through it every file that edge sends.
 """
 import hashlib
 import json
@@ -9,26 +9,17 @@ import os
 import re
 
 from .errors import ManifestError
+from .ids import canonical_json, content_id, video_id
 
 MANIFEST_NAME = "manifest.json"
 VERSION = 1
-VIDEO_ID = re.compile(r"^[0-9a-f]{40}$")
 # Package files are flat and plain: no directories, no dot-files, nothing a path trick can use.
-FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 CHUNK = 1 << 20
 
 
-def canonical_json(obj):
-    """UTF-8, keys sorted, no insignificant whitespace (DESIGN.md, trust model)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def video_id(manifest):
-    return hashlib.sha256(canonical_json(manifest)).digest()[:20].hex()
-
-
-def is_video_id(value):
-    return isinstance(value, str) and bool(VIDEO_ID.match(value))
+def is_file_name(value):
+    return isinstance(value, str) and FILE_NAME.fullmatch(value) is not None
 
 
 def hash_file(path):
@@ -49,7 +40,7 @@ def build_manifest(directory, **meta):
     for name in sorted(os.listdir(directory)):
         if name == MANIFEST_NAME:
             continue
-        if not FILE_NAME.match(name) or not os.path.isfile(os.path.join(directory, name)):
+        if not is_file_name(name) or not os.path.isfile(os.path.join(directory, name)):
             raise ManifestError(f"unexpected entry in package: {name!r}")
         files[name] = hash_file(os.path.join(directory, name))
     return {"version": VERSION, **meta, "files": files}
@@ -68,14 +59,14 @@ def write_manifest(directory, manifest):
 
 def parse_manifest(data, expected_id=None):
     """Parse manifest bytes; with `expected_id`, refuse bytes that do not hash to it."""
-    if expected_id is not None and hashlib.sha256(data).digest()[:20].hex() != expected_id:
+    if expected_id is not None and content_id(data) != expected_id:
         raise ManifestError("manifest does not hash to the video id")
     try:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"manifest is not JSON: {exc}") from exc
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or not all(FILE_NAME.match(n) for n in files):
+    if not isinstance(files, dict) or not all(is_file_name(n) for n in files):
         raise ManifestError("manifest has no valid file list")
     return manifest
 
