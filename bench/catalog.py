@@ -5,7 +5,8 @@ import time
 
 from tracker import create_app
 from tracker.db import database
-from tracker.models import Copy, Node, Video
+from tracker.catalog.models import Video
+from tracker.nodes.models import Copy, Node
 
 BATCH = 500
 

@@ -1,4 +1,4 @@
-"""Edge vs nginx, side by side on this machine (DESIGN.md, targets): `python bench/edge.py`.
+"""Edge vs nginx, side by side on this machine (README.md, targets): `python bench/edge.py`.
 
 Publishes a real video to an edge (tracker + edge under gunicorn, the normal upload path), then
 serves the same files with nginx (Debian's package, a temporary config, non-daemon, loopback) and

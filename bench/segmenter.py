@@ -1,4 +1,4 @@
-"""Ladder transcode benchmark (DESIGN.md targets): `segmenter.package` against the equivalent
+"""Ladder transcode benchmark (README.md, targets): `segmenter.package` against the equivalent
 hand-written ffmpeg command line, and against the same ladder as separate ffmpeg processes.
 
     .venv/bin/python bench/segmenter.py [--seconds 60] [--keep DIR] [--repeat N]

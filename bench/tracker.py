@@ -4,7 +4,7 @@ wrk runs the same announce script (bench/announce.lua: 1,000 swarms of 100 peers
 opentracker (C; Debian's build serves only whitelisted hashes, so we write the whitelist), webtorrent's
 bittorrent-tracker (Node; installed with --ignore-scripts into a temporary folder, since its optional
 WebRTC module cannot build here) and ours under gunicorn; then sources lookups on a catalog of
-100,000 videos held by 10,000 edges. Prints requests/s, p99 and our ratios (DESIGN.md, targets).
+100,000 videos held by 10,000 edges. Prints requests/s, p99 and our ratios (README.md, targets).
 """
 import argparse
 import os

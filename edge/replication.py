@@ -1,4 +1,4 @@
-"""Pulling a copy of a video from other edges when the tracker asks (DESIGN.md, leaving a video).
+"""Pulling a copy of a video from other edges when the tracker asks (README.md, trust model: leaving a video).
 
 No source is trusted: the manifest must hash to the video id, and every file must have the size
 and SHA-256 the manifest gives, or it is discarded and fetched from the next source. The package

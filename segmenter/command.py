@@ -11,7 +11,7 @@ from . import formats, pictures
 from .pictures import POSTER
 from .probe import LIMITS
 
-SEGMENT_SECONDS = 4   # DESIGN.md: fMP4 segments of about 4 s
+SEGMENT_SECONDS = 4   # README.md, HLS package: fMP4 segments of about 4 s
 KEYFRAME_SECONDS = 2  # keyframes every 2 s, so a segment holds two GOPs and cuts stay aligned
 POSTER_AUDIO_SECONDS = 120  # an audio-only poster draws the waveform of at most this much
 

@@ -26,7 +26,7 @@ STANDARD_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/10
                                              "50", "60000/1001", "60"))
 
 # H.264 levels (ITU-T H.264 Table A-1): name, max macroblocks per frame, per second, max kbit/s
-# (x1.25 for High profile). Every rendition stays at or below 4.2 (DESIGN.md, HLS package).
+# (x1.25 for High profile). Every rendition stays at or below 4.2 (README.md, HLS package).
 LEVELS = (("2.1", 792, 19800, 4000), ("2.2", 1620, 20250, 4000), ("3.0", 1620, 40500, 10000),
           ("3.1", 3600, 108000, 14000), ("3.2", 5120, 216000, 20000), ("4.0", 8192, 245760, 20000),
           ("4.1", 8192, 245760, 50000), ("4.2", 8704, 522240, 50000))

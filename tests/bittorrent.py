@@ -6,7 +6,7 @@ from urllib.parse import quote_from_bytes, urlencode
 import libtorrent as lt
 import requests
 
-from tracker.bencode import bdecode
+from tracker.bittorrent.bencode import bdecode
 
 
 def announce_query(info_hash, peer_id, port, **extra):

@@ -130,7 +130,7 @@ def player_state(page):
 
 
 def record_first_frame(page_name, state):
-    """Print the time to first frame and keep it with the artifacts (DESIGN.md target: ≤ 1 s)."""
+    """Print the time to first frame and keep it with the artifacts (README.md, targets: ≤ 1 s)."""
     line = f"{page_name}: first frame {state['firstFrameMs']} ms after navigation start"
     print(line)
     os.makedirs(ARTIFACTS, exist_ok=True)

@@ -19,7 +19,7 @@ from tests.test_browser import browser, other_origin, Tab  # noqa: F401 (fixture
 
 pytestmark = pytest.mark.browser
 
-STALL_LIMIT_S = 2.0  # DESIGN.md target and issue 6: an edge killed mid-playback stalls no longer
+STALL_LIMIT_S = 2.0  # README.md targets and issue 6: an edge killed mid-playback stalls no longer
 
 # Collects, from the first moment of the page: every `waiting` event, how long each stall after the
 # first frame lasted (waiting → playing), and the longest time currentTime did not advance while the

@@ -4,7 +4,7 @@ import uuid
 import pytest
 
 from tests.test_tracker import Edge, assert_error, make_app, publish
-from tracker.ledger import Balance, Donation, Posting
+from tracker.ledger.models import Balance, Donation, Posting
 
 PEER = "https://peer-tracker.example"
 
@@ -156,7 +156,7 @@ def test_a_donation_needs_a_good_idempotency_key(client, edges, video, headers, 
 
 
 def test_a_node_the_ledger_credited_stays_known_after_the_tracker_forgets_it(client, edges, video):
-    from tracker.models import Copy, Node
+    from tracker.nodes.models import Copy, Node
 
     assert donate(client, gift(video, edges)).status_code == 201
     Copy.delete().execute()
@@ -222,7 +222,7 @@ def test_a_key_committed_by_a_racing_writer_is_answered_as_a_repeat(client, edge
 
 def test_ledger_check_names_each_kind_of_breach(app, client, edges, video):
     from tracker.db import database
-    from tracker.ledger_audit import check
+    from tracker.ledger.audit import check
 
     first = donate(client, gift(video, edges)).json["donation"]
     second = donate(client, gift(video, edges, currency="JPY")).json["donation"]
@@ -263,7 +263,7 @@ def test_export_writes_a_statement_per_account_with_running_balances(app, client
     import csv
 
     from tracker.db import database
-    from tracker.ledger_audit import export
+    from tracker.ledger.audit import export
 
     assert edges[0].announce(client).status_code == 200
     video = publish(client, edges[0], creator="../=odd name")

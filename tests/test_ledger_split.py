@@ -1,9 +1,9 @@
-"""The donation split (tracker/split.py) and the currency table: pure functions, no app."""
+"""The donation split (tracker/ledger/split.py) and the currency table: pure functions, no app."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tracker.currencies import CURRENCIES, major, max_amount
-from tracker.split import DEFAULT, largest_remainder, parse_split, split
+from tracker.ledger.currencies import CURRENCIES, major, max_amount
+from tracker.ledger.split import DEFAULT, largest_remainder, parse_split, split
 
 NODE = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
 WEIGHTS = st.fixed_dictionaries({"creator": st.integers(0, 10_000), "edges": st.integers(0, 10_000),

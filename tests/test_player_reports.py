@@ -1,4 +1,4 @@
-"""Failure reports from players (tracker/reports.py): accepted, rate-limited, and ranking edges down."""
+"""Failure reports from players (tracker/nodes/reports.py): accepted, rate-limited, and ranking edges down."""
 import pytest
 
 from tests.test_tracker import Edge, assert_error, make_app, new_video_id, publish, source_nodes

@@ -1,4 +1,4 @@
-"""The tracker's side of replication and hand-over, through Flask's test client (tracker/replication.py)."""
+"""The tracker's side of replication and hand-over, through Flask's test client (tracker/nodes/replication.py)."""
 import time
 
 import pytest
@@ -136,9 +136,7 @@ def test_unix_times_are_stored_as_doubles():
     """PostgreSQL stores a peewee FloatField as REAL: 24 bits, 128 s steps at today's Unix times."""
     from peewee import FloatField
 
-    from tracker import ledger, models, replication, reports
-    tables = [m for module in (models, replication, reports, ledger) for m in vars(module).values()
-              if isinstance(m, type) and issubclass(m, models.BaseModel) and m is not models.BaseModel]
-    floats = {f"{m.__name__}.{name}" for m in tables for name, f in m._meta.fields.items()
+    from tracker.schema import MODELS
+    floats = {f"{m.__name__}.{name}" for m in MODELS for name, f in m._meta.fields.items()
               if type(f) is FloatField}
     assert floats == {"Video.duration"}

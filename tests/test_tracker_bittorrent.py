@@ -10,7 +10,7 @@ from tests.actions import wait_for
 from tests.bittorrent import Peer, announce_query, get, scrape_query
 from tests.servers import start_tracker
 from tests.test_tracker import app, client, Edge, make_app, publish, source_nodes  # noqa: F401 (fixtures)
-from tracker.bencode import bdecode
+from tracker.bittorrent.bencode import bdecode
 
 # Bytes that are not UTF-8: a text decoder would turn them into U+FFFD.
 RAW_ID = bytes(range(0xF0, 0x100)) + b"\x00\x80\xc3\x28"
@@ -247,7 +247,7 @@ def publish_over_http(tracker, edges):
 
 
 def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch):
-    from tracker import swarm
+    from tracker.bittorrent import swarm
     monkeypatch.setattr(swarm, "READ_CAP", 10)
     store = swarm.Swarms(str(tmp_path / "swarm.db"))
     for n in range(25):
@@ -258,8 +258,8 @@ def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch):
 
 
 def test_the_fast_answer_is_the_bencoded_answer():
-    from tracker.bencode import bencode
-    from tracker.bittorrent import compact_answer
+    from tracker.bittorrent.bencode import bencode
+    from tracker.bittorrent.frontend import compact_answer
     answer = {"interval": 1900, "min interval": 900, "complete": 3, "incomplete": 0,
               "peers": bytes(range(12)), "peers6": b""}
     assert compact_answer(answer) == bencode(answer)

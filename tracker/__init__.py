@@ -1,15 +1,25 @@
-"""The tracker: the ledger of edges, placement of uploads, and the catalog (DESIGN.md, roles)."""
+"""The tracker: the ledger of edges, placement of uploads, and the catalog (README.md, architecture).
+
+Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (videos, search,
+placement), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
+failure reports), `ledger/` (donations and the money ledger), `federation/` (lookups across
+trackers); the base modules beside them (config, db, schema, errors, fields, signed, identity,
+metrics) serve them all and import none of them.
+"""
 
 
 def create_app(config=None):
     """Build a tracker app: defaults → environment → `config` (tests), then its parts and the website."""
     from flask import Flask
 
-    from . import announce, catalog, cors, db, donations, errors, identity, metrics, openapi, registration, status, uploads
-    from . import reports
-    from . import bittorrent, federation, search
-    from . import replication
-    from . import config as settings
+    from player import create_blueprint
+
+    from . import config as settings, cors, db, errors, identity, metrics, openapi, schema, status
+    from .bittorrent import frontend as bittorrent
+    from .catalog import placement, views as catalog
+    from .federation import lookup as federation
+    from .ledger import donations
+    from .nodes import edge_announce, registration, replication, reports
 
     app = Flask(__name__)
     app.config.from_mapping(settings.DEFAULTS)
@@ -19,20 +29,15 @@ def create_app(config=None):
 
     identity.init_app(app)
     db.init_app(app)
-    search.init_app(app)
+    schema.create_all(app)
     errors.init_app(app)
     cors.init_app(app)
     metrics.init_app(app)
     bittorrent.init_app(app)
     federation.init_app(app)
-    for blueprint in (announce.bp, uploads.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
-                      donations.bp):
+    for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
+                      donations.bp, reports.bp, replication.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(reports.bp)
-
-    replication.init_app(app)  # issue 5: replicas and hand-overs
-
-    from player import create_blueprint
     app.register_blueprint(create_blueprint())
     return app
 

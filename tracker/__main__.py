@@ -1,10 +1,11 @@
 """`python -m tracker demo TRACKER_URL --data-dir DIR` (see demo.py);
-`python -m tracker ledger check|export DIR` on the database DATABASE_URL names (see ledger_audit.py)."""
+`python -m tracker ledger check|export DIR` on the database DATABASE_URL names (see ledger/audit.py)."""
 import argparse
 import os
 import sys
 
-from . import demo, ledger_audit
+from . import demo
+from .ledger import audit as ledger_audit
 
 
 def main(argv=None):

@@ -9,7 +9,7 @@ pool of threads (a2wsgi), where blocking work (federation lookups, database writ
 """
 from a2wsgi import WSGIMiddleware
 
-from .bittorrent import HEADERS
+from .bittorrent.frontend import HEADERS
 
 START = {"type": "http.response.start", "status": 200,
          "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS]}

@@ -5,7 +5,7 @@ the values derived from others (the database inside the data dir, the node TTL f
 """
 import os
 
-from .split import DEFAULT as DEFAULT_SPLIT, parse_split
+from .ledger.split import DEFAULT as DEFAULT_SPLIT, parse_split
 
 DEFAULTS = {
     "SLIPSTREAM_DATA_DIR": os.path.join(".", "var", "tracker"),
@@ -17,15 +17,17 @@ DEFAULTS = {
     "TRACKER_ANNOUNCE_INTERVAL": 30,
     "TRACKER_NODE_TTL": None,  # derived: 3 × the announce interval
     "TRACKER_TICKET_TTL": 3600,
-    # Integer weights of a donation's split; the edges' part is shared by bytes served (split.py).
+    # Seconds before an unfinished replicate task may be handed out again (nodes/replication.py).
+    "TRACKER_REPLICATION_TIMEOUT": None,  # derived: 10 × the announce interval
+    # Integer weights of a donation's split; the edges' part is shared by bytes served (ledger/split.py).
     "TRACKER_SPLIT": DEFAULT_SPLIT,
     "TRACKER_BT_INTERVAL": 1800,  # BitTorrent peers' announce interval (BEP 3), before jitter
     "TRACKER_TRUST_PROXY": False,  # take a peer's address from `ip=` / X-Forwarded-For
-    "TRACKER_SWARM_FLUSH": 0.25,  # seconds a worker buffers swarm writes (swarm.py)
-    "TRACKER_FEDERATION_HOPS": 3,  # how far a lookup of an unknown video travels (federation.py)
+    "TRACKER_SWARM_FLUSH": 0.25,  # seconds a worker buffers swarm writes (bittorrent/swarm.py)
+    "TRACKER_FEDERATION_HOPS": 3,  # how far a lookup of an unknown video travels (federation/lookup.py)
     "TRACKER_FEDERATION_TIMEOUT": 1.0,  # seconds per hop a lookup waits for peer trackers
     "TRACKER_FEDERATION_TTL": 60,  # seconds a found answer is cached (a miss: a tenth of it)
-    "TRACKER_REPORT_WINDOW": 3600,  # seconds a player's failure report ranks an edge down (reports.py)
+    "TRACKER_REPORT_WINDOW": 3600,  # seconds a player's failure report ranks an edge down (nodes/reports.py)
     "TRACKER_REPORT_LIMIT": 20,  # failure reports one address may send a minute
     # Announces list every video a node holds; 4 MiB is room for ~90,000 ids.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
@@ -69,6 +71,7 @@ PARSERS = {
     "TRACKER_ANNOUNCE_INTERVAL": _int,
     "TRACKER_NODE_TTL": _int,
     "TRACKER_TICKET_TTL": _int,
+    "TRACKER_REPLICATION_TIMEOUT": _int,
     "TRACKER_REPORT_WINDOW": _int,
     "TRACKER_REPORT_LIMIT": _int,
     "TRACKER_SPLIT": parse_split,
@@ -97,3 +100,6 @@ def derive(config, environ=os.environ):
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["SLIPSTREAM_DATA_DIR"], "tracker.db")
     if not config["TRACKER_NODE_TTL"]:
         config["TRACKER_NODE_TTL"] = 3 * config["TRACKER_ANNOUNCE_INTERVAL"]
+    if config["TRACKER_REPLICATION_TIMEOUT"] is None:
+        # Time enough to pull a video before someone else is asked.
+        config["TRACKER_REPLICATION_TIMEOUT"] = 10 * config["TRACKER_ANNOUNCE_INTERVAL"]

@@ -1,4 +1,4 @@
-"""CORS for the public API: any website may call it, without credentials (DESIGN.md, public contract)."""
+"""CORS for the public API: any website may call it, without credentials (README.md, API)."""
 from flask import request
 
 MAX_AGE = 86400  # seconds a browser may cache a preflight answer

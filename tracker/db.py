@@ -1,4 +1,5 @@
-"""The tracker's database: a peewee proxy bound to the database `DATABASE_URL` names.
+"""The tracker's database: a peewee proxy bound to the database `DATABASE_URL` names, and the base
+every model shares. Tables are created in one place, schema.py.
 
 SQLite by default (WAL so readers never wait for the writer, a busy timeout so writers queue
 instead of failing, foreign keys on); PostgreSQL with a `postgresql://` URL. A connection is opened
@@ -6,13 +7,15 @@ for each request and closed after it, as `playhouse.flask_utils` does.
 """
 import contextlib
 import fcntl
+import json
 import os
 from urllib.parse import urlsplit
 
-from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase, TextField
 from playhouse import db_url
 
 database = DatabaseProxy()
+IN_CHUNK = 500  # ids per IN (...) list, far below SQLite's limit on bound variables
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -41,18 +44,29 @@ def open_database(url):
     return db_url.connect(url, **pooled)
 
 
-def init_app(app):
-    """Open the app's database, create missing tables, and connect around each request."""
-    from .ledger import LEDGER_MODELS
-    from .models import MODELS
-    from .reports import MODELS as REPORT_MODELS
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"))
 
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+def chunks(items, size=IN_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def init_app(app):
+    """Open the app's database and connect around each request."""
     db = open_database(app.config["DATABASE_URL"])
     app.extensions["tracker.db"] = db
     database.initialize(db)
-    # gunicorn's workers each run create_app at once; the lock lets one create, the others find.
-    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
-        database.create_tables(MODELS + REPORT_MODELS + LEDGER_MODELS, safe=True)
 
     @app.before_request
     def connect():

@@ -1,10 +1,16 @@
 """One JSON error shape for the whole API: `{"error": short_code, "message": human text}`.
 
-Views and models raise `ApiError` (or Flask's `abort`); the handlers below turn both, and every
-4xx/5xx Flask raises itself (404, 405, 413, 500), into that shape for paths under /api/.
+Views raise `ApiError` (or Flask's `abort`), models and domain code raise the refusals of
+refusals.py; the handlers below turn all of them, and every 4xx/5xx Flask raises itself (404, 405,
+413, 500), into that shape for paths under /api/.
 """
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from .refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound, Refused, TooMany
+
+# The HTTP status of each kind of refusal (RFC 9110; 507 Insufficient Storage from RFC 4918).
+STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, TooMany: 429, NoSpace: 507}
 
 
 class ApiError(Exception):
@@ -23,7 +29,12 @@ def error_response(status, code, message):
 
 def init_app(app):
     app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message))
+    app.register_error_handler(Refused, lambda exc: error_response(status_of(exc), exc.code, exc.message))
     app.register_error_handler(HTTPException, http_error)
+
+
+def status_of(refusal):
+    return next(status for kind, status in STATUS.items() if isinstance(refusal, kind))
 
 
 def http_error(exc):

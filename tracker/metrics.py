@@ -11,7 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 class Metrics:
     def __init__(self, app):
-        from .models import Node, Video
+        from .catalog.models import Video
+        from .nodes.models import Node
 
         self.registry = CollectorRegistry()
         self.announces = Counter("tracker_announces", "Signed edge announces, by result",

@@ -1,8 +1,8 @@
 """`GET /api/v1/openapi.json`: an OpenAPI 3.1 description of the tracker API (README.md, API)."""
 from flask import Blueprint, current_app
 
+from .nodes.reports import REPORT_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
-from .reports import REPORT_PATHS
 
 bp = Blueprint("openapi", __name__)
 

@@ -3,11 +3,12 @@ import time
 
 from flask import Blueprint, current_app, request
 
-from protocol.ids import is_video_id
-
-from . import federation, reports
-from .errors import ApiError
-from .models import Node, Video
+from ..errors import ApiError
+from ..federation import lookup as federation
+from ..nodes import reports
+from ..nodes.models import Node
+from ..refusals import NotFound
+from .models import Video
 
 bp = Blueprint("catalog", __name__)
 
@@ -38,17 +39,15 @@ def list_videos():
 
 @bp.get("/api/v1/videos/<video_id>")
 def show_video(video_id):
-    video = known_video(video_id)
+    video = Video.known(video_id)
     return video.as_item(first_url(live_sources([video.id]).get(video.id)))
 
 
 @bp.get("/api/v1/videos/<video_id>/sources")
 def sources(video_id):
     try:
-        video = known_video(video_id)
-    except ApiError as exc:
-        if exc.code != "unknown_video":
-            raise
+        video = Video.known(video_id)
+    except NotFound:
         return federation.sources(video_id)  # peer trackers may know it
     federation.counted("local")
     nodes = live_sources([video.id]).get(video.id, [])[:MAX_SOURCES]
@@ -60,18 +59,9 @@ def sources(video_id):
     }
 
 
-def known_video(video_id):
-    if not is_video_id(video_id):
-        raise ApiError(400, "invalid_video_id", "a video id is 40 lowercase hex characters")
-    video = Video.get_or_none(Video.id == video_id)
-    if video is None:
-        raise ApiError(404, "unknown_video", "this tracker knows no video with that id")
-    return video
-
-
 def live_sources(video_ids):
     now = time.time()
-    # Edges that players reported failing recently go last (see reports.py).
+    # Edges that players reported failing recently go last (see nodes/reports.py).
     return reports.rank(Node.sources(video_ids, now, current_app.config["TRACKER_NODE_TTL"]), now)
 
 

@@ -14,10 +14,12 @@ from peewee import CharField, DoubleField, fn
 
 from protocol.ids import is_video_id
 
-from . import fields
-from .db import write_transaction
-from .errors import ApiError
-from .models import BaseModel, Node, Video
+from .. import fields
+from ..catalog.models import Video
+from ..db import BaseModel, write_transaction
+from ..errors import ApiError
+from ..refusals import TooMany
+from .models import Node
 
 bp = Blueprint("reports", __name__)
 
@@ -38,11 +40,11 @@ class Report(BaseModel):
 
     @classmethod
     def add(cls, node, video, reason, reporter, now, window, limit):
-        """Store a report, and forget those older than the window; 429 past the reporter's rate."""
+        """Store a report, and forget those older than the window; refused past the reporter's rate."""
         with write_transaction():
             recent = cls.select().where((cls.reporter == reporter) & (cls.created > now - MINUTE)).count()
             if recent >= limit:
-                raise ApiError(429, "too_many_reports", f"at most {limit} reports a minute")
+                raise TooMany("too_many_reports", f"at most {limit} reports a minute")
             cls.create(node=node, video=video, reason=reason, reporter=reporter, created=now)
             cls.delete().where(cls.created <= now - max(window, MINUTE)).execute()
 

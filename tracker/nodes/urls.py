@@ -3,7 +3,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ApiError
+from ..errors import ApiError
 
 HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?")
 # WHATWG URL parsing reads a host whose last label is numeric as IPv4 (0x7f.1 is 127.0.0.1).

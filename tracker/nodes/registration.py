@@ -6,8 +6,8 @@ from flask import Blueprint
 from protocol.ids import is_video_id
 from protocol.manifest import is_file_name
 
-from . import fields, metrics, signed
-from .models import Video
+from .. import fields, metrics, signed
+from .models import Node
 
 bp = Blueprint("registration", __name__)
 
@@ -16,7 +16,7 @@ MAX_RENDITIONS = 16
 
 @bp.post("/api/v1/videos")
 def register():
-    video = Video.register(read_registration(fields.json_body()), time.time())
+    video = Node.register_video(read_registration(fields.json_body()), time.time())
     metrics.current().registrations.inc()
     return {"video_id": video.id}, 201
 

@@ -1,4 +1,4 @@
-"""Keeping every video at TRACKER_REPLICAS live copies, and hand-overs (DESIGN.md, leaving a video).
+"""Keeping every video at TRACKER_REPLICAS live copies, and hand-overs (README.md, trust model: leaving a video).
 
 Work for edges travels in their announce answers (`tasks`):
 `{"action": "replicate", "video_id", "sources": [edge URLs]}` to a live node with room that lacks a
@@ -7,17 +7,16 @@ once another live node that is not dropping it too has announced a copy. So a ha
 takes a video below one live copy. A replicate task handed out is not handed out again (to anyone)
 until TRACKER_REPLICATION_TIMEOUT has passed without the copy being announced.
 """
-import os
-
 from flask import Blueprint
 from peewee import JOIN, CharField, CompositeKey, DoubleField, fn
 
 from protocol.ids import is_video_id
 
-from . import fields, signed
-from .db import database, startup_lock, write_transaction
-from .errors import ApiError
-from .models import BaseModel, Copy, Node, Video, refuse_replay
+from .. import fields, signed
+from ..catalog.models import Video
+from ..db import BaseModel, write_transaction
+from ..refusals import Conflict, Forbidden
+from .models import Copy, Node, refuse_replay
 
 bp = Blueprint("replication", __name__)
 
@@ -48,13 +47,7 @@ class Handover(BaseModel):
         table_name = "replication_handovers"
 
 
-def init_app(app):
-    # Default: ten announce intervals, time enough to pull a video before someone else is asked.
-    app.config.setdefault("TRACKER_REPLICATION_TIMEOUT", int(
-        os.environ.get("TRACKER_REPLICATION_TIMEOUT") or 10 * app.config["TRACKER_ANNOUNCE_INTERVAL"]))
-    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
-        database.create_tables([Task, Handover], safe=True)
-    app.register_blueprint(bp)
+MODELS = [Task, Handover]
 
 
 @bp.post("/api/v1/nodes/drop")
@@ -66,9 +59,9 @@ def drop():
         raise fields.invalid("video_id", "must be 40 lowercase hex characters")
     with write_transaction():
         if Node.get_or_none(Node.id == payload["node"]) is None:
-            raise ApiError(403, "unknown_node", "this node has never announced")
+            raise Forbidden("unknown_node", "this node has never announced")
         if not Copy.select().where((Copy.node == payload["node"]) & (Copy.video == video_id)).exists():
-            raise ApiError(409, "not_held", "this node has not announced a copy of that video")
+            raise Conflict("not_held", "this node has not announced a copy of that video")
         earlier = Handover.get_or_none((Handover.node == payload["node"]) & (Handover.video == video_id))
         if earlier is not None:
             refuse_replay(payload["timestamp"], earlier.requested)

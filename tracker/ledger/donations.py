@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter
 
-from . import fields
-from .catalog import known_video
+from .. import fields
+from ..catalog.models import Video
+from ..errors import ApiError
+from ..refusals import Conflict, Refused
 from .currencies import CURRENCIES, max_amount
-from .errors import ApiError
-from .ledger import DONOR, MAX_ACCOUNT, MAX_KEY, Balance, Donation, Posting, unknown_nodes
+from .models import DONOR, MAX_ACCOUNT, MAX_KEY, Balance, Donation, Posting, unknown_nodes
 from .split import split
 
 bp = Blueprint("donations", __name__)
@@ -44,8 +45,8 @@ def donate():
         key = idempotency_key()
         gift = read_gift(fields.json_body())
         answer, replayed = Donation.record(key, gift, postings(gift), time.time())
-    except ApiError as exc:
-        counter.labels("conflict" if exc.status == 409 else "refused").inc()
+    except (ApiError, Refused) as exc:
+        counter.labels("conflict" if isinstance(exc, Conflict) else "refused").inc()
         raise
     counter.labels("replayed" if replayed else "recorded").inc()
     response = jsonify(answer)
@@ -102,7 +103,7 @@ def account(account):
 
 def read_gift(body):
     """The donation's request, checked and normalised (the idempotency fingerprint is taken of it)."""
-    video = known_video(body.get("video_id"))
+    video = Video.known(body.get("video_id"))
     currency = body.get("currency")
     if currency not in CURRENCIES:
         raise ApiError(400, "unknown_currency", "currency must be an ISO 4217 code this tracker knows, e.g. EUR")

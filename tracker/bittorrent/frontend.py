@@ -5,7 +5,7 @@ a video the catalog knows (others get a `failure reason`, as on a tracker with a
 count as seeders of the videos they hold (in `complete` and scrape counts, not in peer lists: they
 speak HTTP, not the peer wire protocol); plain peers are swarm peers only, never video sources.
 These two paths are served as plain WSGI in front of Flask: they are the hot path (thousands of
-requests a second) and need the raw query bytes anyway (see btquery.py).
+requests a second) and need the raw query bytes anyway (see query.py).
 """
 import ipaddress
 import random
@@ -14,7 +14,7 @@ import time
 from prometheus_client import Counter
 
 from .bencode import bencode
-from .btquery import BadRequest, first, integer, parse_query, peer_address, twenty_bytes
+from .query import BadRequest, first, integer, parse_query, peer_address, twenty_bytes
 from .swarm import Swarms
 from .videoindex import VideoIndex
 

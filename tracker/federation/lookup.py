@@ -15,8 +15,8 @@ import requests
 from flask import Blueprint, current_app, request
 from prometheus_client import Counter
 
-from .errors import ApiError
-from .node_url import check_node_url
+from ..errors import ApiError
+from ..nodes.urls import check_node_url
 
 bp = Blueprint("federation", __name__)
 

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from peewee import JOIN, Case, PostgresqlDatabase, fn
 
-from . import config as settings
+from .. import config as settings
+from ..db import database, open_database
 from .currencies import CURRENCIES, major
-from .db import database, open_database
-from .ledger import DONOR, Balance, Donation, Posting, iso, total_postings
+from .models import DONOR, Balance, Donation, Posting, iso, total_postings
 
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

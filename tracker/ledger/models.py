@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from peewee import (EXCLUDED, BigAutoField, BigIntegerField, CharField, CompositeKey, DoubleField, ForeignKeyField,
                     IntegrityError, fn)
 
-from .db import write_transaction
-from .errors import ApiError
-from .models import BaseModel, Node
+from ..db import BaseModel, write_transaction
+from ..nodes.models import Node
+from ..refusals import Conflict
 
 DONOR = "donor:external"
 MAX_KEY = 255
@@ -63,7 +63,7 @@ class Donation(BaseModel):
     def answer(self, fingerprint):
         """The first answer given for this donation's key, to a request with the same fingerprint."""
         if fingerprint != self.fingerprint:
-            raise ApiError(409, "idempotency_key_reused",
+            raise Conflict("idempotency_key_reused",
                            "this Idempotency-Key was already used for a different donation")
         postings = self.postings.order_by(Posting.id)
         return {"donation": self.id,
@@ -112,7 +112,7 @@ class Balance(BaseModel):
         return {row.currency: row.amount for row in rows} or None
 
 
-LEDGER_MODELS = [Donation, Posting, Balance]
+MODELS = [Donation, Posting, Balance]
 
 
 def unknown_nodes(node_ids):

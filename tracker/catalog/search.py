@@ -9,7 +9,7 @@ import re
 
 from peewee import SQL, PostgresqlDatabase
 
-from .db import database, startup_lock
+from ..db import database
 
 WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 16
@@ -37,18 +37,17 @@ PG_DOCUMENT = "to_tsvector('simple', title || ' ' || description || ' ' || creat
 PG_SCHEMA = [f"CREATE INDEX IF NOT EXISTS video_fts ON video USING GIN (({PG_DOCUMENT}))"]
 
 
-def init_app(app):
-    """Create the full-text index once, under the lock gunicorn's workers share at start."""
-    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
-        if is_postgres():
-            statements = PG_SCHEMA
-        elif database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'video_fts'").fetchone():
-            statements = []
-        else:
-            statements = SQLITE_SCHEMA
-        with database.atomic():
-            for statement in statements:
-                database.execute_sql(statement)
+def create_index():
+    """Create the full-text index unless it exists (schema.py calls this once, under its lock)."""
+    if is_postgres():
+        statements = PG_SCHEMA
+    elif database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'video_fts'").fetchone():
+        statements = []
+    else:
+        statements = SQLITE_SCHEMA
+    with database.atomic():
+        for statement in statements:
+            database.execute_sql(statement)
 
 
 def is_postgres():

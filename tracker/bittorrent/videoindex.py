@@ -6,8 +6,9 @@ off the catalog database, which may be PostgreSQL on another host.
 """
 import threading
 
-from .db import open_database
-from .models import Copy, Node, Video
+from ..catalog.models import Video
+from ..db import open_database
+from ..nodes.models import Copy, Node
 
 CACHE_TTL = 5.0  # seconds; a new video or edge shows in BitTorrent answers at most this late
 CACHE_MAX = 100_000  # entries before the cache starts over

@@ -5,10 +5,12 @@ from flask import Blueprint, current_app
 
 from protocol.ids import is_video_id
 
-from . import fields, metrics, replication, signed
-from .errors import ApiError
+from .. import fields, metrics, signed
+from ..errors import ApiError
+from ..refusals import Refused
+from . import replication
 from .models import Node
-from .node_url import check_node_url
+from .urls import check_node_url
 
 bp = Blueprint("announce", __name__)
 
@@ -19,7 +21,7 @@ EVENTS = {"", "started", "stopped", "completed"}  # BEP 3's events
 def announce():
     try:
         node = Node.accept_announce(read_announce(fields.json_body()), time.time())
-    except ApiError:
+    except (ApiError, Refused):
         metrics.current().announces.labels("refused").inc()
         raise
     metrics.current().announces.labels("stopped" if node.stopped else "accepted").inc()

@@ -6,10 +6,10 @@ from flask import Blueprint, current_app
 from protocol.signing import sign
 from protocol.tickets import encode_ticket
 
-from . import fields, metrics
-from .errors import ApiError
-from .identity import signing_key
-from .models import Upload
+from .. import fields, metrics
+from ..identity import signing_key
+from ..nodes.models import Node
+from ..refusals import NoSpace
 
 bp = Blueprint("uploads", __name__)
 
@@ -25,9 +25,8 @@ def place():
     }
     config = current_app.config
     try:
-        upload, node = Upload.reserve(wanted, time.time(), config["TRACKER_NODE_TTL"],
-                                      config["TRACKER_TICKET_TTL"])
-    except ApiError as exc:
+        upload, node = Node.place(wanted, time.time(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"])
+    except NoSpace as exc:
         metrics.current().placements.labels(exc.code).inc()
         raise
     metrics.current().placements.labels("placed").inc()

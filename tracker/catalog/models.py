@@ -1,0 +1,73 @@
+"""The catalog's tables: `Video` (what this tracker lists) and `Upload` (placements, with the bytes
+they reserve until done or expired). Durable state, the ledger this tracker is trusted with; the
+nodes that hold the videos are soft state (nodes/models.py).
+"""
+from datetime import datetime, timezone
+
+from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
+
+from protocol.ids import is_video_id
+
+from ..db import BaseModel, JSONField
+from ..refusals import Invalid, NotFound
+from .search import matches
+
+
+class Video(BaseModel):
+    id = CharField(primary_key=True, max_length=40)  # SHA-256 of the manifest, first 20 bytes, hex
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    creator = CharField(max_length=100)
+    duration = FloatField()
+    renditions = JSONField()
+    poster = CharField(null=True)  # a file name inside the package
+    size = BigIntegerField()
+    # Unix seconds: DOUBLE, since PostgreSQL stores a FloatField as a 24-bit-mantissa REAL.
+    created = DoubleField(index=True)
+
+    @classmethod
+    def search(cls, q, page, per_page):
+        """Newest first; every word of `q` must match the title, description or creator (search.py)."""
+        query = cls.select()
+        if (condition := matches(cls, q)) is not None:
+            query = query.where(condition)
+        return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
+
+    def created_iso(self):
+        return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
+            .replace("+00:00", "Z")
+
+    def as_item(self, base_url):
+        """The public JSON of a video; `base_url` is a live edge holding it, or None."""
+        return {
+            "id": self.id, "title": self.title, "description": self.description,
+            "creator": self.creator, "duration": self.duration, "created": self.created_iso(),
+            "renditions": self.renditions, "size": self.size,
+            "poster_url": f"{base_url}/videos/{self.id}/{self.poster}" if base_url and self.poster else None,
+        }
+
+    @classmethod
+    def known(cls, video_id):
+        """The video with this id, or a refusal saying why there is none."""
+        if not is_video_id(video_id):
+            raise Invalid("invalid_video_id", "a video id is 40 lowercase hex characters")
+        video = cls.get_or_none(cls.id == video_id)
+        if video is None:
+            raise NotFound("unknown_video", "this tracker knows no video with that id")
+        return video
+
+
+class Upload(BaseModel):
+    id = CharField(primary_key=True, max_length=32)
+    # A plain id, not a foreign key: nodes are soft state and may leave the database.
+    node = CharField(max_length=64, index=True)
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    creator = CharField(max_length=100)
+    size = BigIntegerField()
+    expires = DoubleField(index=True)
+    done = BooleanField(default=False)
+    video = CharField(max_length=40, null=True)  # what it became, once registered
+
+
+MODELS = [Video, Upload]

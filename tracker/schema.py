@@ -1,0 +1,22 @@
+"""Every table of the tracker, created in one place, before any request is served.
+
+gunicorn's master runs this once before it forks (tracker.prepare, from gunicorn.conf.py's
+on_starting); each worker's create_app runs it again, and the lock lets one process create while
+the others find the tables there.
+"""
+from .catalog import search
+from .catalog.models import MODELS as CATALOG_MODELS
+from .db import database, startup_lock
+from .ledger.models import MODELS as LEDGER_MODELS
+from .nodes.models import MODELS as NODE_MODELS
+from .nodes.replication import MODELS as REPLICATION_MODELS
+from .nodes.reports import MODELS as REPORT_MODELS
+
+MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS
+
+
+def create_all(app):
+    """Create the missing tables and the search index in the app's database."""
+    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
+        database.create_tables(MODELS, safe=True)
+        search.create_index()
