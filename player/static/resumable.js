@@ -9,8 +9,9 @@
  * edge has. When a transfer breaks (network gone, edge restarted) it asks the edge for its offset
  * (HEAD) and goes on from there, with growing pauses, until no progress is made for MAX_TRIES
  * attempts. The last PATCH (or a later HEAD) names the job in Slipstream-Job and Slipstream-Status-Url.
- * An edge that does not speak tus answers the creation without `Tus-Resumable`: that is an
- * UploadError with code "not_tus", and the caller can fall back to the multipart form.
+ * An edge that does not speak tus answers the creation without `Tus-Resumable`: that is a
+ * SlipstreamError with code "not_tus", and the caller can fall back to the multipart form.
+ * Needs error.js, loaded before this file.
  */
 (function (global) {
   "use strict";
@@ -19,14 +20,7 @@
   const CHUNK = 16 * 1024 * 1024;  // bytes per PATCH: progress survives a drop even without the edge's partial write
   const MAX_TRIES = 8;
   const PAUSES_MS = [500, 1000, 2000, 4000, 8000];
-
-  class UploadError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
+  const {SlipstreamError} = global;
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const base64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
@@ -41,16 +35,16 @@
       Object.entries(Object.assign({"Tus-Resumable": TUS}, headers)).forEach(([k, v]) => xhr.setRequestHeader(k, v));
       if (onUploaded) xhr.upload.addEventListener("progress", (event) => onUploaded(event.loaded));
       xhr.addEventListener("load", () => resolve(xhr));
-      xhr.addEventListener("error", () => reject(new UploadError(0, "unreachable", "the connection to the edge broke")));
-      xhr.addEventListener("abort", () => reject(new UploadError(0, "aborted", "the upload was aborted")));
+      xhr.addEventListener("error", () => reject(new SlipstreamError("unreachable", "the connection to the edge broke")));
+      xhr.addEventListener("abort", () => reject(new SlipstreamError("aborted", "the upload was aborted")));
       xhr.send(body === undefined ? null : body);
     });
   }
 
   function refused(xhr, what) {
     const body = xhr.response || {};
-    return new UploadError(xhr.status, body.error || "http_" + xhr.status,
-      body.message || "The edge refused the " + what + " (" + xhr.status + ").");
+    return new SlipstreamError(body.error || "http_" + xhr.status,
+      body.message || "The edge refused the " + what + " (" + xhr.status + ").", xhr.status);
   }
 
   const jobOf = (xhr) => xhr.getResponseHeader("Slipstream-Job") && {
@@ -65,7 +59,7 @@
       "Upload-Metadata": "ticket " + base64(ticket) + ",filename " + base64(file.name),
     });
     if (xhr.status !== 201 && !xhr.getResponseHeader("Tus-Resumable")) {
-      throw new UploadError(xhr.status, "not_tus", "this edge takes only the multipart form");
+      throw new SlipstreamError("not_tus", "this edge takes only the multipart form", xhr.status);
     }
     if (xhr.status !== 201 || !xhr.getResponseHeader("Location")) throw refused(xhr, "upload");
     return new URL(xhr.getResponseHeader("Location"), uploadUrl).href;
@@ -110,5 +104,6 @@
     return transfer(await create(uploadUrl, ticket, file), file, options || {});
   }
 
-  global.SlipstreamResumable = {upload, UploadError};
+  // UploadError: the name pages elsewhere already catch it by.
+  global.SlipstreamResumable = {upload, UploadError: SlipstreamError};
 })(window);

@@ -3,14 +3,7 @@
  * (empty: this page's own origin). */
 (function (global) {
   "use strict";
-
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
+  const {SlipstreamError} = global;
 
   function trackerUrl() {
     return (document.body.dataset.tracker || location.origin).replace(/\/+$/, "");
@@ -23,7 +16,7 @@
     try {
       response = await fetch(url, options);
     } catch (err) {
-      throw new ApiError(0, "unreachable", "Could not reach " + new URL(url).origin + ".");
+      throw new SlipstreamError("unreachable", "Could not reach " + new URL(url).origin + ".");
     }
     let body = null;
     try {
@@ -33,7 +26,7 @@
     }
     if (!response.ok) {
       const message = (body && body.message) || response.status + " " + response.statusText;
-      throw new ApiError(response.status, (body && body.error) || "http_" + response.status, message);
+      throw new SlipstreamError((body && body.error) || "http_" + response.status, message, response.status);
     }
     return body;
   }
@@ -84,5 +77,5 @@
     node.hidden = !text;
   }
 
-  global.SlipstreamSite = {ApiError, api, postJson, el, trackerUrl, formatDuration, formatDate, setStatus};
+  global.SlipstreamSite = {api, postJson, el, trackerUrl, formatDuration, formatDate, setStatus};
 })(window);

@@ -2,7 +2,8 @@
  * with resumable.js; the multipart form for an edge without tus), then transcoding. */
 (function () {
   "use strict";
-  const {ApiError, postJson, api, setStatus} = window.SlipstreamSite;
+  const {postJson, api, setStatus} = window.SlipstreamSite;
+  const {SlipstreamError} = window;
   const POLL_MS = 500;
   const form = document.getElementById("upload-form");
   const submit = document.getElementById("upload-submit");
@@ -23,8 +24,8 @@
         onRetry: (seconds) => setStatus(status, "The connection to the edge broke; resuming in " + seconds + " s…"),
       });
     } catch (err) {
-      if (err.code === "not_tus") return send(uploadUrl, ticket, file);
-      throw new ApiError(err.status, err.code, err.message);
+      if (err.code !== "not_tus") throw err;
+      return send(uploadUrl, ticket, file);
     }
   }
 
@@ -43,10 +44,10 @@
       xhr.addEventListener("load", () => {
         const answer = xhr.response || {};
         if (xhr.status === 202) resolve(answer);
-        else reject(new ApiError(xhr.status, answer.error || "http_" + xhr.status,
-          answer.message || "The edge refused the upload (" + xhr.status + ")."));
+        else reject(new SlipstreamError(answer.error || "http_" + xhr.status,
+          answer.message || "The edge refused the upload (" + xhr.status + ").", xhr.status));
       });
-      xhr.addEventListener("error", () => reject(new ApiError(0, "unreachable", "The upload to the edge failed.")));
+      xhr.addEventListener("error", () => reject(new SlipstreamError("unreachable", "The upload to the edge failed.")));
       xhr.send(body);
     });
   }
@@ -68,7 +69,7 @@
       }
       transcodeBar.value = Number(job.progress) || 0;
       if (job.state === "published") return job;
-      if (job.state === "failed") throw new ApiError(422, "failed", job.error || "Transcoding failed.");
+      if (job.state === "failed") throw new SlipstreamError("failed", job.error || "Transcoding failed.", 422);
       setStatus(status, job.state === "queued" ? "Waiting for the edge to start transcoding…" : transcoding(job));
       await sleep(POLL_MS);
     }
