@@ -24,6 +24,7 @@ def decode_ticket(ticket, public_hex, now=None):
         raise BadSignature("ticket is not readable")
     payload = verify(document, public_hex)
     expires = payload.get("expires")
-    if not is_finite_number(expires) or expires < (time.time() if now is None else now):
+    # Valid strictly before `expires`, as the tracker frees the reservation at that second.
+    if not is_finite_number(expires) or expires <= (time.time() if now is None else now):
         raise BadSignature("ticket has expired")
     return payload

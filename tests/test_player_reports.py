@@ -5,9 +5,10 @@ from tests.test_tracker import Edge, assert_error, make_app, new_video_id, publi
 
 
 @pytest.fixture
-def two_edges(tmp_path):
-    """A tracker with one video on two edges; `roomy` has more free space, so it comes first."""
-    client = make_app(tmp_path, TRACKER_REPORT_LIMIT=5).test_client()
+def two_edges(tmp_path, clock):
+    """A tracker with one video on two edges; `roomy` has more free space, so it comes first. Reports
+    count for a minute, shorter than the edges' TTL, so the clock can pass it with both still live."""
+    client = make_app(tmp_path, TRACKER_REPORT_LIMIT=5, TRACKER_REPORT_WINDOW=60, CLOCK=clock).test_client()
     roomy, tight = Edge("https://roomy.example", capacity=10**7), Edge("https://tight.example", capacity=10**6)
     roomy.announce(client)
     video_id = publish(client, roomy)
@@ -49,6 +50,24 @@ def test_reports_are_rate_limited_per_reporter(two_edges):
     assert [report(client, video_id, roomy.id).status_code for _ in range(5)] == [202] * 5
     assert_error(report(client, video_id, roomy.id), 429, "too_many_reports")
     assert report(client, video_id, roomy.id, address="127.0.0.9").status_code == 202
+
+
+def test_the_rate_limit_is_per_minute(two_edges, clock):
+    client, video_id, roomy, _ = two_edges
+    assert [report(client, video_id, roomy.id).status_code for _ in range(5)] == [202] * 5
+    clock.advance(59)
+    assert_error(report(client, video_id, roomy.id), 429, "too_many_reports")
+    clock.advance(1)
+    assert report(client, video_id, roomy.id).status_code == 202
+
+
+def test_a_report_counts_only_within_the_window(two_edges, clock):
+    client, video_id, roomy, tight = two_edges
+    report(client, video_id, roomy.id)
+    clock.advance(59)
+    assert source_nodes(client, video_id) == [tight.id, roomy.id]
+    clock.advance(1)
+    assert source_nodes(client, video_id) == [roomy.id, tight.id]
 
 
 @pytest.mark.parametrize("body,status,code", [

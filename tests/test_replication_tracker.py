@@ -1,6 +1,4 @@
 """The tracker's side of replication and hand-over, through Flask's test client (tracker/nodes/replication.py)."""
-import time
-
 import pytest
 
 from protocol.signing import sign
@@ -39,13 +37,15 @@ def test_a_video_short_of_copies_is_given_to_a_node_with_room(client):
     assert tasks(client, b) == []  # done: two copies
 
 
-def test_a_pending_task_is_handed_out_again_after_the_timeout(tmp_path):
-    client = make_app(tmp_path, TRACKER_REPLICATION_TIMEOUT=0).test_client()
+def test_a_pending_task_is_handed_out_again_after_the_timeout(tmp_path, clock):
+    client = make_app(tmp_path, TRACKER_REPLICATION_TIMEOUT=60, CLOCK=clock).test_client()
     a, b = Edge("https://a.example"), Edge("https://b.example")
     a.announce(client)
     video = publish(client, a)
     assert [t["video_id"] for t in tasks(client, b)] == [video]
-    time.sleep(0.01)
+    clock.advance(59)
+    assert tasks(client, b) == []  # still pending
+    clock.advance(1)
     assert [t["video_id"] for t in tasks(client, b)] == [video]
 
 
@@ -60,8 +60,8 @@ def test_no_task_for_a_node_without_room_or_when_enough_copies(client):
     assert tasks(client, full) == []
 
 
-def test_a_dead_nodes_videos_are_copied_elsewhere(tmp_path):
-    client = make_app(tmp_path, TRACKER_ANNOUNCE_INTERVAL=1, TRACKER_NODE_TTL=1).test_client()
+def test_a_dead_nodes_videos_are_copied_elsewhere(tmp_path, clock):
+    client = make_app(tmp_path, TRACKER_NODE_TTL=60, CLOCK=clock).test_client()
     a, b, c = Edge("https://a.example"), Edge("https://b.example"), Edge("https://c.example")
     a.announce(client)
     video = publish(client, a)
@@ -69,7 +69,7 @@ def test_a_dead_nodes_videos_are_copied_elsewhere(tmp_path):
     b.announce(client)
     c.announce(client)
     assert tasks(client, c) == []
-    time.sleep(1.1)  # b falls silent past the TTL; a and c keep announcing
+    clock.advance(61)  # b falls silent past the TTL; a and c keep announcing
     tasks(client, a)
     assert tasks(client, c) == [{"action": "replicate", "video_id": video, "sources": ["https://a.example"]}]
 

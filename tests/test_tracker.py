@@ -134,6 +134,15 @@ def test_stale_timestamp_is_refused(client, skew):
     assert_error(edge.announce(client, timestamp=time.time() + skew), 400, "stale_timestamp")
 
 
+def test_freshness_is_judged_by_the_trackers_clock(tmp_path, clock):
+    client = make_app(tmp_path, CLOCK=clock).test_client()
+    edge, stamp = Edge(), clock()
+    clock.advance(300)
+    assert edge.announce(client, timestamp=stamp).status_code == 200  # 300 s old: within the skew
+    clock.advance(1)
+    assert_error(edge.announce(client, timestamp=stamp + 0.5), 400, "stale_timestamp")
+
+
 @pytest.mark.parametrize("stamp", [float("nan"), float("inf"), True, "now", None])
 def test_odd_timestamps_are_refused(client, stamp):
     assert_error(Edge().announce(client, timestamp=stamp), 400, "stale_timestamp")
@@ -249,11 +258,12 @@ def test_stopped_edge_is_dead_at_once(client):
     assert place(client).status_code == 200
 
 
-def test_silent_edge_dies_after_the_ttl(tmp_path):
-    client = make_app(tmp_path, TRACKER_NODE_TTL=1).test_client()
+def test_silent_edge_dies_after_the_ttl(tmp_path, clock):
+    client = make_app(tmp_path, TRACKER_NODE_TTL=60, CLOCK=clock).test_client()
     Edge().announce(client)
-    assert place(client).status_code == 200
-    time.sleep(1.2)
+    clock.advance(60)
+    assert place(client).status_code == 200  # silent for exactly the TTL: still live
+    clock.advance(1)
     assert_error(place(client), 507, "no_space")
 
 
@@ -266,12 +276,14 @@ def test_reservations_prevent_overcommit(client):
     assert_error(place(client, size=1), 507, "no_space")
 
 
-def test_expired_reservations_free_their_space(tmp_path):
-    client = make_app(tmp_path, TRACKER_TICKET_TTL=1).test_client()
+def test_expired_reservations_free_their_space(tmp_path, clock):
+    client = make_app(tmp_path, TRACKER_TICKET_TTL=10, CLOCK=clock).test_client()
     Edge(capacity=1000).announce(client)
     expires = place(client, size=1000).json["expires"]
+    assert expires == clock() + 10
+    clock.advance(9)
     assert_error(place(client, size=1000), 507, "no_space")
-    time.sleep(expires - time.time() + 0.05)
+    clock.advance(1)  # the ticket's `expires`: its reservation ends
     assert place(client, size=1000).status_code == 200
 
 
@@ -418,8 +430,8 @@ def test_bad_catalog_queries_get_400(client, query, code):
     assert_error(client.get("/api/v1/videos?" + query), 400, code)
 
 
-def test_sources_list_only_live_edges_most_free_first(tmp_path):
-    client = make_app(tmp_path, TRACKER_NODE_TTL=2).test_client()
+def test_sources_list_only_live_edges_most_free_first(tmp_path, clock):
+    client = make_app(tmp_path, TRACKER_NODE_TTL=2, CLOCK=clock).test_client()
     roomy = Edge("https://roomy.example", capacity=10**6)
     tight = Edge("https://tight.example", capacity=10**4)
     gone = Edge("https://gone.example", capacity=10**7)
@@ -434,7 +446,7 @@ def test_sources_list_only_live_edges_most_free_first(tmp_path):
     assert answer["sources"][0] == {"node": gone.id, "url": "https://gone.example"}
     gone.announce(client, event="stopped")
     assert source_nodes(client, video_id) == [roomy.id, tight.id]
-    time.sleep(2.1)  # longer than the TTL: only an edge that announces again is live
+    clock.advance(3)  # longer than the TTL: only an edge that announces again is live
     tight.announce(client)
     assert [s["url"] for s in client.get(f"/api/v1/videos/{video_id}/sources").json["sources"]] == [tight.url]
     assert client.get(f"/api/v1/videos/{video_id}").json["poster_url"].startswith(tight.url + "/videos/")

@@ -4,6 +4,7 @@
 the values derived from others (the database inside the data dir, the node TTL from the interval).
 """
 import os
+import time
 
 from .ledger.split import DEFAULT as DEFAULT_SPLIT, parse_split
 
@@ -29,6 +30,8 @@ DEFAULTS = {
     "TRACKER_FEDERATION_TTL": 60,  # seconds a found answer is cached (a miss: a tenth of it)
     "TRACKER_REPORT_WINDOW": 3600,  # seconds a player's failure report ranks an edge down (nodes/reports.py)
     "TRACKER_REPORT_LIMIT": 20,  # failure reports one address may send a minute
+    # Unix seconds for everything that expires (tracker/clock.py); tests pass a fake one, never the environment.
+    "CLOCK": time.time,
     # Announces list every video a node holds; 4 MiB is room for ~90,000 ids.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
 }

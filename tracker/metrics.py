@@ -3,8 +3,6 @@
 Counters are per gunicorn worker (Prometheus sums them per instance label); the gauges read the
 database, so every worker reports the same figure.
 """
-import time
-
 from flask import Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
@@ -26,7 +24,7 @@ class Metrics:
         for result in ("placed", "no_space"):
             self.placements.labels(result)
         Gauge("tracker_live_nodes", "Edges that announced within the node TTL", registry=self.registry) \
-            .set_function(lambda: Node.live_count(time.time(), app.config["TRACKER_NODE_TTL"]))
+            .set_function(lambda: Node.live_count(app.config["CLOCK"](), app.config["TRACKER_NODE_TTL"]))
         Gauge("tracker_videos", "Videos in the catalog", registry=self.registry) \
             .set_function(lambda: Video.select().count())
 

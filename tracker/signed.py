@@ -8,7 +8,7 @@ import math
 from protocol.errors import BadSignature
 from protocol.signing import verify, verify_fresh
 
-from . import fields
+from . import clock, fields
 from .errors import ApiError
 
 MAX_SKEW = 300
@@ -20,7 +20,7 @@ def verified_payload(body):
         raise ApiError(400, "bad_document", 'the body must be {"payload": {...}, "signature": hex}')
     node = fields.node_id(body["payload"])
     try:
-        payload = verify_fresh(body, node, MAX_SKEW)
+        payload = verify_fresh(body, node, MAX_SKEW, clock.now())
     except BadSignature:
         payload = None
     # NaN passes every "within skew" test and fails every "newer than" test: it would be replayable forever.

@@ -9,7 +9,6 @@ requests a second) and need the raw query bytes anyway (see query.py).
 """
 import ipaddress
 import random
-import time
 
 from prometheus_client import Counter
 
@@ -28,7 +27,8 @@ class BitTorrent:
     def __init__(self, app):
         config = app.config
         self.interval, self.trust_proxy = config["TRACKER_BT_INTERVAL"], config["TRACKER_TRUST_PROXY"]
-        self.swarms = Swarms(f"{config['SLIPSTREAM_DATA_DIR']}/swarm.db", config["TRACKER_SWARM_FLUSH"])
+        self.clock = config["CLOCK"]
+        self.swarms = Swarms(f"{config['SLIPSTREAM_DATA_DIR']}/swarm.db", config["TRACKER_SWARM_FLUSH"], self.clock)
         self.videos = VideoIndex(app)
         requests = Counter("tracker_bittorrent_requests", "BitTorrent announces and scrapes, by result",
                            ["kind", "result"], registry=app.extensions["tracker.metrics"].registry)
@@ -43,7 +43,7 @@ class BitTorrent:
         if handler is None:
             return None
         try:
-            answer, result = handler(client, parse_query(query), time.time()), "ok"
+            answer, result = handler(client, parse_query(query), self.clock()), "ok"
         except BadRequest as exc:
             answer, result = {"failure reason": str(exc)}, "failure"
         self.count[path, result].inc()

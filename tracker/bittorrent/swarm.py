@@ -77,8 +77,8 @@ class View:
 
 
 class Swarms:
-    def __init__(self, path, flush=0.25):
-        self.path, self.flush_interval = path, flush
+    def __init__(self, path, flush=0.25, clock=time.time):
+        self.path, self.flush_interval, self.clock = path, flush, clock
         self.lock, self.flush_lock = threading.Lock(), threading.Lock()
         self.pending, self.completed = {}, {}  # {info_hash: {peer_id: row or None (left)}}, {info_hash: n}
         self.views = {}  # {info_hash: View}
@@ -162,7 +162,7 @@ class Swarms:
     def flush(self, now=None):
         """Write the buffered announces in one transaction (and now and then drop expired peers)."""
         with self.flush_lock:
-            self.write_pending(now or time.time())
+            self.write_pending(self.clock() if now is None else now)
 
     def write_pending(self, now):
         with self.lock:

@@ -1,12 +1,10 @@
 """`POST /api/v1/uploads`: placement. Pick a live edge with room, reserve the bytes, sign a ticket."""
-import time
-
 from flask import Blueprint, current_app
 
 from protocol.signing import sign
 from protocol.tickets import encode_ticket
 
-from .. import fields, metrics
+from .. import clock, fields, metrics
 from ..identity import signing_key
 from ..nodes.models import Node
 from ..refusals import NoSpace
@@ -25,7 +23,7 @@ def place():
     }
     config = current_app.config
     try:
-        upload, node = Node.place(wanted, time.time(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"])
+        upload, node = Node.place(wanted, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"])
     except NoSpace as exc:
         metrics.current().placements.labels(exc.code).inc()
         raise

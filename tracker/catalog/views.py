@@ -1,8 +1,7 @@
 """The public read API: browse and search the catalog, one video's metadata, its live sources."""
-import time
-
 from flask import Blueprint, current_app, request
 
+from .. import clock
 from ..errors import ApiError
 from ..federation import lookup as federation
 from ..nodes import reports
@@ -60,7 +59,7 @@ def sources(video_id):
 
 
 def live_sources(video_ids):
-    now = time.time()
+    now = clock.now()
     # Edges that players reported failing recently go last (see nodes/reports.py).
     return reports.rank(Node.sources(video_ids, now, current_app.config["TRACKER_NODE_TTL"]), now)
 

@@ -8,12 +8,13 @@ the asker its timeout. The first answer with sources wins and keeps its `found_b
 donation ledger pays; answers are cached for TTL seconds, misses for a tenth of that.
 """
 import concurrent.futures
+import json
 import threading
-import time
 
-import requests
 from flask import Blueprint, current_app, request
 from prometheus_client import Counter
+
+from protocol.http import GuardedClient, UnsafeRequest
 
 from ..errors import ApiError
 from ..nodes.urls import check_node_url
@@ -23,11 +24,16 @@ bp = Blueprint("federation", __name__)
 MAX_VISITED = 64  # trackers listed in `visited`; past that the lookup has spread far enough
 MAX_LEARNT = 100  # peers learnt from the trackers that ask us, per worker
 CACHE_MAX = 10_000
+MAX_ANSWER = 64 * 1024  # a sources answer lists at most 20 edges
 
 
 class Federation:
     def __init__(self, app):
         self.config, self.learnt, self.cache, self.lock = app.config, {}, {}, threading.Lock()
+        # Peers are servers like any other: checked addresses, no redirects, deadlines, size caps.
+        self.client = GuardedClient(allow_private=app.config["TRACKER_ALLOW_PRIVATE"], max_bytes=MAX_ANSWER,
+                                    deadline=app.config["TRACKER_FEDERATION_TIMEOUT"]
+                                    * max(app.config["TRACKER_FEDERATION_HOPS"], 1))
         registry = app.extensions["tracker.metrics"].registry
         self.lookups = Counter("tracker_source_lookups", "Sources lookups, by where the answer came from",
                                ["result"], registry=registry)
@@ -53,7 +59,7 @@ class Federation:
 
     def lookup(self, video_id, hops, visited):
         """A peer's sources answer for `video_id`, or None; cached either way."""
-        now = time.monotonic()
+        now = self.config["CLOCK"]()
         hit = self.cache.get(video_id)
         if hit and hit[0] > now:
             self.lookups.labels("cached").inc()
@@ -92,26 +98,33 @@ class Federation:
 
     def ask_one(self, url, video_id, params, wait):
         try:
-            answer = requests.get(f"{url}/api/v1/videos/{video_id}/sources", params=params, timeout=wait)
-            answer = read_answer(answer, video_id, self.config["TRACKER_ALLOW_PRIVATE"])
-        except (requests.RequestException, ValueError):
+            answer = self.client.request("GET", f"{url}/api/v1/videos/{video_id}/sources", params=params,
+                                         deadline=wait)
+        except UnsafeRequest:
             self.hops.labels("failed").inc()
             return None
+        answer = read_answer(answer, video_id, self.config["TRACKER_ALLOW_PRIVATE"])
         self.hops.labels("found" if answer else "missing").inc()
         return answer
 
 
-def read_answer(response, video_id, allow_private):
-    """A peer's answer, checked like any untrusted input: only well-formed, public edge URLs."""
-    if response.status_code == 404:
+def read_answer(answer, video_id, allow_private):
+    """A peer's answer, checked like any untrusted input: only well-formed, public edge URLs.
+    Anything else, however malformed, is a miss (None), never an exception."""
+    try:
+        body = json.loads(answer.body) if answer.status == 200 else None
+    except ValueError:
         return None
-    response.raise_for_status()
-    body = response.json()
-    sources = [{"node": str(s["node"]), "url": check_node_url(s["url"], allow_private)}
-               for s in body["sources"]]
-    if body.get("video_id") != video_id or not sources or not isinstance(body.get("found_by"), str):
+    if not isinstance(body, dict) or body.get("video_id") != video_id or not isinstance(body.get("found_by"), str) \
+            or not isinstance(body.get("sources"), list):
         return None
-    return {"video_id": video_id, "sources": sources, "found_by": body["found_by"]}
+    sources = []
+    for source in body["sources"]:
+        try:
+            sources.append({"node": str(source["node"]), "url": check_node_url(source["url"], allow_private)})
+        except (ApiError, KeyError, TypeError):
+            return None
+    return {"video_id": video_id, "sources": sources, "found_by": body["found_by"]} if sources else None
 
 
 def sources(video_id):

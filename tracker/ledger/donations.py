@@ -6,13 +6,12 @@ cannot verify a peer's key from its URL alone. Any other URL is refused: otherwi
 could route the trackers' share of every gift to an account nobody is accountable for.
 """
 import re
-import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter
 
-from .. import fields
+from .. import clock, fields
 from ..catalog.models import Video
 from ..errors import ApiError
 from ..refusals import Conflict, Refused
@@ -44,7 +43,7 @@ def donate():
     try:
         key = idempotency_key()
         gift = read_gift(fields.json_body())
-        answer, replayed = Donation.record(key, gift, postings(gift), time.time())
+        answer, replayed = Donation.record(key, gift, postings(gift), clock.now())
     except (ApiError, Refused) as exc:
         counter.labels("conflict" if isinstance(exc, Conflict) else "refused").inc()
         raise

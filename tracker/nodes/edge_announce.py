@@ -1,11 +1,9 @@
 """`POST /api/v1/nodes/announce`: an edge's signed announce, answered like a BitTorrent tracker."""
-import time
-
 from flask import Blueprint, current_app
 
 from protocol.ids import is_video_id
 
-from .. import fields, metrics, signed
+from .. import clock, fields, metrics, signed
 from ..errors import ApiError
 from ..refusals import Refused
 from . import replication
@@ -19,8 +17,9 @@ EVENTS = {"", "started", "stopped", "completed"}  # BEP 3's events
 
 @bp.post("/api/v1/nodes/announce")
 def announce():
+    now = clock.now()
     try:
-        node = Node.accept_announce(read_announce(fields.json_body()), time.time())
+        node = Node.accept_announce(read_announce(fields.json_body()), now)
     except (ApiError, Refused):
         metrics.current().announces.labels("refused").inc()
         raise
@@ -31,7 +30,7 @@ def announce():
         # BEP 3 clients must not announce more often than this.
         "min interval": interval // 2,
         "tracker": current_app.config["TRACKER_ID"],
-        "tasks": replication.tasks_for(node, time.time(), current_app.config),
+        "tasks": replication.tasks_for(node, now, current_app.config),
     }
 
 

@@ -1,12 +1,10 @@
 """`POST /api/v1/videos`: an edge registers a video it published from an upload it was given."""
-import time
-
 from flask import Blueprint
 
 from protocol.ids import is_video_id
 from protocol.manifest import is_file_name
 
-from .. import fields, metrics, signed
+from .. import clock, fields, metrics, signed
 from .models import Node
 
 bp = Blueprint("registration", __name__)
@@ -16,7 +14,7 @@ MAX_RENDITIONS = 16
 
 @bp.post("/api/v1/videos")
 def register():
-    video = Node.register_video(read_registration(fields.json_body()), time.time())
+    video = Node.register_video(read_registration(fields.json_body()), clock.now())
     metrics.current().registrations.inc()
     return {"video_id": video.id}, 201
 

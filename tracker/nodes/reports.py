@@ -7,14 +7,13 @@ seconds: one viewer (one address) weighs as one however often it reports. Each a
 `TRACKER_REPORT_LIMIT` reports a minute (429 beyond), which also bounds the table's growth.
 """
 import hashlib
-import time
 
 from flask import Blueprint, current_app, request
 from peewee import CharField, DoubleField, fn
 
 from protocol.ids import is_video_id
 
-from .. import fields
+from .. import clock, fields
 from ..catalog.models import Video
 from ..db import BaseModel, write_transaction
 from ..errors import ApiError
@@ -104,6 +103,6 @@ def report(video_id):
     if config["TRACKER_TRUST_PROXY"]:  # behind a proxy it appends the viewer's address
         address = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip() or address
     reporter = hashlib.sha256((config["TRACKER_ID"] + address).encode()).hexdigest()
-    Report.add(node, video_id, reason, reporter, time.time(),
+    Report.add(node, video_id, reason, reporter, clock.now(),
                config["TRACKER_REPORT_WINDOW"], config["TRACKER_REPORT_LIMIT"])
     return {"accepted": True}, 202
