@@ -4,15 +4,18 @@ gunicorn itself binds 0.0.0.0:$PORT when $PORT is set (Heroku-style) and 127.0.0
 """
 import os
 
+from runtime import settings
+
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Both roles run on gunicorn's asyncio worker, which costs far less per request than its thread
 # worker, with Flask on GUNICORN_THREADS threads for everything but their hot path: a tracker answers
 # BitTorrent's tiny requests on the event loop (tracker/asgi.py), an edge sends published files with
-# sendfile from it (edge/worker.py). GUNICORN_THREADS is read by wsgi.py, not here: gunicorn's
-# `threads` setting is for its thread worker (`-k gthread --threads N`).
-ROLE = os.environ.get("SLIPSTREAM_ROLE", "tracker")
-# SharingWorker is gunicorn's asyncio worker, accepting one connection per wake-up (edge/worker.py).
-worker_class = "edge.worker.SharingWorker" if ROLE == "tracker" else "edge.worker.EdgeWorker"
+# sendfile from it (edge/worker.py). GUNICORN_THREADS is read by wsgi.py (runtime/settings.py), not
+# here: gunicorn's `threads` setting is for its thread worker (`-k gthread --threads N`).
+ROLE = settings.role()
+# SharingWorker is gunicorn's asyncio worker, accepting one connection per wake-up (runtime/worker.py);
+# the edge's EdgeWorker is a SharingWorker that also sends published files itself (edge/worker.py).
+worker_class = "runtime.worker.SharingWorker" if ROLE == "tracker" else "edge.worker.EdgeWorker"
 # Uploads of large videos take longer than gunicorn's 30 s default.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5

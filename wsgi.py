@@ -3,19 +3,20 @@
 Both roles' apps speak ASGI (their gunicorn workers, chosen in gunicorn.conf.py: tracker/asgi.py,
 edge/asgi.py) and WSGI (`-k gthread`, or any WSGI server).
 """
-import os
+from runtime import settings
 
-ROLE = os.environ.get("SLIPSTREAM_ROLE", "tracker")
+try:
+    ROLE = settings.role()
+except ValueError as exc:
+    raise SystemExit(str(exc)) from None
 
 if ROLE == "tracker":
     from tracker import create_app
-elif ROLE == "edge":
-    from edge import create_app
 else:
-    raise SystemExit(f"SLIPSTREAM_ROLE must be 'tracker' or 'edge', not {ROLE!r}")
+    from edge import create_app
 
 app = create_app()
-THREADS = int(os.environ.get("GUNICORN_THREADS", "8"))
+THREADS = settings.threads()
 if ROLE == "tracker":
     from tracker.asgi import TrackerASGI
     app = TrackerASGI(app, threads=THREADS)

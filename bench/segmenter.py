@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from segmenter import ladder, package  # noqa: E402
-from segmenter.command import ffmpeg_binary  # noqa: E402
+from segmenter.config import ffmpeg_binary  # noqa: E402
 from segmenter.probe import probe  # noqa: E402
 
 FFMPEG = ffmpeg_binary()

@@ -14,19 +14,24 @@ def create_app(config=None):
     from .metrics import bp as metrics_bp, make_registry
     from .models import db, init_db
     from .node import Node
-    from .serving import ManifestCache, bp as serving_bp
+    from .openapi import bp as openapi_bp
+    from .published import ManifestCache
+    from .serving import bp as serving_bp
     from .status import bp as status_bp
     from .tus import bp as tus_bp
     from .uploads import bp as uploads_bp
 
     init_logging()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the edge serves no static files of its own
     app.config.update(load_config(config))
     node = Node(app.config)
     init_db(os.path.join(node.data_dir, "edge.db"))
     app.extensions["edge"] = node
     app.extensions["edge.manifests"] = ManifestCache(node)
     app.extensions["edge.metrics"] = make_registry(node)
+    # Where announces made by requests (a ticket's first check) send the tracker's tasks: the
+    # replicator's intake in the one process that runs the background threads, else nowhere.
+    app.extensions["edge.tasks"] = None
 
     @app.teardown_request
     def close_db(exc):
@@ -36,8 +41,9 @@ def create_app(config=None):
     errors.init_app(app)
     cors.init_app(app)
     fastpath.init_app(app)
-    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp):
+    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp, openapi_bp):
         app.register_blueprint(blueprint)
     if app.config["EDGE_BACKGROUND"]:
-        app.extensions["edge.background"] = background.start(app)
+        running = app.extensions["edge.background"] = background.start(app)
+        app.extensions["edge.tasks"] = running.on_tasks if running else None
     return app

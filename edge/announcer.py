@@ -11,8 +11,11 @@ DEFAULT_INTERVAL = 30.0
 FIRST_RETRY = 1.0  # a tracker started at the same moment (make run) is found within seconds
 
 
-def announce(node, event="", timeout=10):
-    """Send one signed announce and remember the tracker's key; return the tracker's answer."""
+def announce(node, event="", timeout=10, on_tasks=None):
+    """Send one signed announce and remember the tracker's key; return the tracker's answer.
+
+    `on_tasks` takes the tasks the answer carries: the replicator's `submit` in the process that
+    runs it (edge/background.py wires it in), None elsewhere."""
     payload = {
         "node": node.id,
         "timestamp": time.time(),
@@ -26,17 +29,17 @@ def announce(node, event="", timeout=10):
     node.set_tracker_key(answer.get("tracker"))
     # Every answer may carry tasks (replicate, delete), and the tracker hands each out once; so
     # whoever announced, the process running the replicator (if this is it) gets them.
-    if node.task_handler is not None and answer.get("tasks"):
-        node.task_handler(answer["tasks"])
+    if on_tasks is not None and answer.get("tasks"):
+        on_tasks(answer["tasks"])
     return answer
 
 
 class Announcer(threading.Thread):
     """Announces until stopped; tracker errors are logged and retried, never raised."""
 
-    def __init__(self, node, interval=None):
+    def __init__(self, node, interval=None, on_tasks=None):
         super().__init__(name="edge-announcer", daemon=True)
-        self.node, self.override = node, interval
+        self.node, self.override, self.on_tasks = node, interval, on_tasks
         self.interval = interval or DEFAULT_INTERVAL
         self.answer = None  # the last answer
         self._stop_event = threading.Event()
@@ -45,7 +48,7 @@ class Announcer(threading.Thread):
         event, retry = "started", FIRST_RETRY
         while not self._stop_event.is_set():
             try:
-                self.answer = announce(self.node, event)
+                self.answer = announce(self.node, event, on_tasks=self.on_tasks)
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
                 if not isinstance(exc, TrackerError):
                     log.exception("announce failed unexpectedly")
@@ -63,7 +66,7 @@ class Announcer(threading.Thread):
         if self.is_alive():
             self.join(timeout)
         try:
-            announce(self.node, "stopped", timeout=2)
+            announce(self.node, "stopped", timeout=2, on_tasks=self.on_tasks)
         except TrackerError as exc:
             log.info("could not announce 'stopped': %s", exc)
 

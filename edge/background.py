@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    def __init__(self, lock_fd, threads):
-        self.lock_fd, self.threads = lock_fd, threads
+    """The running threads; `on_tasks` takes the tracker's tasks from any announce in this process."""
+
+    def __init__(self, lock_fd, threads, on_tasks):
+        self.lock_fd, self.threads, self.on_tasks = lock_fd, threads, on_tasks
 
     def stop(self):
         """Stop every thread (the announcer says 'stopped' to the tracker), then free the lock."""
@@ -45,12 +47,13 @@ def start(app):
     recover(node)
     sweep(node)
     replicator = Replicator(node)
-    node.task_handler = replicator.submit
-    threads = [replicator, Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"]), Sweeper(node)]
-    threads += [JobLoop(node, f"edge-jobs-{n}") for n in range(app.config["EDGE_JOB_THREADS"])]
+    # Every announce made here hands the answer's tasks to the replicator (edge/announcer.py).
+    on_tasks = replicator.submit
+    threads = [replicator, Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"], on_tasks), Sweeper(node)]
+    threads += [JobLoop(node, f"edge-jobs-{n}", on_tasks) for n in range(app.config["EDGE_JOB_THREADS"])]
     for thread in threads:
         thread.start()
-    background = Background(fd, threads)
+    background = Background(fd, threads, on_tasks)
     # Daemon threads and atexit: gunicorn workers leave through sys.exit, which runs this.
     atexit.register(background.stop)
     log.info("background threads started in process %d", os.getpid())

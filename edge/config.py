@@ -6,6 +6,8 @@ test reads like the operator's `EDGE_CAPACITY=1GB`.
 import os
 import re
 
+from runtime.settings import parse_bool, parse_float, parse_int
+
 # Decimal units as disk vendors count them; the binary ones for operators who think in GiB.
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -26,38 +28,34 @@ DEFAULTS = {
 }
 SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD")
 FLAGS = ("EDGE_BACKGROUND",)
-NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": float, "EDGE_JOB_THREADS": int}
+NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int}
 
 
-def parse_size(value):
-    """`400MB`, `20GB`, `1.5GiB` or plain bytes (str or int) -> bytes."""
+def parse_size(name, value):
+    """`400MB`, `20GB`, `1.5GiB` or plain bytes (str or int) -> bytes; like runtime/settings.py's
+    parsers, which hold what both roles parse (only the edge has sizes)."""
     if isinstance(value, int):
         return value
     match = SIZE.fullmatch(str(value))
     unit = match and match.group(2).upper()
     if not match or unit not in UNITS:
-        raise ValueError(f"not a size: {value!r} (use bytes, or e.g. 400MB, 20GB)")
+        raise ValueError(f"{name} must be bytes or e.g. 400MB, 20GB, not {value!r}")
     return int(float(match.group(1)) * UNITS[unit])
 
 
-def parse_flag(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() not in ("", "0", "false", "no", "off")
-
-
 def load(config=None, environ=os.environ):
-    """Defaults, then the environment, then `config`; sizes and numbers parsed."""
+    """Defaults, then the environment, then `config`; sizes, flags and numbers parsed (a malformed
+    value is a ValueError naming its variable)."""
     settings = dict(DEFAULTS)
     settings.update({name: environ[name] for name in DEFAULTS if environ.get(name)})
     settings.update(config or {})
     for name in SIZES:
-        settings[name] = parse_size(settings[name])
+        settings[name] = parse_size(name, settings[name])
     for name in FLAGS:
-        settings[name] = parse_flag(settings[name])
-    for name, kind in NUMBERS.items():
+        settings[name] = parse_bool(name, settings[name])
+    for name, parse in NUMBERS.items():
         if settings[name] is not None:
-            settings[name] = kind(settings[name])
+            settings[name] = parse(name, settings[name])
     if not settings["SLIPSTREAM_PUBLIC_URL"]:
         settings["SLIPSTREAM_PUBLIC_URL"] = f"http://127.0.0.1:{environ.get('PORT', '8001')}"
     if settings["EDGE_ACCEL_REDIRECT"]:

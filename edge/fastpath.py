@@ -2,28 +2,23 @@
 
 Players fetch segments and playlists thousands of times a second, and Flask's request context,
 routing and hooks cost more than sending the bytes (bench/edge.py). `FastFiles.find` answers exactly
-the common case with the same checks and headers as edge/serving.py: an id and name the published
-manifest lists, a regular file (no symlink) of the listed size. The edge's gunicorn worker
-(edge/worker.py) asks it first and sends the file itself with sendfile; as WSGI middleware (any
-other server) it sends the file through the WSGI file wrapper. Anything else (Range, conditional
+the common case, with the checks and headers edge/serving.py uses too (edge/published.py): an id and
+name the published manifest lists, a regular file (no symlink) of the listed size. The edge's
+gunicorn worker (edge/worker.py) asks it first and sends the file itself with sendfile; as WSGI
+middleware (any other server) it sends the file through the WSGI file wrapper. Anything else (Range, conditional
 headers, unknown names, X-Accel-Redirect mode, other methods) goes on to Flask unchanged, which
 answers it fully.
 """
 import os
-import stat
 from collections import namedtuple
 
-from werkzeug.http import http_date
-from werkzeug.utils import get_content_type
-
-from .cors import EXPOSE_HEADERS
-from .serving import ONE_YEAR, content_type
+from .cors import EVERY_ANSWER
+from .published import file_headers
 
 # Headers that make the answer depend on more than the path: Flask's full path handles them.
 CONDITIONAL = ("range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range")
 CONDITIONAL_ENVIRON = tuple("HTTP_" + name.upper().replace("-", "_") for name in CONDITIONAL)
 CONDITIONAL_BYTES = frozenset(name.encode() for name in CONDITIONAL)
-CACHE_CONTROL = f"public, max-age={ONE_YEAR}, immutable"
 
 # An open file to send whole: its descriptor (the caller closes it), size and response headers.
 Found = namedtuple("Found", "fd size headers")
@@ -32,7 +27,6 @@ Found = namedtuple("Found", "fd size headers")
 class FastFiles:
     def __init__(self, wsgi_app, flask_app):
         self.wsgi_app, self.flask_app = wsgi_app, flask_app
-        self.node = flask_app.extensions["edge"]
         self.cache = flask_app.extensions["edge.manifests"]
 
     def __call__(self, environ, start_response):
@@ -59,28 +53,11 @@ class FastFiles:
         if len(parts) != 4:
             return None
         _, _, video_id, name = parts
-        files = self.cache.files(video_id)
-        if files is None or name not in files:
+        opened = self.cache.open(video_id, name)
+        if opened is None:
             return None
-        try:
-            fd = os.open(os.path.join(self.node.video_path(video_id), name), os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            return None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != files[name]["size"]:
-            os.close(fd)
-            return None
-        return Found(fd, info.st_size, [
-            ("Content-Type", get_content_type(content_type(name), "utf-8")),
-            ("Content-Length", str(info.st_size)),
-            ("Last-Modified", http_date(info.st_mtime)),
-            ("ETag", f'"{files[name]["sha256"]}"'),
-            ("Cache-Control", CACHE_CONTROL),
-            ("Accept-Ranges", "bytes"),
-            ("Access-Control-Allow-Origin", "*"),
-            ("Access-Control-Expose-Headers", EXPOSE_HEADERS),
-            ("X-Content-Type-Options", "nosniff"),
-        ])
+        fd, info, sha256 = opened
+        return Found(fd, info.st_size, file_headers(name, info, sha256) + EVERY_ANSWER)
 
 
 def _chunks(file):

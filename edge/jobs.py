@@ -33,18 +33,19 @@ class PublishError(Exception):
         self.status = status
 
 
-def run_next(node):
-    """Claim the oldest queued job and run it; False when the queue is empty."""
+def run_next(node, on_tasks=None):
+    """Claim the oldest queued job and run it; False when the queue is empty. `on_tasks` takes the
+    tasks of the announce after publishing (edge/announcer.py)."""
     with db.connection_context():
         for job_id in Job.queued_ids():
             with JobLock(node, job_id) as held:
                 if held and Job.claim(job_id):
-                    run(node, Job.find(job_id))
+                    run(node, Job.find(job_id), on_tasks)
                     return True
     return False
 
 
-def run(node, job):
+def run(node, job, on_tasks=None):
     upload, staging = node.upload_path(job.id), node.staging_path(job.id)
     try:
         from segmenter import package
@@ -65,7 +66,7 @@ def run(node, job):
                 node.unpublish(video_id)
             raise
         try:
-            announce(node)
+            announce(node, on_tasks=on_tasks)
         except TrackerError as exc:  # registered already; the next regular announce catches up
             log.warning("announce after publishing %s failed: %s", video_id, exc)
         job.publish(video_id)
@@ -161,15 +162,15 @@ def recover(node):
 
 
 class JobLoop(threading.Thread):
-    def __init__(self, node, name="edge-jobs"):
+    def __init__(self, node, name="edge-jobs", on_tasks=None):
         super().__init__(name=name, daemon=True)
-        self.node = node
+        self.node, self.on_tasks = node, on_tasks
         self._stop_event = threading.Event()
 
     def run(self):
         while not self._stop_event.is_set():
             try:
-                busy = run_next(self.node)
+                busy = run_next(self.node, self.on_tasks)
             except Exception:  # noqa: BLE001 - e.g. a locked database: log, keep serving the queue
                 log.exception("job loop error")
                 busy = False

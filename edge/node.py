@@ -26,7 +26,6 @@ class Node:
             os.makedirs(path, exist_ok=True)
         self.key = load_or_create_key(os.path.join(self.data_dir, "node.key"))
         self.id = node_id(self.key)
-        self.task_handler = None  # set where the replicator runs: takes the tracker's tasks
 
     def path(self, *parts):
         return os.path.join(self.data_dir, *parts)

@@ -146,7 +146,8 @@ class Replicator(threading.Thread):
                 continue
             try:
                 replicate(self.node, video_id, sources)
-                announce(self.node)  # the tracker counts the copy from this announce on
+                # The tracker counts the copy from this announce on.
+                announce(self.node, on_tasks=self.submit)
             except (ReplicationError, ApiError, TrackerError) as exc:
                 log.warning("replication of %s abandoned: %s", video_id, exc)
             except Exception:  # noqa: BLE001 - one bad task must not stop the others

@@ -47,7 +47,7 @@ def create():
     if length == 0:
         raise ApiError(400, "empty_file", "the file is empty")
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
-    ticket = check_ticket(node, metadata.get("ticket"))
+    ticket = check_ticket(node, metadata.get("ticket"), on_tasks=current_app.extensions["edge.tasks"])
     if length > ticket["size"]:
         raise too_large(ticket["size"])
     upload_id = new_id()

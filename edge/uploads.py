@@ -34,7 +34,7 @@ def create_upload():
     job_id = tus.new_id()
 
     def admit(ticket, received):
-        payload = check_ticket(node, ticket)
+        payload = check_ticket(node, ticket, on_tasks=current_app.extensions["edge.tasks"])
         if payload["size"] > max_upload:
             raise too_large(max_upload)
         reserve(node, job_id, "form", payload["size"], payload["expires"], ticket=payload, received=received)

@@ -1,4 +1,4 @@
-"""The edge's gunicorn worker: gunicorn's asyncio worker, plus sendfile for published files.
+"""The edge's gunicorn worker: runtime/worker.py's asyncio worker, plus sendfile for published files.
 
 Segments are most of what an edge serves. Under gunicorn's thread worker each request is handed from
 the poller to a thread and back, which costs ten times more CPU than deciding what to send
@@ -6,15 +6,16 @@ the poller to a thread and back, which costs ten times more CPU than deciding wh
 published file (no body, no Range or conditional header: edge/fastpath.py decides, opening nothing
 but a listed, regular file of the listed size) gets its headers written and its bytes sent with
 sendfile(2) through `loop.sendfile`; every other request goes to the ASGI app as usual (edge/asgi.py:
-Flask on threads). gunicorn.conf.py runs EdgeWorker for SLIPSTREAM_ROLE=edge, and SharingWorker
-(the same event loop, without the file path) for the tracker.
+Flask on threads). gunicorn.conf.py runs EdgeWorker for SLIPSTREAM_ROLE=edge, and its base,
+runtime/worker.py's SharingWorker (the same event loop, without the file path), for the tracker.
 """
-import asyncio
 import os
 import time
 
 from gunicorn.asgi import protocol
 from gunicorn.workers import gasgi
+
+from runtime.worker import SharingWorker
 
 from .fastpath import CONDITIONAL_BYTES
 
@@ -59,27 +60,6 @@ class FileProtocol(protocol.ASGIProtocol):
             with open(fd, "rb", buffering=0, closefd=False) as file:
                 sent += await self.worker.loop.sendfile(self.transport, file, sent, size - sent)
         return sent
-
-
-class SharingLoop(asyncio.SelectorEventLoop):
-    """asyncio's loop, accepting one connection per wake-up instead of up to 100.
-
-    The workers share one listening socket. asyncio's loop accepts every connection waiting, so
-    the first worker to wake takes a whole burst (wrk's 16 connections, a page's parallel
-    fetches) and the other workers idle; taking one at a time, as nginx does by default
-    (`multi_accept off`), lets the least busy worker take the next one.
-    """
-
-    def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *args):
-        return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args)
-
-
-class SharingWorker(gasgi.ASGIWorker):
-    """gunicorn's asyncio worker on SharingLoop: the tracker's worker (gunicorn.conf.py)."""
-
-    def _setup_event_loop(self):
-        self.loop = SharingLoop()  # not uvloop: it has no sendfile
-        asyncio.set_event_loop(self.loop)
 
 
 class EdgeWorker(SharingWorker):

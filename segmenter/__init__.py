@@ -25,7 +25,7 @@ def package(src, outdir, on_progress=None, limits=None):
     from protocol import manifest
     from protocol.errors import ManifestError
 
-    from . import command, ladder, master, probe, runner, thumbnails
+    from . import command, config, ladder, master, probe, runner, thumbnails
 
     info = probe.probe(src, limits or probe.LIMITS)
     renditions = ladder.plan(info)
@@ -33,7 +33,7 @@ def package(src, outdir, on_progress=None, limits=None):
     sheet = thumbnails.plan(info.duration, top.width, top.height) if top.width else None
     created = _prepare(outdir)
     try:
-        binary = command.ffmpeg_binary()
+        binary = config.ffmpeg_binary()
         runner.run([binary, *command.encode_args(info, renditions, src, sheet, poster=True)],
                    duration=info.duration, on_progress=_scaled(on_progress, ENCODE_SHARE),
                    cwd=outdir)

@@ -24,15 +24,6 @@ GLOBAL_ARGS = (
 )
 
 
-def ffmpeg_binary():
-    """FFMPEG_BINARY, else the static build shipped in the imageio-ffmpeg wheel."""
-    if os.environ.get("FFMPEG_BINARY"):
-        return os.environ["FFMPEG_BINARY"]
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def source(probe, path, **options):
     """The upload as an ffmpeg input, locked down to what the probe saw."""
     return ffmpeg.input(

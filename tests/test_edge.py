@@ -154,13 +154,13 @@ def published_video(node):
 @pytest.mark.parametrize("text, size", [("400MB", 400 * 10**6), ("20GB", 20 * 10**9), ("123", 123),
                                          ("1.5GiB", 3 * 2**29), (" 10 kb ", 10_000), (2048, 2048)])
 def test_sizes_parse(text, size):
-    assert parse_size(text) == size
+    assert parse_size("EDGE_CAPACITY", text) == size
 
 
 @pytest.mark.parametrize("text", ["", "ten GB", "5XB", "-1MB"])
 def test_bad_sizes_are_refused(text):
-    with pytest.raises(ValueError):
-        parse_size(text)
+    with pytest.raises(ValueError, match="EDGE_CAPACITY"):
+        parse_size("EDGE_CAPACITY", text)
 
 
 def test_environment_then_config_override_defaults():
@@ -170,6 +170,12 @@ def test_environment_then_config_override_defaults():
     assert settings["SLIPSTREAM_PUBLIC_URL"] == "http://127.0.0.1:9005"
     assert settings["EDGE_BACKGROUND"] is False and settings["EDGE_ANNOUNCE_INTERVAL"] is None
     assert load({}, {})["EDGE_CAPACITY"] == 10 * 10**9
+
+
+def test_a_malformed_setting_is_refused_with_its_name():
+    for environ in ({"EDGE_BACKGROUND": "maybe"}, {"EDGE_JOB_THREADS": "two"}, {"EDGE_CAPACITY": "lots"}):
+        with pytest.raises(ValueError, match=f"^{next(iter(environ))} must be"):
+            load({}, environ)
 
 
 # Uploads

@@ -1,6 +1,5 @@
 """The edge's gunicorn worker (edge/worker.py): published files go out from the event loop with
 sendfile, everything else through Flask; answers are the same as under gunicorn's thread worker."""
-import asyncio
 import hashlib
 import http.client
 import socket
@@ -119,33 +118,3 @@ def test_files_flow_while_flasks_threads_are_busy(package):
         stalled.close()
         lone.stop()
 
-
-def test_a_worker_takes_one_waiting_connection_per_wake_up():
-    """So the workers sharing the listening socket share a burst of connections (edge/worker.py)."""
-    from edge.worker import SharingLoop
-
-    made = []
-
-    class Keep(asyncio.Protocol):
-        def connection_made(self, transport):
-            made.append(transport)
-
-    loop = SharingLoop()
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.setblocking(False)
-    clients = [socket.create_connection(listener.getsockname()) for _ in range(3)]
-    try:
-        loop._accept_connection(Keep, listener)  # what asyncio's loop calls on a wake-up
-        left = [listener.accept()[0] for _ in range(2)]
-        with pytest.raises(BlockingIOError):
-            listener.accept()
-        loop.run_until_complete(asyncio.sleep(0.1))  # the accepted connection's transport is made
-        assert len(made) == 1
-        for conn in left + made:
-            conn.close()
-        loop.run_until_complete(asyncio.sleep(0))
-    finally:
-        for client in clients:
-            client.close()
-        listener.close()
-        loop.close()

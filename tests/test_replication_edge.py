@@ -111,12 +111,11 @@ def test_tasks_from_an_announce_are_carried_out(node, package, sources, tracker)
 
     video_id, files = package
     replicator = Replicator(node)
-    node.task_handler = replicator.submit
     replicator.start()
     try:
         tracker.tasks = [{"action": "replicate", "video_id": video_id, "sources": [sources(files).url]},
                          {"action": "replicate", "video_id": "not-an-id", "sources": []}]
-        announce(node)
+        announce(node, on_tasks=replicator.submit)
         for _ in range(200):  # bounded: 10 s at most
             if video_id in node.published():
                 break
@@ -154,6 +153,24 @@ def test_hand_over_asks_the_tracker_and_deletes_only_when_told(app, client, node
     assert drop["video_id"] == video_id and drop["node"] == node.id
     assert video_id in node.published()  # still here until the tracker says so
     assert delete_copy(node, video_id) and video_id not in node.published()
+
+
+def test_the_background_hands_the_tasks_it_is_sent_to_its_replicator(app, client, node, tracker):
+    from edge.background import start
+
+    video_id = published_video(node)
+    app.config["EDGE_ADMIN_TOKEN"] = "s3cret"
+    assert client.delete(f"/api/v1/videos/{video_id}", headers=AUTH).status_code == 202
+    tracker.tasks = [{"action": "delete", "video_id": video_id}]  # in the answer to the next announce
+    background = start(app)
+    try:
+        for _ in range(200):  # bounded: 10 s at most
+            if video_id not in node.published():
+                break
+            threading.Event().wait(0.05)
+    finally:
+        background.stop()
+    assert video_id not in node.published()
 
 
 def test_a_delete_for_a_video_not_dropped_is_ignored(node):

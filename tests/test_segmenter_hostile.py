@@ -211,7 +211,7 @@ def gab2_avi(video, playlist):
 def mjpeg_frames(tmp_path):
     import subprocess
 
-    from segmenter.command import ffmpeg_binary
+    from segmenter.config import ffmpeg_binary
 
     subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=64x48:rate=10:duration=3", "-c:v", "mjpeg", "-f", "mjpeg",
@@ -264,7 +264,7 @@ def test_concat_protocol_name_is_one_literal_local_file(tmp_path, clip, monkeypa
 def test_mp4_with_intact_header_but_cut_data_is_refused(tmp_path, clip):
     import subprocess
 
-    from segmenter.command import ffmpeg_binary
+    from segmenter.config import ffmpeg_binary
 
     faststart = tmp_path / "faststart.mp4"  # moov first: the header survives the cut whole
     subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-i", str(clip), "-c",

@@ -8,7 +8,7 @@ import pytest
 
 from segmenter import ProbeError, RejectedInput, package
 from segmenter import formats
-from segmenter.command import ffmpeg_binary
+from segmenter.config import ffmpeg_binary
 from segmenter.probe import Limits, probe
 from tests.clips import make_clip
 

@@ -10,7 +10,7 @@ import m3u8
 import pytest
 
 from segmenter import EncodeError, command, ladder, package, thumbnails
-from segmenter.command import ffmpeg_binary
+from segmenter.config import ffmpeg_binary
 from protocol.manifest import MANIFEST_NAME, load_manifest, verify_dir
 from segmenter.probe import probe
 from segmenter.runner import run
@@ -145,7 +145,7 @@ def test_progress_is_reported_while_the_ladder_encodes(clips, tmp_path):
     args = command.encode_args(info, renditions, clips["720p"], sheet)
     args[args.index("-i"):args.index("-i")] = ["-readrate", "2"]
     reports = []
-    run([command.ffmpeg_binary(), *args], duration=info.duration, cwd=tmp_path,
+    run([ffmpeg_binary(), *args], duration=info.duration, cwd=tmp_path,
         on_progress=reports.append)
     assert [r for r in reports if 0 < r["progress"] < 0.5 and r["eta"] is not None]
     assert reports[-1]["progress"] == 1.0 and (tmp_path / "sprite.jpg").exists()

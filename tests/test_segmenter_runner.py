@@ -4,7 +4,8 @@ import time
 import pytest
 
 from segmenter import EncodeError
-from segmenter.command import GLOBAL_ARGS, ffmpeg_binary
+from segmenter.command import GLOBAL_ARGS
+from segmenter.config import ffmpeg_binary
 from segmenter.runner import run
 
 

@@ -6,6 +6,8 @@ the values derived from others (the database inside the data dir, the node TTL f
 import os
 import time
 
+from runtime.settings import parse_bool, parse_float, parse_int, parse_list
+
 from .ledger.split import DEFAULT as DEFAULT_SPLIT, parse_split
 
 DEFAULTS = {
@@ -36,54 +38,26 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
 }
 
-TRUE = {"1", "true", "yes", "on"}
-FALSE = {"", "0", "false", "no", "off"}
-
-
-def _int(name, text):
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, not {text!r}") from None
-
-
-def _bool(name, text):
-    if text.strip().lower() in TRUE | FALSE:
-        return text.strip().lower() in TRUE
-    raise ValueError(f"{name} must be one of {sorted(TRUE | FALSE)}, not {text!r}")
-
-
-def _float(name, text):
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {text!r}") from None
-
-
-def _list(name, text):
-    return [item.strip().rstrip("/") for item in text.split(",") if item.strip()]
-
-
 PARSERS = {
     "SLIPSTREAM_DATA_DIR": lambda name, text: text,
     "SLIPSTREAM_PUBLIC_URL": lambda name, text: text,
     "DATABASE_URL": lambda name, text: text,
-    "TRACKER_PEERS": _list,
-    "TRACKER_REPLICAS": _int,
-    "TRACKER_ALLOW_PRIVATE": _bool,
-    "TRACKER_ANNOUNCE_INTERVAL": _int,
-    "TRACKER_NODE_TTL": _int,
-    "TRACKER_TICKET_TTL": _int,
-    "TRACKER_REPLICATION_TIMEOUT": _int,
-    "TRACKER_REPORT_WINDOW": _int,
-    "TRACKER_REPORT_LIMIT": _int,
+    "TRACKER_PEERS": parse_list,
+    "TRACKER_REPLICAS": parse_int,
+    "TRACKER_ALLOW_PRIVATE": parse_bool,
+    "TRACKER_ANNOUNCE_INTERVAL": parse_int,
+    "TRACKER_NODE_TTL": parse_int,
+    "TRACKER_TICKET_TTL": parse_int,
+    "TRACKER_REPLICATION_TIMEOUT": parse_int,
+    "TRACKER_REPORT_WINDOW": parse_int,
+    "TRACKER_REPORT_LIMIT": parse_int,
     "TRACKER_SPLIT": parse_split,
-    "TRACKER_BT_INTERVAL": _int,
-    "TRACKER_TRUST_PROXY": _bool,
-    "TRACKER_SWARM_FLUSH": _float,
-    "TRACKER_FEDERATION_HOPS": _int,
-    "TRACKER_FEDERATION_TIMEOUT": _float,
-    "TRACKER_FEDERATION_TTL": _int,
+    "TRACKER_BT_INTERVAL": parse_int,
+    "TRACKER_TRUST_PROXY": parse_bool,
+    "TRACKER_SWARM_FLUSH": parse_float,
+    "TRACKER_FEDERATION_HOPS": parse_int,
+    "TRACKER_FEDERATION_TIMEOUT": parse_float,
+    "TRACKER_FEDERATION_TTL": parse_int,
 }
 
 

@@ -1,0 +1,152 @@
+"""`GET /api/v1/openapi.json`: an OpenAPI 3.1 description of the edge's API (README.md, API: Edge).
+
+Exact on purpose, so that a schema-driven tester can generate requests from it: ids and names carry
+the patterns the code checks (built from the code's own regular expressions), every status an
+operation answers is listed with the error codes it carries, and tus 1.0's headers are spelled out
+(edge/openapi_uploads.py). tests/test_edge_openapi.py holds it to `app.url_map` and to real answers.
+"""
+from flask import Blueprint, current_app
+
+from protocol.ids import PUBLIC_KEY, VIDEO_ID
+from protocol.manifest import FILE_NAME
+
+from .cors import ALLOW_HEADERS
+from .models import STATES
+from .openapi_answers import COUNT, INTERNAL, NOT_FOUND, NUMBER, STRING, answer, header_parameter, \
+    path_parameter, pattern, refused
+from .openapi_uploads import HEADERS, JOB_ID, URL, upload_paths
+from .published import CACHE_CONTROL, TYPES
+
+bp = Blueprint("openapi", __name__)
+
+VIDEO = path_parameter("video_id", pattern(VIDEO_ID), "the first 20 bytes of the manifest's SHA-256, in hex")
+NODE_ID = pattern(PUBLIC_KEY)
+
+JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalProperties": False,
+       "properties": {
+           "job": JOB_ID, "state": {"type": "string", "enum": list(STATES)},
+           "progress": {"type": "number", "minimum": 0, "maximum": 1},
+           "eta": {"type": "number", "description": "seconds left, while running, once known"},
+           "video_id": pattern(VIDEO_ID),
+           "error": {"type": "string", "description": "why the job failed"},
+           "error_status": {"type": "integer", "enum": [413, 415, 422, 500, 502], "description":
+                            "413 too large, 415 unsupported format, 422 not a valid or safe video (nothing of "
+                            "it is kept); 500 the edge failed; 502 the tracker did not register the video"}}}
+STATUS = {"type": "object", "additionalProperties": False,
+          "required": ["node", "url", "tracker", "capacity", "used", "reserved", "videos", "jobs"],
+          "properties": {
+              "node": NODE_ID, "url": URL,
+              "tracker": {**NODE_ID, "type": ["string", "null"],
+                          "description": "the tracker's key; null until it has answered an announce"},
+              "capacity": COUNT, "used": COUNT,
+              "reserved": {**COUNT, "description": "bytes promised to transfers still arriving"},
+              "videos": {"type": "array", "items": pattern(VIDEO_ID)},
+              "jobs": {"type": "object", "required": list(STATES), "additionalProperties": False,
+                       "properties": dict.fromkeys(STATES, COUNT)}}}
+MANIFEST = {"type": "object", "required": ["version", "files"], "description": "manifest.json (README.md)",
+            "properties": {
+                "version": {"const": 1}, "duration": NUMBER, "renditions": {"type": "array"},
+                "poster": {"type": ["string", "null"]}, "thumbnails": {"type": ["string", "null"]},
+                "files": {"type": "object", "additionalProperties": {
+                    "type": "object", "required": ["sha256", "size"],
+                    "properties": {"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "size": COUNT}}}}}
+
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+# Each file with its own type (edge/published.py); manifest.json as JSON.
+FILE = {**{mimetype: BINARY for mimetype in sorted(set(TYPES.values()))},
+        "application/json": {"schema": MANIFEST}}
+FILE_HEADERS = {
+    "ETag": {"description": "the file's SHA-256 from the manifest: a strong ETag", "required": True,
+             "schema": {"type": "string", "pattern": '^"[0-9a-f]{64}"$'}},
+    "Cache-Control": {"description": "content-addressed: cacheable forever", "required": True,
+                      "schema": {"type": "string", "enum": [CACHE_CONTROL]}},
+    "Last-Modified": {"description": "not with EDGE_ACCEL_REDIRECT", "schema": STRING},
+    "Accept-Ranges": {"description": "not with EDGE_ACCEL_REDIRECT",
+                      "schema": {"type": "string", "enum": ["bytes"]}},
+    "X-Accel-Redirect": {"description": "with EDGE_ACCEL_REDIRECT only, and no body: nginx sends the file",
+                         "schema": STRING},
+}
+CONTENT_RANGE = {"description": "the bytes sent, or `bytes */length`", "required": True, "schema": STRING}
+CONDITIONS = [
+    header_parameter("Range", "one byte range (RFC 9110 section 14.2): 206, or 416 when it cannot be served"),
+    header_parameter("If-None-Match", "ETags held (RFC 9110 section 13.1.2): 304 when one is this file's"),
+    header_parameter("If-Modified-Since", "an HTTP date (RFC 9110 section 13.1.3): 304 unless newer"),
+    header_parameter("If-Match", "ETags (RFC 9110 section 13.1.1)"),
+    header_parameter("If-Unmodified-Since", "an HTTP date (RFC 9110 section 13.1.4)"),
+    header_parameter("If-Range", "an ETag or date (RFC 9110 section 13.1.5): the Range only while it holds"),
+]
+
+PATHS = {  # and upload_paths(), which depend on EDGE_MAX_UPLOAD
+    "/api/v1/jobs/{job_id}": {"get": {
+        "operationId": "job",
+        "summary": "a job's state and progress",
+        "parameters": [path_parameter("job_id", JOB_ID, "the job (the id of the upload it was made from)")],
+        "responses": {"200": answer("the job", JOB), "404": refused("no job with this id here", "unknown_job"),
+                      "500": INTERNAL}}},
+    "/videos/{video_id}/{name}": {"get": {
+        "operationId": "videoFile",
+        "summary": "a file of a published package: only manifest.json and the names it lists",
+        "description": "Own content types, CORS, Range, strong ETags, `immutable` caching. Unknown video, "
+                       "unlisted name and every path trick get the same 404.",
+        "parameters": [VIDEO, path_parameter("name", pattern(FILE_NAME), "manifest.json or a name it lists"),
+                       *CONDITIONS],
+        "responses": {
+            "200": answer("the whole file", headers=FILE_HEADERS) | {"content": FILE},
+            "206": answer("the range asked for", headers={**FILE_HEADERS, "Content-Range": CONTENT_RANGE})
+            | {"content": {mimetype: BINARY for mimetype in FILE}},
+            "304": answer("not modified: the ETag or date given still holds", headers=FILE_HEADERS),
+            "404": NOT_FOUND,
+            # Werkzeug's make_conditional keeps the body on a 412.
+            "412": answer("If-Match names none of this file's ETags", headers=FILE_HEADERS) | {"content": FILE},
+            "416": refused("the Range cannot be served", "requested_range_not_satisfiable",
+                           headers={"Content-Range": CONTENT_RANGE}),
+            "500": INTERNAL}}},
+    "/api/v1/videos/{video_id}": {"delete": {
+        "operationId": "handOver",
+        "summary": "operator: hand the video over to other edges, then delete it here",
+        "description": "The tracker has another edge pull a verified copy; this copy is deleted once the "
+                       "tracker says so.",
+        "security": [{"operator": []}],
+        "parameters": [VIDEO],
+        "responses": {
+            "202": answer("the tracker took the hand-over", {
+                "type": "object", "required": ["state", "video_id"], "additionalProperties": False,
+                "properties": {"state": {"type": "string", "enum": ["handing_over"]},
+                               "video_id": pattern(VIDEO_ID)}}),
+            "401": refused("no bearer token", "unauthorized", headers={"WWW-Authenticate": {
+                "description": "the scheme to use", "required": True, "schema": {"type": "string"}}}),
+            "403": refused("the operator API is off (no EDGE_ADMIN_TOKEN), or the token is wrong",
+                           "operator_api_off", "forbidden"),
+            "404": NOT_FOUND,
+            "502": refused("the tracker did not take the hand-over", "tracker_refused"),
+            "500": INTERNAL}}},
+    "/api/v1/status": {"get": {"operationId": "status", "summary": "this edge's node status", "responses": {
+        "200": answer("capacity, use, videos and jobs", STATUS), "500": INTERNAL}}},
+    "/healthz": {"get": {"operationId": "health", "summary": "health", "responses": {"200": answer("alive", {
+        "type": "object", "required": ["status"], "additionalProperties": False,
+        "properties": {"status": {"type": "string", "enum": ["ok"]}}})}}},
+    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics", "responses": {
+        "200": answer("the Prometheus text format", STRING, media="text/plain"), "500": INTERNAL}}},
+    "/api/v1/openapi.json": {"get": {"operationId": "openapi", "summary": "this document", "responses": {
+        "200": answer("OpenAPI 3.1", {"type": "object", "required": ["openapi", "info", "paths"]})}}},
+}
+
+
+def document():
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Slipstream edge", "version": "1", "description":
+                 "A streaming node: uploads, jobs, published HLS packages, status. Errors are "
+                 "`{\"error\": code, \"message\": text}`. Every answer allows any origin (CORS, no "
+                 "credentials; preflights allow the headers " + ALLOW_HEADERS + ") and carries "
+                 "`X-Content-Type-Options: nosniff`."},
+        "servers": [{"url": current_app.config["SLIPSTREAM_PUBLIC_URL"]}],
+        "paths": {**upload_paths(current_app.config["EDGE_MAX_UPLOAD"]), **PATHS},
+        "components": {"headers": HEADERS, "securitySchemes": {"operator": {
+            "type": "http", "scheme": "bearer", "description": "EDGE_ADMIN_TOKEN"}}},
+    }
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    return document()
