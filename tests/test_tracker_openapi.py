@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from protocol.signing import sign
 from tests.openapi_check import errors, response_schema
 from tests.test_tracker import Edge, make_app, place, publish
 
@@ -33,7 +34,7 @@ def test_real_answers_match_the_document(client):
     video_id = publish(client, edge, "Documented", creator="ann")
     upload = place(client).json["upload"]
     assert checked(client, spec, "post", "/api/v1/videos", "/api/v1/videos",
-                   json=edge.registration_doc(upload, "cd" * 20)).status_code == 201
+                   json=edge.registration_doc(upload, edge.make_package())).status_code == 201
     gets = [("/api/v1/videos", "/api/v1/videos?q=documented"), ("/api/v1/videos", "/api/v1/videos?page=0"),
             ("/api/v1/videos/{video_id}", f"/api/v1/videos/{video_id}"),
             ("/api/v1/videos/{video_id}", "/api/v1/videos/" + "0" * 40),
@@ -46,8 +47,24 @@ def test_real_answers_match_the_document(client):
     assert checked(client, spec, "post", "/api/v1/uploads", "/api/v1/uploads", json={}).status_code == 400
 
 
-# Routes added in parallel (issue 5: hand-over; player reports) whose owners document them.
-PENDING = {("/api/v1/nodes/drop", "post"), ("/api/v1/videos/{video_id}/reports", "post")}
+def test_ledger_reports_and_drops_answer_as_documented(client):
+    spec = client.get("/api/v1/openapi.json").json
+    edge = Edge()
+    edge.announce(client)
+    video_id = publish(client, edge, "Documented", creator="ann")
+    gift = {"video_id": video_id, "amount": 1000, "currency": "EUR", "served": {edge.id: 10},
+            "found_by": "https://tracker.example"}
+    assert checked(client, spec, "post", "/api/v1/donations", "/api/v1/donations", json=gift,
+                   headers={"Idempotency-Key": "k"}).status_code == 201
+    assert checked(client, spec, "get", "/api/v1/donations/split", "/api/v1/donations/split",
+                   query_string={**gift, "served": f"{edge.id}:10"}).status_code == 200
+    for account in ("creator:ann", f"node:{edge.id}", "donor:external", "creator:nobody"):
+        checked(client, spec, "get", "/api/v1/accounts/{account}", f"/api/v1/accounts/{account}")
+    assert checked(client, spec, "post", "/api/v1/videos/{video_id}/reports", f"/api/v1/videos/{video_id}/reports",
+                   json={"node": edge.id, "reason": "timeout"}).status_code == 202
+    drop = sign({"node": edge.id, "timestamp": edge.stamp(), "video_id": video_id}, edge.key)
+    assert checked(client, spec, "post", "/api/v1/nodes/drop", "/api/v1/nodes/drop", json=drop).status_code == 202
+    checked(client, spec, "get", "/metrics", "/metrics")
 
 
 def test_every_route_is_documented(client):
@@ -57,5 +74,29 @@ def test_every_route_is_documented(client):
     routes = {(re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), method.lower())
               for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/healthz", "/metrics"))
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    routes |= {("/announce", "get"), ("/scrape", "get")}  # served in front of Flask (bittorrent.py)
-    assert routes - documented - PENDING == set()
+    routes |= {("/announce", "get"), ("/scrape", "get")}  # served in front of Flask (bittorrent/frontend.py)
+    assert routes - documented == set()
+
+
+def test_the_field_schemas_say_what_the_readers_accept():
+    import sys
+
+    from tracker import fields
+    from tracker.errors import ApiError
+
+    assert fields.SPACES == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    schema = fields.text_schema(1, 5)
+    for value in ["a", " a ", "a" * 5, "\u3000x\x1c", "", " ", "\x1f\x85\u2028", "a" * 6, " abcde"]:
+        try:
+            fields.text({"v": value}, "v", 1, 5)
+            accepted = True
+        except ApiError:
+            accepted = False
+        documented = len(value) <= schema["maxLength"] and re.search(schema["pattern"], value) is not None
+        assert accepted == documented, repr(value)
+    for value in [5, 5.0, -1, 1.5, True, None, "5", 2 ** 53 + 1]:
+        try:
+            accepted = fields.integer({"v": value}, "v") == value
+        except ApiError:
+            accepted = False
+        assert accepted == (type(value) in (int, float) and float(value).is_integer() and 0 <= value <= 2 ** 53)

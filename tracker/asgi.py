@@ -1,4 +1,4 @@
-"""The tracker as an ASGI app, for gunicorn's asyncio worker (edge.worker.SharingWorker, gunicorn.conf.py).
+"""The tracker as an ASGI app, for gunicorn's asyncio worker (runtime.worker.SharingWorker, gunicorn.conf.py).
 
 BitTorrent's `/announce` and `/scrape` are the tracker's hot path: thousands of small requests a
 second, each a few dict and SQLite reads. gunicorn's thread worker spends more per request on its
@@ -9,10 +9,12 @@ pool of threads (a2wsgi), where blocking work (federation lookups, database writ
 """
 from a2wsgi import WSGIMiddleware
 
-from .bittorrent.frontend import HEADERS
+from .bittorrent.frontend import HEADERS, METHODS, NOT_ALLOWED, NOT_ALLOWED_HEADERS
 
 START = {"type": "http.response.start", "status": 200,
          "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS]}
+REFUSE = {"type": "http.response.start", "status": 405,
+          "headers": [(k.lower().encode(), v.encode()) for k, v in NOT_ALLOWED_HEADERS]}
 BITTORRENT_PATHS = ("/announce", "/scrape")
 
 
@@ -31,10 +33,14 @@ class TrackerASGI:
     async def asgi(self, scope, receive, send):
         kind = scope["type"]
         if kind == "http" and scope["path"] in BITTORRENT_PATHS:
+            if scope["method"] not in METHODS:
+                await send(REFUSE)
+                await send({"type": "http.response.body", "body": NOT_ALLOWED})
+                return
             client = ((scope.get("client") or ("",))[0], lambda: forwarded_for(scope))
             body = self.bittorrent.answer(scope["path"], scope["query_string"], client)
             await send({**START, "headers": START["headers"] + [(b"content-length", b"%d" % len(body))]})
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
         elif kind == "lifespan":
             await lifespan(receive, send)
         else:

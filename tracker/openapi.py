@@ -1,20 +1,36 @@
-"""`GET /api/v1/openapi.json`: an OpenAPI 3.1 description of the tracker API (README.md, API)."""
+"""`GET /api/v1/openapi.json`: an OpenAPI 3.1 description of the tracker API (README.md, API).
+
+It says exactly what the code accepts: the field schemas come from the readers in fields.py, every
+refusal a request can meet is listed with its status, and tests/test_contract.py runs schemathesis
+against a real tracker to hold the two together.
+"""
 from flask import Blueprint, current_app
 
+from . import fields
+from .catalog.views import MAX_PAGE, MAX_QUERY
+from .ledger.donations import gift_schema
+from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
+from .signed import MAX_SKEW
 
 bp = Blueprint("openapi", __name__)
+
+STRING, INTEGER, NUMBER = {"type": "string"}, {"type": "integer"}, {"type": "number"}
 
 
 def ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def answer(description, schema=None, status="200"):
+def answer(description, schema=None, status="200", refusals=None):
+    """The responses of an operation: its answer, the refusals it can meet, and `default` for the
+    rest (413 past the body limit, 500)."""
     responses = {status: {"description": description}}
     if schema:
         responses[status]["content"] = {"application/json": {"schema": schema}}
+    for code, why in (refusals or {}).items():
+        responses[code] = {"description": why, "content": {"application/json": {"schema": ref("Error")}}}
     responses["default"] = {"description": "an error", "content": {"application/json": {"schema": ref("Error")}}}
     return {"responses": responses}
 
@@ -23,17 +39,32 @@ def json_body(schema):
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-VIDEO_ID = {"name": "video_id", "in": "path", "required": True,
-            "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}
-STRING, INTEGER, NUMBER = {"type": "string"}, {"type": "integer"}, {"type": "number"}
+def signed(payload):
+    """A document signed by payload.node (tracker/signed.py)."""
+    return {"type": "object", "required": ["payload", "signature"],
+            "description": "Ed25519 signature by payload.node of the payload's canonical JSON",
+            "properties": {"payload": payload, "signature": {
+                "type": "string", "description": "the 64-byte Ed25519 signature in hex"}}}
+
+
+def payload(properties, required=()):
+    """A signed payload: node and timestamp, then the document's own fields."""
+    return {"type": "object", "required": ["node", "timestamp", *required], "properties": {
+        "node": fields.NODE_ID,
+        "timestamp": {"type": "number", "description": f"Unix seconds, within {MAX_SKEW} s of the "
+                      "tracker's clock and newer than the last one accepted from this node"},
+        **properties}}
+
+
+SIGNED_REFUSALS = {
+    "400": "malformed (the field is named), a stale timestamp or a replay",
+    "403": "the signature does not verify with payload.node's key, or the node may not do this"}
+PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}
+VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}
 
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error", "message"],
               "properties": {"error": STRING, "message": STRING}},
-    "Signed": {"type": "object", "required": ["payload", "signature"],
-               "description": "Ed25519 signature by payload.node of the payload's canonical JSON",
-               "properties": {"payload": {"type": "object", "required": ["node", "timestamp"]},
-                              "signature": STRING}},
     "Video": {"type": "object", "properties": {
         "id": STRING, "title": STRING, "description": STRING, "creator": STRING, "duration": NUMBER,
         "created": {"type": "string", "format": "date-time"}, "size": INTEGER,
@@ -43,82 +74,143 @@ SCHEMAS = {
         "poster_url": {"type": ["string", "null"]}}},
 }
 
+ANNOUNCE = payload({
+    "url": {"type": "string", "description": "the edge's public http(s) URL (no credentials, query or "
+            "fragment; no private address unless TRACKER_ALLOW_PRIVATE), proven before it is listed"},
+    "capacity": fields.integer_schema(), "used": fields.integer_schema(),
+    "free": {**fields.integer_schema(nullable=True), "description": "free disk, less the edge's margin"},
+    "videos": {"type": "array", "items": fields.VIDEO_ID},
+    "event": {"enum": ["", "started", "stopped", "completed", None]}}, required=["url", "capacity", "used"])
+# The package's facts (size, duration, renditions, poster) come from its manifest, fetched and audited.
+REGISTRATION = payload({"upload": fields.text_schema(1, 64), "video_id": fields.VIDEO_ID},
+                       required=["upload", "video_id"])
+DROP = payload({"video_id": fields.VIDEO_ID}, required=["video_id"])
+
+NODE_PATHS = {
+    "/api/v1/nodes/announce": {"post": {
+        "summary": "an edge's signed announce", **json_body(signed(ANNOUNCE)),
+        **answer("interval, min interval, tracker id, tasks", {"type": "object", "properties": {
+            "interval": INTEGER, "min interval": INTEGER, "tracker": STRING, "tasks": {"type": "array"}}},
+            refusals={**SIGNED_REFUSALS, "409": "another live node has proven this URL",
+                      "422": "the URL is not one viewers may be sent to, or its server did not prove it "
+                             "holds the node's key"})}},
+    "/api/v1/nodes/drop": {"post": {
+        "summary": "an edge asks to hand a video over; it is told to delete it once another live edge "
+                   "holds a copy", **json_body(signed(DROP)),
+        **answer("the hand-over started", {"type": "object", "properties": {
+            "state": {"const": "handing_over"}, "video_id": STRING}}, status="202",
+            refusals={**SIGNED_REFUSALS, "409": "the node has not announced a copy of the video"})}},
+}
+REGISTER = {
+    "summary": "an edge registers a video it published from an upload placed on it",
+    **json_body(signed(REGISTRATION)),
+    **answer("registered", {"type": "object", "properties": {"video_id": STRING}}, status="201", refusals={
+        **SIGNED_REFUSALS, "404": "no such upload", "409": "the upload already produced another video",
+        "422": "the node's URL is not proven, or the package there failed its check"})}
+
+
+CATALOG_PATHS = {
+    "/api/v1/uploads": {"post": {
+        "summary": "placement of an upload on a live edge", **json_body({
+            "type": "object", "required": ["title", "size"], "properties": {
+                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1),
+                "description": fields.text_schema(0, 5000, nullable=True),
+                "creator": fields.text_schema(0, 100, nullable=True)}}),
+        **answer("where to upload, with a signed ticket", {"type": "object", "properties": {
+            "upload_url": STRING, "ticket": STRING, "node": STRING, "expires": INTEGER, "upload": STRING}},
+            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}},
+    "/api/v1/videos": {"get": {
+        "summary": "the catalog, newest first; every word of q matches as a prefix", "parameters": [
+            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_QUERY}}, PAGE],
+        **answer("one page of videos", {"type": "object", "properties": {
+            "videos": {"type": "array", "items": ref("Video")}, "page": INTEGER,
+            "per_page": INTEGER, "total": INTEGER}}, refusals={"400": "q or page is malformed"})},
+        "post": REGISTER},
+    "/api/v1/videos/{video_id}": {"get": {
+        "summary": "one video's metadata", "parameters": [VIDEO_ID],
+        **answer("the video", ref("Video"), refusals={"404": "no such video"})}},
+    "/api/v1/videos/{video_id}/sources": {"get": {
+        "summary": "live edges holding the video, best first; peer trackers are asked about an unknown "
+                   "video", "parameters": [VIDEO_ID, *SOURCES_PARAMETERS],
+        **answer("sources", {"type": "object", "required": ["video_id", "sources", "found_by"],
+                             "properties": {
+            "video_id": STRING, "found_by": STRING, "sources": {"type": "array", "items": {
+                "type": "object", "properties": {"node": STRING, "url": STRING}}}}},
+            refusals={"400": "hops is malformed", "404": "neither this tracker nor its peers know it"})}},
+}
+
 
 POSTINGS = {"type": "array", "items": {"type": "object", "properties": {
     "account": STRING, "amount": {"type": "integer", "description": "minor units; negative is a debit"},
     "currency": STRING}}}
-GIFT = {"type": "object", "required": ["video_id", "amount", "currency"], "properties": {
-    "video_id": STRING, "amount": {"type": "integer", "minimum": 1, "description": "minor units"},
-    "currency": {"type": "string", "description": "ISO 4217"}, "found_by": STRING,
-    "served": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
-               "description": "node id → bytes it served"}}}
-DONATION_PATHS = {
-    "/api/v1/donations": {"post": {
-        "summary": "donate once per Idempotency-Key; split between creator, edges and finding tracker",
-        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True, "schema": STRING}],
-        **json_body(GIFT), **answer("the donation and its postings (a repeat answers the same)", {
-            "type": "object", "properties": {"donation": STRING, "postings": POSTINGS}}, status="201")}},
-    "/api/v1/donations/split": {"get": {
-        "summary": "preview a gift's postings; nothing is written", "parameters": [
-            {"name": name, "in": "query", "schema": STRING} for name in
-            ("video_id", "amount", "currency", "found_by", "served")],
-        **answer("the postings the gift would make", {"type": "object", "properties": {
-            "postings": POSTINGS, "exponent": INTEGER}})}},
-    "/api/v1/accounts/{account}": {"get": {
-        "summary": "an account's balances and statement, newest first", "parameters": [
-            {"name": "account", "in": "path", "required": True, "schema": STRING},
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
-        **answer("balances per currency and one page of entries", {"type": "object", "properties": {
-            "account": STRING, "balances": {"type": "object", "additionalProperties": INTEGER},
-            "entries": {"type": "array"}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}})}},
-}
+GIFT_REFUSALS = {"400": "a field is malformed (it is named)", "404": "no such video, or a node in served this "
+                 "tracker never knew"}
+
+
+def donation_paths(trackers):
+    """The ledger's paths; `trackers` are the URLs found_by may name (this tracker's and its peers')."""
+    return {
+        "/api/v1/donations": {"post": {
+            "summary": "donate once per Idempotency-Key; split between creator, edges and finding tracker",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True, "schema": {
+                "type": "string", "pattern": f"^[!-~]([ -~]{{0,{MAX_KEY - 2}}}[!-~])?$",
+                "description": f"1 to {MAX_KEY} printable ASCII characters (a fresh UUID per gift)"}}],
+            **json_body(gift_schema(trackers, query=False)),
+            **answer("the donation and its postings (a repeat answers the same)", {
+                "type": "object", "properties": {"donation": STRING, "postings": POSTINGS}}, status="201",
+                refusals={**GIFT_REFUSALS, "409": "the Idempotency-Key was used for another gift"})}},
+        "/api/v1/donations/split": {"get": {
+            "summary": "preview a gift's postings; nothing is written", "parameters": [{
+                "name": "gift", "in": "query", "required": True, "style": "form", "explode": True,
+                "description": "the gift as query parameters: video_id, amount, currency, found_by, served",
+                "schema": gift_schema(trackers, query=True)}],
+            **answer("the postings the gift would make", {"type": "object", "properties": {
+                "postings": POSTINGS, "exponent": INTEGER}}, refusals=GIFT_REFUSALS)}},
+        "/api/v1/accounts/{account}": {"get": {
+            "summary": "an account's balances and statement, newest first", "parameters": [
+                {"name": "account", "in": "path", "required": True, "schema": {
+                    "type": "string", "maxLength": MAX_ACCOUNT, "pattern": "^(creator|node|tracker|donor):[\\s\\S]",
+                    "description": "creator:<name>, node:<id>, tracker:<id or URL> or donor:external"}}, PAGE],
+            **answer("balances per currency and one page of entries", {"type": "object", "properties": {
+                "account": STRING, "balances": {"type": "object", "additionalProperties": INTEGER},
+                "entries": {"type": "array"}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
+                refusals={"400": "page is malformed", "404": "the ledger has no postings for the account"})}},
+    }
+
+
+# gunicorn refuses a request past its limits itself, in plain text, before the app sees it.
+SERVER_REFUSALS = {
+    "414": "the request line is longer than 4094 bytes (gunicorn's limit_request_line)",
+    "431": "a header is longer than 8190 bytes, or there are more than 100 (gunicorn's limits)"}
+
+
+def with_server_refusals(paths):
+    refusals = {code: {"description": why, "content": {"text/plain": {"schema": STRING}}}
+                for code, why in SERVER_REFUSALS.items()}
+    return {path: {method: {**operation, "responses": {**operation["responses"], **refusals}}
+                   for method, operation in item.items()} for path, item in paths.items()}
 
 
 def document():
+    config = current_app.config
+    public_url = config["SLIPSTREAM_PUBLIC_URL"]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Slipstream tracker", "version": "1"},
-        "servers": [{"url": current_app.config["SLIPSTREAM_PUBLIC_URL"]}],
-        "paths": {
-            "/api/v1/nodes/announce": {"post": {
-                "summary": "an edge's signed announce", **json_body(ref("Signed")),
-                **answer("interval, min interval, tracker id, tasks", {"type": "object", "properties": {
-                    "interval": INTEGER, "min interval": INTEGER, "tracker": STRING,
-                    "tasks": {"type": "array"}}})}},
-            "/api/v1/uploads": {"post": {
-                "summary": "placement of an upload on a live edge", **json_body({
-                    "type": "object", "required": ["title", "size"], "properties": {
-                        "title": STRING, "size": INTEGER, "description": STRING, "creator": STRING}}),
-                **answer("where to upload, with a signed ticket", {"type": "object", "properties": {
-                    "upload_url": STRING, "ticket": STRING, "node": STRING, "expires": INTEGER,
-                    "upload": STRING}})}},
-            "/api/v1/videos": {
-                "get": {"summary": "the catalog, newest first", "parameters": [
-                    {"name": "q", "in": "query", "schema": STRING},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
-                    **answer("one page of videos", {"type": "object", "properties": {
-                        "videos": {"type": "array", "items": ref("Video")}, "page": INTEGER,
-                        "per_page": INTEGER, "total": INTEGER}})},
-                "post": {"summary": "an edge registers a published video", **json_body(ref("Signed")),
-                         **answer("registered", {"type": "object", "properties": {"video_id": STRING}},
-                                  status="201")}},
-            "/api/v1/videos/{video_id}": {"get": {
-                "summary": "one video's metadata", "parameters": [VIDEO_ID], **answer("the video", ref("Video"))}},
-            "/api/v1/videos/{video_id}/sources": {"get": {
-                "summary": "live edges holding the video, best first; peer trackers are asked about "
-                           "an unknown video", "parameters": [VIDEO_ID, *SOURCES_PARAMETERS],
-                **answer("sources", {"type": "object", "required": ["video_id", "sources", "found_by"],
-                                     "properties": {
-                    "video_id": STRING, "found_by": STRING, "sources": {"type": "array", "items": {
-                        "type": "object", "properties": {"node": STRING, "url": STRING}}}}})}},
-            **DONATION_PATHS,
+        "servers": [{"url": public_url}],
+        "paths": with_server_refusals({
+            **NODE_PATHS,
+            **CATALOG_PATHS,
+            **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **BITTORRENT_PATHS,
             **FEDERATION_PATHS,
             **REPORT_PATHS,
-            "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1")}},
-            "/healthz": {"get": {"summary": "health", **answer("ok")}},
-            "/metrics": {"get": {"summary": "Prometheus text format", **answer("metrics")}},
-        },
+            "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
+            "/healthz": {"get": {"summary": "health: the database answers", **answer(
+                "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+                "description": "the text exposition format", "content": {"text/plain": {"schema": STRING}}}}}},
+        }),
         "components": {"schemas": SCHEMAS},
     }
 

@@ -9,40 +9,50 @@ def query(name, schema, description, required=False):
 
 def bencoded(description):
     return {"responses": {"200": {"description": description, "content": {"text/plain": {"schema": {
-        "type": "string", "format": "binary", "description": "bencoded (BEP 3); a refusal is "
-        "d14:failure reason…e with status 200"}}}}}}
+        "type": "string", "format": "binary", "description": "bencoded (BEP 3)"}}}}}}
 
 
-RAW20 = {"type": "string", "description": "20 raw bytes, percent-encoded"}
+def bep(name, description):
+    """A BitTorrent query parameter. Its value is raw bytes, percent-encoded; what BEP 3 asks of it
+    is said in words, not in the schema, since at the HTTP level every query is taken: a request that
+    breaks the protocol's rules is answered 200 with a bencoded `failure reason` (BEP 3), never a 4xx."""
+    return query(name, STRING, description)
 
+
+FAILURE = ("; a request that breaks a rule below is answered 200 with d14:failure reason…e (BEP 3): a "
+           "missing or malformed info_hash, peer_id or port, an info_hash that is not a video id of the "
+           "catalog, a negative number")
 BITTORRENT_PATHS = {
     "/announce": {"get": {
         "summary": "BitTorrent announce (BEP 3, 7, 23): info_hash is a video id of the catalog",
         "parameters": [
-            query("info_hash", RAW20, "the video id as 20 raw bytes", True),
-            query("peer_id", RAW20, "the peer's id", True),
-            query("port", {"type": "integer", "minimum": 1, "maximum": 65535}, "the peer's port", True),
-            query("uploaded", INTEGER, "bytes"), query("downloaded", INTEGER, "bytes"),
-            query("left", INTEGER, "bytes still wanted; 0 makes the peer a seeder"),
-            query("event", {"enum": ["started", "completed", "stopped", "paused", ""]}, "BEP 3 / BEP 21"),
-            query("numwant", {"type": "integer", "minimum": 0}, "peers wanted: default 50, at most 100"),
-            query("compact", {"enum": ["0", "1"]}, "BEP 23; compact unless 0"),
-            query("no_peer_id", {"enum": ["0", "1"]}, "drop peer ids from a non-compact list"),
-            query("ip", STRING, "ignored unless TRACKER_TRUST_PROXY is set")],
+            bep("info_hash", "required: the video id as 20 raw bytes"),
+            bep("peer_id", "required: the peer's id, 20 raw bytes"),
+            bep("port", "required: the peer's port, 1 to 65535"),
+            bep("uploaded", "bytes, a non-negative integer"), bep("downloaded", "bytes, a non-negative integer"),
+            bep("left", "bytes still wanted, a non-negative integer; 0 makes the peer a seeder"),
+            bep("event", "started, completed, stopped, paused (BEP 21) or empty"),
+            bep("numwant", "peers wanted, a non-negative integer: default 50, at most 100 are given"),
+            bep("compact", "BEP 23: compact unless 0"),
+            bep("no_peer_id", "1 drops peer ids from a non-compact list"),
+            bep("ip", "ignored unless TRACKER_TRUST_PROXY is set")],
         **bencoded("d: interval, min interval, complete (edges holding the video count), incomplete, "
-                   "peers (6-byte entries, BEP 23), peers6 (18-byte entries, BEP 7), warning message?")}},
+                   "peers (6-byte entries, BEP 23), peers6 (18-byte entries, BEP 7), warning message?"
+                   + FAILURE)}},
     "/scrape": {"get": {
         "summary": "BitTorrent scrape (BEP 48): counts for 1 to 64 info_hash values; no full scrape",
-        "parameters": [query("info_hash", RAW20, "repeatable", True)],
-        **bencoded("d5:files d <raw info_hash>: d complete, incomplete, downloaded e e e; unknown "
-                   "hashes are left out")}},
+        "parameters": [query("info_hash", {"type": "array", "items": STRING}, "required and repeatable: "
+                             "video ids as 20 raw bytes each (without one, the answer is a failure reason)")],
+        **bencoded("d5:files d <raw info_hash>: d complete, incomplete, downloaded e e e; unknown hashes are "
+                   "left out; no info_hash, more than 64, or one that is not 20 bytes is answered 200 with "
+                   "d14:failure reason…e (BEP 3)")}},
 }
 
 SOURCES_PARAMETERS = [
     query("hops", {"type": "integer", "minimum": 0}, "how many more trackers an unknown video's lookup "
-          "may travel (at most TRACKER_FEDERATION_HOPS)"),
+          "may travel (more than TRACKER_FEDERATION_HOPS counts as that)"),
     query("visited", STRING, "comma-separated URLs of trackers already asked"),
-    query("from", STRING, "the asking tracker's public URL (peer trackers learn each other)"),
+    query("from", STRING, "the asking tracker's public URL: informational, never taken as a peer"),
 ]
 
 FEDERATION_PATHS = {

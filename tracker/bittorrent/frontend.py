@@ -21,6 +21,11 @@ NUMWANT, MAX_NUMWANT = 50, 100
 MAX_SCRAPE = 64  # info-hashes per scrape; more is a failure, not a silent cut
 EVENTS = {b"", b"started", b"completed", b"stopped", b"paused"}  # BEP 3, and BEP 21's "paused"
 HEADERS = [("Content-Type", "text/plain"), ("Cache-Control", "no-cache")]
+# Announces and scrapes are GETs (BEP 3); any other method is refused before the query is read.
+METHODS = ("GET", "HEAD")
+NOT_ALLOWED = b"announce and scrape take GET (BEP 3)\n"
+NOT_ALLOWED_HEADERS = [("Allow", ", ".join(METHODS)), ("Content-Type", "text/plain"),
+                       ("Content-Length", str(len(NOT_ALLOWED)))]
 
 
 class BitTorrent:
@@ -52,13 +57,17 @@ class BitTorrent:
     def dispatch(self, flask_app):
         """A WSGI app answering /announce and /scrape itself and passing the rest on to Flask."""
         def app(environ, start_response):
+            path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+            if path not in self.routes:
+                return flask_app(environ, start_response)
+            if method not in METHODS:
+                start_response("405 Method Not Allowed", NOT_ALLOWED_HEADERS)
+                return [NOT_ALLOWED]
             client = (environ.get("REMOTE_ADDR"), lambda: environ.get("HTTP_X_FORWARDED_FOR", ""))
             # PEP 3333 gives the query as latin-1 text: encoding it back gives the raw bytes.
-            body = self.answer(environ.get("PATH_INFO"), environ.get("QUERY_STRING", "").encode("latin-1"), client)
-            if body is None:
-                return flask_app(environ, start_response)
+            body = self.answer(path, environ.get("QUERY_STRING", "").encode("latin-1"), client)
             start_response("200 OK", HEADERS + [("Content-Length", str(len(body)))])
-            return [body]
+            return [b"" if method == "HEAD" else body]
         return app
 
     def announce(self, client, params, now):
