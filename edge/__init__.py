@@ -15,6 +15,7 @@ def create_app(config=None):
     from .models import db, init_db
     from .node import Node
     from .openapi import bp as openapi_bp
+    from .proof import bp as proof_bp
     from .published import ManifestCache
     from .serving import bp as serving_bp
     from .status import bp as status_bp
@@ -41,7 +42,8 @@ def create_app(config=None):
     errors.init_app(app)
     cors.init_app(app)
     fastpath.init_app(app)
-    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp, openapi_bp):
+    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp, proof_bp,
+                      openapi_bp):
         app.register_blueprint(blueprint)
     if app.config["EDGE_BACKGROUND"]:
         running = app.extensions["edge.background"] = background.start(app)

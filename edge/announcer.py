@@ -12,21 +12,25 @@ FIRST_RETRY = 1.0  # a tracker started at the same moment (make run) is found wi
 
 
 def announce(node, event="", timeout=10, on_tasks=None):
-    """Send one signed announce and remember the tracker's key; return the tracker's answer.
+    """Send one signed announce; return the tracker's answer once its key is the pinned one (the
+    first answer pins it; edge/trackerkey.py), else raise TrackerError and act on nothing in it.
 
     `on_tasks` takes the tasks the answer carries: the replicator's `submit` in the process that
     runs it (edge/background.py wires it in), None elsewhere."""
+    used = node.used()
     payload = {
         "node": node.id,
         "timestamp": time.time(),
         "url": node.public_url,
-        "capacity": node.capacity,
-        "used": node.used(),
+        "capacity": node.offered(used),
+        # The disk's real free space (statvfs, less EDGE_DISK_MARGIN): the tracker takes the smaller figure.
+        "free": node.disk_free(),
+        "used": used,
         "videos": node.published(),
         "event": event,
     }
     answer = post_signed(node, "/api/v1/nodes/announce", payload, timeout=timeout)
-    node.set_tracker_key(answer.get("tracker"))
+    node.tracker_pin.check(answer.get("tracker"), node.tracker_url)
     # Every answer may carry tasks (replicate, delete), and the tracker hands each out once; so
     # whoever announced, the process running the replicator (if this is it) gets them.
     if on_tasks is not None and answer.get("tasks"):

@@ -13,7 +13,7 @@ import threading
 from .announcer import Announcer
 from .capacity import sweep
 from .jobs import JobLoop, recover
-from .replication import Replicator
+from .replication import Replicator, pull_client
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def start(app):
         return None
     recover(node)
     sweep(node)
-    replicator = Replicator(node)
+    replicator = Replicator(node, pull_client(app.config["EDGE_ALLOW_PRIVATE"]))
     # Every announce made here hands the answer's tasks to the replicator (edge/announcer.py).
     on_tasks = replicator.submit
     threads = [replicator, Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"], on_tasks), Sweeper(node)]

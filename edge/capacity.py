@@ -1,9 +1,11 @@
-"""Keeping within EDGE_CAPACITY while transfers are in flight, and cleaning up after a crash.
+"""Keeping within EDGE_CAPACITY and the real free disk while transfers are in flight, and cleaning
+up after a crash.
 
-Free space is capacity − bytes on disk − what holds still promise. A hold is taken in the same
-`BEGIN IMMEDIATE` transaction that checks the free space, so two uploads racing for the last
-gigabyte cannot both pass. Its holder keeps `JobLock(hold id)` for as long as it writes; `sweep`
-treats a hold (or a file in uploads/) whose lock it can take as left behind by a dead process.
+Free space is the smaller of capacity − bytes held and the disk's free space less EDGE_DISK_MARGIN
+(edge/node.py), minus what holds still promise. A hold is taken in the same `BEGIN IMMEDIATE`
+transaction that checks the free space, so two uploads racing for the last gigabyte cannot both
+pass. Its holder keeps `JobLock(hold id)` for as long as it writes; `sweep` treats a hold (or a file
+in uploads/) whose lock it can take as left behind by a dead process.
 """
 import json
 import logging
@@ -32,19 +34,19 @@ def outstanding(node):
 
 
 def free_space(node):
-    return node.capacity - node.used() - outstanding(node)
+    # An upload's bytes already written count once in each term (in `used()`, and gone from the disk's
+    # free space) and no longer in `outstanding`. A replica arriving in staging/ stays whole in
+    # `outstanding`, so the disk term counts its written bytes twice until it is published: careful.
+    return min(node.capacity - node.used(), node.disk_free()) - outstanding(node)
 
 
-def reserve(node, hold_id, kind, size, expires, ticket=None, filename="", received=0):
-    """Check the room and record a hold atomically; raise 409 for a used ticket, 507 when full.
-
-    `received` bytes of this transfer are already in uploads/ (a form whose ticket came late).
-    """
+def reserve(node, hold_id, kind, size, expires, ticket=None, filename=""):
+    """Check the room and record a hold atomically; raise 409 for a used ticket, 507 when full."""
     upload = ticket and str(ticket["upload"])
     with db.atomic("IMMEDIATE"):
         if upload and (Job.upload_in_use(upload) or Hold.select().where(Hold.upload == upload).exists()):
             raise ApiError(409, "ticket_used", "this ticket's upload was already received or is in progress")
-        free = free_space(node) + received
+        free = free_space(node)
         if size > free:
             raise ApiError(507, "insufficient_storage", f"this edge has {max(free, 0)} bytes free")
         return Hold.create(id=hold_id, kind=kind, size=size, upload=upload, expires=expires,

@@ -6,6 +6,7 @@ test reads like the operator's `EDGE_CAPACITY=1GB`.
 import os
 import re
 
+from protocol.ids import is_public_key
 from runtime.settings import parse_bool, parse_float, parse_int
 
 # Decimal units as disk vendors count them; the binary ones for operators who think in GiB.
@@ -18,6 +19,13 @@ DEFAULTS = {
     "SLIPSTREAM_PUBLIC_URL": None,  # http://127.0.0.1:$PORT, or :8001 without $PORT
     "EDGE_TRACKER_URL": "http://127.0.0.1:8000",
     "EDGE_CAPACITY": "10GB",
+    # Disk space left free for everything else on the machine: the edge offers at most the
+    # filesystem's free space (statvfs of the data dir) minus this.
+    "EDGE_DISK_MARGIN": "1GB",
+    # The tracker's public key (64 hex); unset, the key its first announce answer gives is pinned.
+    "EDGE_TRACKER_KEY": None,
+    # Let replication pull from loopback/private addresses (a local network, tests).
+    "EDGE_ALLOW_PRIVATE": False,
     "EDGE_ADMIN_TOKEN": None,
     "EDGE_MAX_UPLOAD": "4GB",
     "EDGE_ANNOUNCE_INTERVAL": None,  # seconds; None follows the tracker's `interval`
@@ -26,8 +34,8 @@ DEFAULTS = {
     # Behind nginx: answer video files with `X-Accel-Redirect: <prefix>/<id>/<name>` and no body.
     "EDGE_ACCEL_REDIRECT": None,
 }
-SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD")
-FLAGS = ("EDGE_BACKGROUND",)
+SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD", "EDGE_DISK_MARGIN")
+FLAGS = ("EDGE_BACKGROUND", "EDGE_ALLOW_PRIVATE")
 NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int}
 
 
@@ -41,6 +49,14 @@ def parse_size(name, value):
     if not match or unit not in UNITS:
         raise ValueError(f"{name} must be bytes or e.g. 400MB, 20GB, not {value!r}")
     return int(float(match.group(1)) * UNITS[unit])
+
+
+def parse_key(name, value):
+    """An Ed25519 public key in hex (either case) -> its 64 lowercase hex characters."""
+    key = str(value).strip().lower()
+    if not is_public_key(key):
+        raise ValueError(f"{name} must be a public key of 64 hex characters, not {value!r}")
+    return key
 
 
 def load(config=None, environ=os.environ):
@@ -58,6 +74,8 @@ def load(config=None, environ=os.environ):
             settings[name] = parse(name, settings[name])
     if not settings["SLIPSTREAM_PUBLIC_URL"]:
         settings["SLIPSTREAM_PUBLIC_URL"] = f"http://127.0.0.1:{environ.get('PORT', '8001')}"
+    if settings["EDGE_TRACKER_KEY"]:
+        settings["EDGE_TRACKER_KEY"] = parse_key("EDGE_TRACKER_KEY", settings["EDGE_TRACKER_KEY"])
     if settings["EDGE_ACCEL_REDIRECT"]:
         settings["EDGE_ACCEL_REDIRECT"] = "/" + settings["EDGE_ACCEL_REDIRECT"].strip("/")
     for name in ("SLIPSTREAM_PUBLIC_URL", "EDGE_TRACKER_URL"):

@@ -22,8 +22,14 @@ class EdgeCollector:
     def collect(self):
         yield InfoMetricFamily("edge", "This edge's identity", value={
             "node": self.node.id, "url": self.node.public_url, "tracker": self.node.tracker_url})
-        yield GaugeMetricFamily("edge_capacity_bytes", "Bytes this edge may store", value=self.node.capacity)
-        yield GaugeMetricFamily("edge_used_bytes", "Bytes stored in videos and uploads", value=self.node.used())
+        used = self.node.used()
+        yield GaugeMetricFamily("edge_capacity_bytes", "Bytes this edge offers: EDGE_CAPACITY, or less when "
+                                "the disk has less room", value=self.node.offered(used))
+        yield GaugeMetricFamily("edge_disk_free_bytes", "Free disk space less EDGE_DISK_MARGIN",
+                                value=self.node.disk_free())
+        yield GaugeMetricFamily("edge_used_bytes", "Bytes stored in videos and uploads", value=used)
+        yield GaugeMetricFamily("edge_tracker_key_mismatch", "1 when the tracker answered with a key other "
+                                "than the pinned one", value=int(self.node.tracker_pin.status()["mismatch"]))
         yield GaugeMetricFamily("edge_videos", "Published videos", value=len(self.node.published()))
         jobs = GaugeMetricFamily("edge_jobs", "Transcoding jobs by state", labels=["state"])
         for state, count in Job.counts().items():

@@ -1,7 +1,8 @@
 """This edge's identity (its Ed25519 key) and its data directory.
 
     <data>/node.key        the node's key; its public half, in hex, is the node id
-    <data>/tracker.pub     the tracker's public key, learned from its announce answer
+    <data>/tracker.pub     the tracker's public key, pinned from its first announce answer (edge/trackerkey.py)
+    <data>/tracker.seen    the key of its latest answer
     <data>/uploads/        incoming files (`<id>.part` while arriving, `<job>.upload` once whole), never served
     <data>/staging/<job>/  packages being written
     <data>/videos/<id>/    published packages; publishing is one atomic rename from staging
@@ -9,8 +10,10 @@
 import os
 import shutil
 
-from protocol.ids import is_public_key, is_video_id
+from protocol.ids import is_video_id
 from protocol.signing import load_or_create_key, node_id
+
+from .trackerkey import PinnedKey
 
 
 class Node:
@@ -19,6 +22,7 @@ class Node:
         self.public_url = config["SLIPSTREAM_PUBLIC_URL"]
         self.tracker_url = config["EDGE_TRACKER_URL"]
         self.capacity = config["EDGE_CAPACITY"]
+        self.disk_margin = config["EDGE_DISK_MARGIN"]
         self.uploads = os.path.join(self.data_dir, "uploads")
         self.staging = os.path.join(self.data_dir, "staging")
         self.videos = os.path.join(self.data_dir, "videos")
@@ -26,6 +30,7 @@ class Node:
             os.makedirs(path, exist_ok=True)
         self.key = load_or_create_key(os.path.join(self.data_dir, "node.key"))
         self.id = node_id(self.key)
+        self.tracker_pin = PinnedKey(self.data_dir, config["EDGE_TRACKER_KEY"])
 
     def path(self, *parts):
         return os.path.join(self.data_dir, *parts)
@@ -43,23 +48,9 @@ class Node:
     def video_path(self, video_id):
         return os.path.join(self.videos, video_id)
 
-    # The tracker's key is a file, not memory: every gunicorn worker must see what the announcer
-    # (running in one of them) learned.
     def tracker_key(self):
-        try:
-            with open(self.path("tracker.pub")) as f:
-                key = f.read().strip()
-        except FileNotFoundError:
-            return None
-        return key if is_public_key(key) else None
-
-    def set_tracker_key(self, key):
-        if not is_public_key(key) or key == self.tracker_key():
-            return
-        tmp = self.path(f"tracker.pub.{os.getpid()}")
-        with open(tmp, "w") as f:
-            f.write(key)
-        os.replace(tmp, self.path("tracker.pub"))
+        """The pinned tracker key (tickets are checked against it); None before first contact."""
+        return self.tracker_pin.pinned()
 
     def published(self):
         """Ids of the published videos, sorted."""
@@ -69,6 +60,16 @@ class Node:
     def used(self):
         """Bytes held in videos/ and uploads/."""
         return _tree_size(self.videos) + _tree_size(self.uploads)
+
+    def disk_free(self):
+        """What the data dir's filesystem still has room for: statvfs's free space for unprivileged
+        users, less EDGE_DISK_MARGIN (the machine's owner needs some too)."""
+        stats = os.statvfs(self.data_dir)
+        return max(stats.f_bavail * stats.f_frsize - self.disk_margin, 0)
+
+    def offered(self, used=None):
+        """The capacity this edge announces: EDGE_CAPACITY, or less when the disk has less room."""
+        return min(self.capacity, (self.used() if used is None else used) + self.disk_free())
 
     def publish(self, staging, video_id):
         """Move a verified package into videos/ atomically; False if that video was already here."""

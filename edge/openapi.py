@@ -9,12 +9,14 @@ from flask import Blueprint, current_app
 
 from protocol.ids import PUBLIC_KEY, VIDEO_ID
 from protocol.manifest import FILE_NAME
+from protocol.proofs import PATH
 
 from .cors import ALLOW_HEADERS
 from .models import STATES
 from .openapi_answers import COUNT, INTERNAL, NOT_FOUND, NUMBER, STRING, answer, header_parameter, \
     path_parameter, pattern, refused
 from .openapi_uploads import HEADERS, JOB_ID, URL, upload_paths
+from .proof import MAX_BODY
 from .published import CACHE_CONTROL, TYPES
 
 bp = Blueprint("openapi", __name__)
@@ -33,12 +35,21 @@ JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalPr
                             "413 too large, 415 unsupported format, 422 not a valid or safe video (nothing of "
                             "it is kept); 500 the edge failed; 502 the tracker did not register the video"}}}
 STATUS = {"type": "object", "additionalProperties": False,
-          "required": ["node", "url", "tracker", "capacity", "used", "reserved", "videos", "jobs"],
+          "required": ["node", "url", "tracker", "tracker_key", "capacity", "free", "used", "reserved", "videos",
+                       "jobs"],
           "properties": {
               "node": NODE_ID, "url": URL,
               "tracker": {**NODE_ID, "type": ["string", "null"],
-                          "description": "the tracker's key; null until it has answered an announce"},
-              "capacity": COUNT, "used": COUNT,
+                          "description": "the pinned tracker key; null until the tracker has answered an announce"},
+              "tracker_key": {
+                  "type": "object", "required": ["pinned", "seen", "mismatch"], "additionalProperties": False,
+                  "description": "EDGE_TRACKER_KEY or the key pinned on first contact, the key of the tracker's "
+                                 "latest answer, and whether they differ (then its answers and tickets are refused)",
+                  "properties": {"pinned": {**NODE_ID, "type": ["string", "null"]},
+                                 "seen": {**NODE_ID, "type": ["string", "null"]}, "mismatch": {"type": "boolean"}}},
+              "capacity": {**COUNT, "description": "what it announces: EDGE_CAPACITY, or used + free when less"},
+              "free": {**COUNT, "description": "free disk space (statvfs of the data dir) less EDGE_DISK_MARGIN"},
+              "used": COUNT,
               "reserved": {**COUNT, "description": "bytes promised to transfers still arriving"},
               "videos": {"type": "array", "items": pattern(VIDEO_ID)},
               "jobs": {"type": "object", "required": list(STATES), "additionalProperties": False,
@@ -132,7 +143,35 @@ PATHS = {  # and upload_paths(), which depend on EDGE_MAX_UPLOAD
 }
 
 
+def proof_path(public_url, pinned):
+    """POST /api/v1/proof (edge/proof.py, protocol/proofs.py): only this edge's URL, and only its
+    pinned tracker once one is pinned."""
+    challenge = {"type": "object", "required": ["challenge", "tracker", "url"], "additionalProperties": False,
+                 "properties": {
+                     "challenge": {**NODE_ID, "description": "a fresh random challenge: 32 bytes in hex"},
+                     "tracker": {**NODE_ID, "description": "the asking tracker's key"}
+                     | ({"enum": [pinned], "description": "the pinned tracker's key"} if pinned else {}),
+                     "url": {"type": "string", "enum": [public_url], "description": "this edge's own URL"}}}
+    signed = {"type": "object", "required": ["payload", "signature"], "additionalProperties": False,
+              "properties": {
+                  "payload": {**challenge, "required": ["challenge", "tracker", "url", "node"],
+                              "properties": {**challenge["properties"], "node": NODE_ID}},
+                  "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$",
+                                "description": "Ed25519, by the node key, over the payload's canonical JSON"}}}
+    return {"post": {
+        "operationId": "proveUrl",
+        "summary": "prove to a tracker that the server at this URL holds this node's key",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": challenge}}},
+        "responses": {
+            "200": answer("the challenge, signed by this node's key with its id added", signed),
+            "400": refused("not a JSON object of a 64-hex challenge, a tracker key and a URL", "bad_challenge"),
+            "403": refused("not this edge's URL, or not its pinned tracker", "wrong_url", "wrong_tracker"),
+            "413": refused(f"the body is over {MAX_BODY} bytes", "too_large"),
+            "500": INTERNAL}}}
+
+
 def document():
+    node = current_app.extensions["edge"]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Slipstream edge", "version": "1", "description":
@@ -141,7 +180,8 @@ def document():
                  "credentials; preflights allow the headers " + ALLOW_HEADERS + ") and carries "
                  "`X-Content-Type-Options: nosniff`."},
         "servers": [{"url": current_app.config["SLIPSTREAM_PUBLIC_URL"]}],
-        "paths": {**upload_paths(current_app.config["EDGE_MAX_UPLOAD"]), **PATHS},
+        "paths": {**upload_paths(current_app.config["EDGE_MAX_UPLOAD"]), **PATHS,
+                  PATH: proof_path(node.public_url, node.tracker_key())},
         "components": {"headers": HEADERS, "securitySchemes": {"operator": {
             "type": "http", "scheme": "bearer", "description": "EDGE_ADMIN_TOKEN"}}},
     }

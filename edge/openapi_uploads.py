@@ -33,8 +33,9 @@ VERSION_REFUSED = refused("Tus-Resumable is not this edge's version", "tus_versi
                           headers={"Tus-Version": ref("Tus-Version", "headers")})
 BUSY = refused("another request is writing this upload; retry shortly", "upload_busy")
 TICKET_REFUSED = {
-    "401": refused("the ticket is missing, not signed by this edge's tracker, or expired",
-                   "missing_ticket", "invalid_ticket", "ticket_expired"),
+    "401": refused("the ticket is missing, not signed by this edge's tracker, or expired; or the form's file "
+                   "part came before its ticket (refused unread)",
+                   "missing_ticket", "invalid_ticket", "ticket_expired", "ticket_first"),
     "403": refused("the ticket is for another edge", "wrong_node"),
     "409": refused("the ticket's upload was already received or is in progress", "ticket_used"),
     "503": refused("the edge cannot check tickets before its tracker has answered",
@@ -43,8 +44,9 @@ TICKET_REFUSED = {
 }
 FORM = {"type": "object", "required": ["ticket", "file"], "properties": {
     "ticket": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": FIELD_LIMIT,
-               "description": "the placement's ticket (unpadded base64url); sent first, it is checked "
-                              "before the file is read"},
+               "description": "the placement's ticket (unpadded base64url); it must come before `file` "
+                              "and is checked before a byte of the file is read (a file part first is "
+                              "refused: 401 ticket_first)"},
     "file": {"type": "string", "format": "binary", "description": "the video"}}}
 JOB_CREATED = {"type": "object", "required": ["job", "status_url"], "additionalProperties": False,
                "properties": {"job": JOB_ID, "status_url": URL}}

@@ -1,8 +1,9 @@
 """Stream a multipart/form-data body to disk as it arrives, so a 4 GB upload never sits in memory.
 
 Werkzeug's sans-IO decoder gives the parts as events; small fields are kept, the `file` part is
-written to its destination chunk by chunk. The ticket is checked as soon as it has arrived, so a
-refused upload stops before its file is read (the website sends `ticket` before `file`).
+written to its destination chunk by chunk. The `file` part must follow a valid `ticket` field (the
+website sends them in that order): a file part that comes first, or after a refused ticket, is
+refused at its headers, before a byte of it is read, and nothing of it is ever created on disk.
 """
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
@@ -18,17 +19,30 @@ def too_large(limit):
 
 
 class FormReceiver:
-    """Receives one form; `check(ticket, received)` validates the ticket and returns the byte limit."""
+    """Receives one form. `admit(ticket)` is called when the file part begins: it checks the ticket
+    (raising ApiError) and returns (its payload, the byte limit, the open file to write into)."""
 
-    def __init__(self, stream, boundary, out, check, limit):
-        self.stream, self.out, self.check, self.limit = stream, out, check, limit
+    def __init__(self, stream, boundary, admit, limit):
+        self.stream, self.admit, self.limit, self.out = stream, admit, limit, None
         # No max_form_memory_size: the decoder would apply it to its buffer, file data included.
         self.decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS)
         self.fields, self.ticket, self.size = {}, None, 0
         self.part, self.buffer, self.field_size, self.file_seen = None, [], 0, False
 
     def receive(self):
-        """Read the whole body; return (ticket payload, file size)."""
+        """Read the whole body; return (ticket payload, file size). The file is closed on return."""
+        try:
+            self._read()
+        finally:
+            if self.out is not None:
+                self.out.close()
+        if not self.file_seen:
+            raise ApiError(400, "missing_file", "send the video in the form field 'file'")
+        if self.size == 0:
+            raise ApiError(400, "empty_file", "the file is empty")
+        return self.ticket, self.size
+
+    def _read(self):
         while True:
             chunk = self.stream.read(CHUNK)
             # None tells the decoder the body has ended: only then does it confirm the closing
@@ -40,12 +54,6 @@ class FormReceiver:
                 raise ApiError(400, "bad_form", "the multipart body has no part boundary or header end")
             if not chunk:
                 break
-        if not self.file_seen:
-            raise ApiError(400, "missing_file", "send the video in the form field 'file'")
-        self._check_ticket()
-        if self.size == 0:
-            raise ApiError(400, "empty_file", "the file is empty")
-        return self.ticket, self.size
 
     def _drain(self):
         """Handle every event the decoder has ready."""
@@ -61,9 +69,13 @@ class FormReceiver:
         if isinstance(event, File):
             if event.name != "file" or self.file_seen:
                 raise ApiError(400, "bad_form", "send exactly one file, in the field 'file'")
+            if "ticket" not in self.fields:
+                # 401 like every other missing ticket: at this point of the form, it is missing.
+                raise ApiError(401, "ticket_first", "send the field 'ticket' before the field 'file': no byte of "
+                                                    "a file is taken before its ticket is valid")
+            self.ticket, limit, self.out = self.admit(self.fields["ticket"])
+            self.limit = min(self.limit, limit)
             self.part, self.file_seen = event, True
-            if "ticket" in self.fields:
-                self._check_ticket()
         elif isinstance(event, Field):
             self.part, self.buffer, self.field_size = event, [], 0
         elif isinstance(event, Data) and isinstance(self.part, File):
@@ -78,10 +90,3 @@ class FormReceiver:
             self.buffer.append(event.data)
             if not event.more_data:
                 self.fields[self.part.name] = b"".join(self.buffer).decode("utf-8", "replace").strip()
-
-    def _check_ticket(self):
-        if self.ticket is None:
-            self.ticket, limit = self.check(self.fields.get("ticket"), self.size)
-            self.limit = min(self.limit, limit)
-            if self.size > self.limit:
-                raise too_large(self.limit)

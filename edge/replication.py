@@ -1,8 +1,11 @@
 """Pulling a copy of a video from other edges when the tracker asks (README.md, trust model: leaving a video).
 
 No source is trusted: the manifest must hash to the video id, and every file must have the size
-and SHA-256 the manifest gives, or it is discarded and fetched from the next source. The package
-is assembled in staging/ under a capacity hold and published with one rename, so nothing
+and SHA-256 the manifest gives, or it is discarded and fetched from the next source. Sources are
+URLs someone else named, so they are fetched through the guarded client (protocol/http.py: the
+resolved address checked, no redirects; loopback and private addresses only with
+EDGE_ALLOW_PRIVATE), each file capped at its listed size and given a deadline scaled to it. The
+package is assembled in staging/ under a capacity hold and published with one rename, so nothing
 unverified is ever served.
 """
 import hashlib
@@ -12,16 +15,16 @@ import queue
 import shutil
 import threading
 
-import requests
-
 from protocol.errors import ManifestError
+from protocol.http import GuardedClient, UnsafeRequest
 from protocol.ids import is_video_id
-from protocol.manifest import MANIFEST_NAME, parse_manifest, verify_dir
+from protocol.manifest import MANIFEST_NAME, package_size, parse_manifest, verify_dir
 
 from . import handover
 from .announcer import announce
 from .capacity import release, reserve
 from .errors import ApiError
+from .files import remove_quietly
 from .jobs import JobLock
 from .models import db
 from .tus import new_id
@@ -29,32 +32,49 @@ from .upstream import TrackerError
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = 30  # seconds without a byte before a source counts as failed
 MANIFEST_LIMIT = 4 << 20
-CHUNK = 1 << 16
+# A file's deadline: a start-up allowance, plus its size at the slowest rate a source may send.
+BASE_DEADLINE = 10.0  # seconds
+MIN_RATE = 256 * 1024  # bytes per second (2 Mbit/s, a slow home uplink)
+MAX_DEADLINE = 3600.0
 
 
 class ReplicationError(Exception):
     """A video could not be copied from any of its sources."""
 
 
-def replicate(node, video_id, sources, session=requests):
-    """Copy `video_id` from `sources` (edge base URLs); return True once published here."""
+def pull_client(allow_private=False):
+    """The guarded client replication fetches with (EDGE_ALLOW_PRIVATE: loopback and private sources)."""
+    return GuardedClient(allow_private=allow_private, deadline=MAX_DEADLINE, max_bytes=MANIFEST_LIMIT)
+
+
+def deadline_for(size):
+    return min(BASE_DEADLINE + size / MIN_RATE, MAX_DEADLINE)
+
+
+def replicate(node, video_id, sources, client, size=None):
+    """Copy `video_id` from `sources` (edge base URLs) with `client` (`pull_client`); return True once
+    published here. With `size` (the package's bytes, manifest included, as the tracker registered
+    them) that much is held before anything is fetched, and a manifest listing more is refused."""
     if os.path.isdir(node.video_path(video_id)):
         return True
-    raw, manifest = fetch_manifest(video_id, sources, session)
-    files = {name: entry for name, entry in manifest["files"].items() if name != MANIFEST_NAME}
-    size = len(raw) + sum(int(entry["size"]) for entry in files.values())
     hold_id = new_id()
     staging = node.staging_path(hold_id)
     # The lock first: a hold whose lock is free looks abandoned to the sweeper.
     with JobLock(node, hold_id):
-        with db.connection_context():
-            reserve(node, hold_id, "replica", size, expires=0)
         try:
+            if size is not None:
+                hold(node, hold_id, size)
+            raw, manifest, total = fetch_manifest(video_id, sources, client)
+            if size is None:
+                hold(node, hold_id, total)
+            elif total > size:
+                raise ReplicationError(f"the manifest of {video_id} lists {total} bytes, more than the {size} "
+                                       "held for it")
             os.makedirs(staging)
-            for name, entry in files.items():
-                if not any(download(session, source, video_id, name, entry, staging) for source in sources):
+            for name, entry in manifest["files"].items():
+                if name != MANIFEST_NAME and \
+                        not any(download(client, source, video_id, name, entry, staging) for source in sources):
                     raise ReplicationError(f"no source sent {name} of {video_id} intact")
             with open(os.path.join(staging, MANIFEST_NAME), "wb") as f:
                 f.write(raw)
@@ -70,58 +90,63 @@ def replicate(node, video_id, sources, session=requests):
     return True
 
 
-def fetch_manifest(video_id, sources, session):
+def hold(node, hold_id, size):
+    with db.connection_context():
+        reserve(node, hold_id, "replica", size, expires=0)
+
+
+def fetch_manifest(video_id, sources, client):
+    """(bytes, parsed manifest, package size) from the first source whose manifest checks out."""
     for source in sources:
+        url = f"{source}/videos/{video_id}/{MANIFEST_NAME}"
         try:
-            raw = _get(session, f"{source}/videos/{video_id}/{MANIFEST_NAME}", MANIFEST_LIMIT)
-            return raw, parse_manifest(raw, video_id)
-        except (requests.RequestException, ManifestError, ReplicationError) as exc:
+            answer = client.request("GET", url, max_bytes=MANIFEST_LIMIT, deadline=deadline_for(MANIFEST_LIMIT))
+            if answer.status != 200:
+                raise ReplicationError(f"{url} answered {answer.status}")
+            manifest = parse_manifest(answer.body, video_id)
+            return answer.body, manifest, package_size(answer.body, manifest)
+        except (UnsafeRequest, ManifestError, ReplicationError) as exc:
             log.warning("manifest of %s from %s refused: %s", video_id, source, exc)
     raise ReplicationError(f"no source sent a manifest that hashes to {video_id}")
 
 
-def download(session, source, video_id, name, entry, staging):
+class HashingWriter:
+    """Writes to a file while counting and hashing what passes."""
+
+    def __init__(self, out):
+        self.out, self.digest, self.size = out, hashlib.sha256(), 0
+
+    def write(self, chunk):
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self.out.write(chunk)
+
+
+def download(client, source, video_id, name, entry, staging):
     """Fetch one file into staging; True only if its size and SHA-256 match the manifest."""
-    path = os.path.join(staging, name)
-    digest, size = hashlib.sha256(), 0
+    path, url = os.path.join(staging, name), f"{source}/videos/{video_id}/{name}"
     try:
-        with session.get(f"{source}/videos/{video_id}/{name}", stream=True, timeout=TIMEOUT) as answer, \
-                open(path, "wb") as out:
-            answer.raise_for_status()
-            for chunk in answer.iter_content(CHUNK):
-                size += len(chunk)
-                if size > entry["size"]:
-                    break  # longer than listed: wrong, whatever follows
-                digest.update(chunk)
-                out.write(chunk)
-    except (requests.RequestException, OSError) as exc:
-        log.warning("%s of %s from %s failed: %s", name, video_id, source, exc)
-        size = -1
-    if size == entry["size"] and digest.hexdigest() == entry["sha256"]:
-        return True
-    log.warning("%s of %s from %s discarded: not the listed bytes", name, video_id, source)
-    if os.path.exists(path):
-        os.remove(path)
+        with open(path, "wb") as out:
+            writer = HashingWriter(out)
+            # Capped at the listed size: a longer answer is wrong whatever follows, and is cut there.
+            answer = client.request("GET", url, max_bytes=max(entry["size"], 1), deadline=deadline_for(entry["size"]),
+                                    into=writer)
+        if answer.status == 200 and writer.size == entry["size"] and writer.digest.hexdigest() == entry["sha256"]:
+            return True
+        reason = f"status {answer.status}" if answer.status != 200 else "not the listed bytes"
+    except (UnsafeRequest, OSError) as exc:
+        reason = str(exc)
+    log.warning("%s of %s from %s discarded: %s", name, video_id, source, reason)
+    remove_quietly(path)
     return False
-
-
-def _get(session, url, limit):
-    with session.get(url, stream=True, timeout=TIMEOUT) as answer:
-        answer.raise_for_status()
-        data = b""
-        for chunk in answer.iter_content(CHUNK):
-            data += chunk
-            if len(data) > limit:
-                raise ReplicationError(f"{url} is over {limit} bytes")
-        return data
 
 
 class Replicator(threading.Thread):
     """Carries out the tracker's tasks one video at a time, off the announcer's thread."""
 
-    def __init__(self, node):
+    def __init__(self, node, client):
         super().__init__(name="edge-replicator", daemon=True)
-        self.node, self.tasks, self.pending = node, queue.Queue(), set()
+        self.node, self.client, self.tasks, self.pending = node, client, queue.Queue(), set()
         self._lock, self._stop_event = threading.Lock(), threading.Event()
 
     def submit(self, tasks):
@@ -132,20 +157,24 @@ class Replicator(threading.Thread):
             if task.get("action") == "delete":
                 handover.delete_copy(self.node, video_id)
             elif task.get("action") == "replicate" and isinstance(task.get("sources"), list):
+                size = task.get("size")
+                if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
+                    log.warning("replicate task for %s ignored: size %r is not a positive integer", video_id, size)
+                    continue
                 with self._lock:
                     if video_id in self.pending:
                         continue
                     self.pending.add(video_id)
-                self.tasks.put((video_id, [str(s).rstrip("/") for s in task["sources"]][:20]))
+                self.tasks.put((video_id, [str(s).rstrip("/") for s in task["sources"]][:20], size))
 
     def run(self):
         while not self._stop_event.is_set():
             try:
-                video_id, sources = self.tasks.get(timeout=0.5)
+                video_id, sources, size = self.tasks.get(timeout=0.5)
             except queue.Empty:
                 continue
             try:
-                replicate(self.node, video_id, sources)
+                replicate(self.node, video_id, sources, self.client, size)
                 # The tracker counts the copy from this announce on.
                 announce(self.node, on_tasks=self.submit)
             except (ReplicationError, ApiError, TrackerError) as exc:

@@ -9,12 +9,16 @@ bp = Blueprint("status", __name__)
 
 
 def node_status(node):
+    used = node.used()
     return {
         "node": node.id,
         "url": node.public_url,
         "tracker": node.tracker_key(),  # None until the tracker has answered an announce
-        "capacity": node.capacity,
-        "used": node.used(),
+        # pinned, the key of the latest answer, and whether they differ (edge/trackerkey.py)
+        "tracker_key": node.tracker_pin.status(),
+        "capacity": node.offered(used),  # EDGE_CAPACITY, or less when the disk has less room
+        "free": node.disk_free(),
+        "used": used,
         "reserved": outstanding(node),  # promised to uploads and replicas still arriving
         "videos": node.published(),
         "jobs": Job.counts(),

@@ -126,14 +126,16 @@ def tus_headers(response):
 
 
 def parse_metadata(text):
-    """`key base64,key2 base64` (tus creation) -> {key: str}; a malformed pair is a 400."""
+    """`key base64,key2 base64` (tus creation) -> {key: str}; a pair that is not base64 is a 400.
+    tus leaves the values' bytes to the application: the two this edge reads are text (a ticket is
+    ASCII, a file name only a label), so bytes that are not UTF-8 become U+FFFD rather than a 400."""
     metadata = {}
     for pair in filter(None, (p.strip() for p in text.split(","))):
         key, _, value = pair.partition(" ")
         try:
-            metadata[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise ApiError(400, "bad_metadata", f"Upload-Metadata value of {key!r} is not base64 UTF-8") from None
+            metadata[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8", errors="replace")
+        except binascii.Error:
+            raise ApiError(400, "bad_metadata", f"Upload-Metadata value of {key!r} is not base64") from None
     return metadata
 
 

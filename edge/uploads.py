@@ -26,25 +26,29 @@ def create_upload():
     node = current_app.extensions["edge"]
     max_upload = current_app.config["EDGE_MAX_UPLOAD"]
     boundary = request.mimetype_params.get("boundary")
+    if not request.mimetype and not request.content_length:  # nothing sent: above all, no ticket
+        raise ApiError(401, "missing_ticket", "send the placement's ticket: a multipart form with 'ticket' then "
+                                              "'file', or a tus creation with the ticket in Upload-Metadata")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise ApiError(400, "bad_form", "send multipart/form-data with the fields 'ticket' and 'file'")
     if request.content_length and request.content_length > max_upload + FORM_OVERHEAD:
         raise too_large(max_upload)
 
     job_id = tus.new_id()
+    path = node.part_path(job_id)
 
-    def admit(ticket, received):
+    def admit(ticket):
         payload = check_ticket(node, ticket, on_tasks=current_app.extensions["edge.tasks"])
         if payload["size"] > max_upload:
             raise too_large(max_upload)
-        reserve(node, job_id, "form", payload["size"], payload["expires"], ticket=payload, received=received)
-        return payload, payload["size"]
+        reserve(node, job_id, "form", payload["size"], payload["expires"], ticket=payload)
+        # Only now, with a valid ticket and its space held, does the upload get a file.
+        return payload, payload["size"], open(path, "xb")
 
-    path = node.part_path(job_id)
     try:
         # The lock tells the sweeper this half-received file still has a living receiver.
-        with JobLock(node, job_id), open(path, "xb") as out:
-            ticket, size = FormReceiver(request.stream, boundary.encode(), out, admit, max_upload).receive()
+        with JobLock(node, job_id):
+            ticket, size = FormReceiver(request.stream, boundary.encode(), admit, max_upload).receive()
             complete(node, job_id, ticket, size)
     except BaseException:
         remove_quietly(path)

@@ -49,8 +49,10 @@ class GuardedClient:
             self.local.session = self.manager.get_session()
         return self.local.session
 
-    def request(self, method, url, deadline=None, max_bytes=None, **kwargs):
-        """Send one request; return its Answer (any status), or raise UnsafeRequest."""
+    def request(self, method, url, deadline=None, max_bytes=None, into=None, **kwargs):
+        """Send one request; return its Answer (any status), or raise UnsafeRequest. With `into`
+        (anything with a `write` method) the body, whatever the status, is written there as it
+        arrives instead of kept (large files); the Answer's body is then empty."""
         deadline = min(deadline or self.deadline, self.deadline)
         max_bytes = max_bytes or self.max_bytes
         check_url(url)
@@ -60,7 +62,7 @@ class GuardedClient:
                                         allow_redirects=False, **kwargs) as response:
                 if response.is_redirect:
                     raise UnsafeRequest(f"{url}: redirects are not followed")
-                body = read_capped(response, max_bytes, ends)
+                body = read_capped(response, max_bytes, ends, into)
                 return Answer(response.status_code, response.headers, body)
         except InvalidIPAddress as exc:
             raise UnsafeRequest(f"{url}: address {exc} is not public (loopback, private, link-local or "
@@ -91,9 +93,9 @@ def check_url(url):
         raise UnsafeRequest(f"only http and https URLs with a host, not {url!r}")
 
 
-def read_capped(response, max_bytes, ends):
-    """The body, read in chunks: refused once it passes `max_bytes` or the clock passes `ends`,
-    so neither a huge nor a trickling answer can hold the caller."""
+def read_capped(response, max_bytes, ends, into=None):
+    """The body, read in chunks (written to `into` if given): refused once it passes `max_bytes` or
+    the clock passes `ends`, so neither a huge nor a trickling answer can hold the caller."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdecimal() and int(declared) > max_bytes:
         raise UnsafeRequest(f"answer of {declared} bytes is over the cap of {max_bytes}")
@@ -104,5 +106,8 @@ def read_capped(response, max_bytes, ends):
             raise UnsafeRequest(f"answer is over the cap of {max_bytes} bytes")
         if time.monotonic() > ends:
             raise UnsafeRequest("answer did not arrive within the deadline")
-        chunks.append(chunk)
+        if into is None:
+            chunks.append(chunk)
+        else:
+            into.write(chunk)
     return b"".join(chunks)

@@ -15,6 +15,7 @@ MANIFEST_NAME = "manifest.json"
 VERSION = 1
 # Package files are flat and plain: no directories, no dot-files, nothing a path trick can use.
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1 << 20
 
 
@@ -69,6 +70,19 @@ def parse_manifest(data, expected_id=None):
     if not isinstance(files, dict) or not all(is_file_name(n) for n in files):
         raise ManifestError("manifest has no valid file list")
     return manifest
+
+
+def package_size(data, manifest):
+    """The bytes of a whole package: the manifest's own `data` and every file it lists. A
+    ManifestError when an entry lacks a SHA-256 or a non-negative integer size."""
+    total = len(data)
+    for name, entry in manifest["files"].items():
+        size = entry.get("size") if isinstance(entry, dict) else None
+        if not (isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                and isinstance(entry.get("sha256"), str) and SHA256.fullmatch(entry["sha256"])):
+            raise ManifestError(f"manifest entry {name!r} needs a sha256 and a non-negative integer size")
+        total += size
+    return total
 
 
 def load_manifest(directory, expected_id=None):

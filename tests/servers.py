@@ -86,5 +86,6 @@ def start_edge(data_dir, tracker_url, capacity="200MB", workers=1, **env):
         "EDGE_TRACKER_URL": tracker_url,
         "EDGE_CAPACITY": capacity,
         "EDGE_ADMIN_TOKEN": "test-admin-token",
+        "EDGE_ALLOW_PRIVATE": "1",  # replication pulls from the other edges, all on loopback
         **env,
     }, workers=workers).start()

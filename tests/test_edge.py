@@ -39,7 +39,7 @@ class FakeTracker:
 
     def __init__(self):
         self.announces, self.registrations, self.refuse_registration = [], [], None
-        self.drops, self.tasks = [], []
+        self.drops, self.tasks, self.key = [], [], TRACKER_ID
         app = Flask("fake_tracker")
         app.post("/api/v1/nodes/announce")(self.announce)
         app.post("/api/v1/videos")(self.register)
@@ -53,7 +53,7 @@ class FakeTracker:
         body = request.get_json()
         self.announces.append(verify_fresh(body, body["payload"]["node"]))
         tasks, self.tasks = self.tasks, []
-        return {"interval": 60, "min interval": 30, "tracker": TRACKER_ID, "tasks": tasks}
+        return {"interval": 60, "min interval": 30, "tracker": self.key, "tasks": tasks}
 
     def drop(self):
         body = request.get_json()
@@ -85,7 +85,7 @@ def app(tmp_path, tracker):
     tracker.announces.clear()
     tracker.registrations.clear()
     tracker.drops.clear()
-    tracker.tasks = []
+    tracker.tasks, tracker.key = [], TRACKER_ID
     tracker.refuse_registration = None
     app = create_app({
         "SLIPSTREAM_DATA_DIR": str(tmp_path / "edge"),
@@ -209,17 +209,11 @@ def test_an_oversized_form_field_is_refused(client, node):
     assert nothing_stored(node)
 
 
-def test_the_file_may_come_before_the_ticket(client, node):
-    ticket = make_ticket(node, size=10)
-    form = {"file": (io.BytesIO(b"0123456789"), "clip.mp4"), "ticket": ticket}
-    answer = client.post("/api/v1/uploads", data=form, content_type="multipart/form-data")
-    assert answer.status_code == 202, answer.json
-
-
 @pytest.mark.parametrize("case, status, code", [
     ("forged", 401, "invalid_ticket"),
     ("garbage", 401, "invalid_ticket"),
-    ("missing ticket", 401, "missing_ticket"),
+    ("missing ticket", 401, "ticket_first"),
+    ("blank ticket", 401, "missing_ticket"),
     ("expired", 401, "ticket_expired"),
     ("other node", 403, "wrong_node"),
     ("file larger than ticket", 413, "too_large"),
@@ -236,6 +230,8 @@ def test_refused_uploads_leave_nothing_behind(client, node, case, status, code):
         ticket = "not-a-ticket!"
     elif case == "missing ticket":
         ticket = None
+    elif case == "blank ticket":
+        ticket = ""
     elif case == "expired":
         ticket = make_ticket(node, size=100, expires_in=-1)
     elif case == "other node":
@@ -266,13 +262,19 @@ def test_a_body_over_the_maximum_is_refused_before_reading(client, node):
 
 @pytest.mark.parametrize("body, content_type", [
     (b"ticket=abc", "application/x-www-form-urlencoded"),
-    (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc", "multipart/form-data; boundary=x"),
+    (b"--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nabc", "multipart/form-data; boundary=x"),
     (b"--x\r\nContent-Disposition: form-data; name=\"file\"" + b"; a=b" * 50_000, "multipart/form-data; boundary=x"),
     (b"no boundary at all " * 20_000, "multipart/form-data; boundary=x"),
 ])
 def test_malformed_forms_are_400(client, node, body, content_type):
     answer = client.post("/api/v1/uploads", data=body, content_type=content_type)
     assert answer.status_code == 400 and answer.json["error"] == "bad_form"
+    assert nothing_stored(node)
+
+
+def test_an_empty_post_is_asked_for_its_ticket(client, node):
+    answer = client.post("/api/v1/uploads")
+    assert (answer.status_code, answer.json["error"]) == (401, "missing_ticket")
     assert nothing_stored(node)
 
 

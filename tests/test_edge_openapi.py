@@ -9,7 +9,7 @@ from edge import create_app
 from edge.jobs import JobLock
 from edge.models import db
 from tests.openapi_check import errors, header_errors, resolve, response_schema
-from tests.test_edge import PACKAGE, make_ticket, published_video, tracker  # noqa: F401 (fixture)
+from tests.test_edge import PACKAGE, TRACKER_ID, make_ticket, published_video, tracker  # noqa: F401 (fixture)
 
 TOKEN = "s3cret"
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -134,6 +134,13 @@ def test_real_answers_match_the_document(app, spec, tmp_path):
     app.config["EDGE_ACCEL_REDIRECT"] = "/internal"
     assert call("get", files, 200, segment).headers["X-Accel-Redirect"] == f"/internal/{video_id}/360p_00000.m4s"
     app.config["EDGE_ACCEL_REDIRECT"] = None
+    # A tracker's challenge (edge/proof.py).
+    proof = "/api/v1/proof"
+    challenge = {"challenge": "c" * 64, "tracker": TRACKER_ID, "url": "http://edge.test"}
+    call("post", proof, 200, json=challenge)
+    call("post", proof, 400, json={**challenge, "challenge": "C" * 64})
+    call("post", proof, 403, json={**challenge, "url": "http://elsewhere.test"})
+    call("post", proof, 413, json={**challenge, "url": "x" * 9000})
     # Operator actions.
     video = "/api/v1/videos/{video_id}"
     bearer = {"Authorization": f"Bearer {TOKEN}"}

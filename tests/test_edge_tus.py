@@ -188,6 +188,18 @@ def test_creation_refusals_store_nothing(edge, case, status, code):
     assert os.listdir(edge.node.uploads) == []
 
 
+def test_metadata_values_are_opaque_bytes_but_must_be_base64(edge):
+    """tus leaves metadata values to the application: bytes that are not UTF-8 are taken (as U+FFFD
+    in what the edge reads), and only a value that is not base64 is refused."""
+    ticket = base64.b64encode(edge.ticket(10).encode()).decode()
+    taken = requests.post(edge.uploads, timeout=5, headers={
+        **TUS, "Upload-Length": "10", "Upload-Metadata": f"ticket {ticket},filename /w==,note //79"})
+    assert taken.status_code == 201, taken.text
+    refused = requests.post(edge.uploads, timeout=5, headers={
+        **TUS, "Upload-Length": "10", "Upload-Metadata": f"ticket {ticket},filename not-base64!"})
+    assert (refused.status_code, refused.json()["error"]) == (400, "bad_metadata")
+
+
 def test_patch_refusals(edge):
     location = edge.create(10).headers["Location"]
     patch = {**TUS, "Content-Type": "application/offset+octet-stream"}

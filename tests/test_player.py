@@ -3,7 +3,7 @@ import re
 import threading
 
 import pytest
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from player import create_blueprint
@@ -32,29 +32,53 @@ def client():
     return make_app().test_client()
 
 
-@pytest.fixture(scope="module")
-def fake_tracker():
-    """A hand-written stand-in for the tracker's metadata endpoint, on a real loopback port."""
-    fake = Flask("fake_tracker")
+class FakeTracker:
+    """A hand-written stand-in for the tracker's metadata endpoint, on a real loopback port, that
+    remembers every request it gets."""
 
-    @fake.get("/api/v1/videos/<video_id>")
-    def video(video_id):
+    def __init__(self):
+        self.hits = []
+        fake = Flask("fake_tracker")
+        fake.before_request(lambda: self.hits.append(request.path))
+        fake.get("/api/v1/videos/<video_id>")(self.video)
+        self.server = make_server("127.0.0.1", 0, fake, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def video(self, video_id):
         if video_id == VID:
             return jsonify(VIDEO)
         return jsonify(error="not_found", message="no such video"), 404
 
-    server = make_server("127.0.0.1", 0, fake, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture(scope="module")
+def trackers():
+    started = []
+
+    def start():
+        started.append(FakeTracker())
+        return started[-1]
+    yield start
+    for fake in started:
+        fake.close()
+
+
+@pytest.fixture(scope="module")
+def fake_tracker(trackers):
+    return trackers().url
 
 
 @pytest.fixture
 def oembed(fake_tracker):
-    client = make_app(PLAYER_TRACKER_URL=fake_tracker).test_client()
+    # As on a tracker of a local network: its own URL, and loopback lookups allowed.
+    client = make_app(SLIPSTREAM_PUBLIC_URL="http://localhost", PLAYER_TRACKER_URL=fake_tracker,
+                      TRACKER_ALLOW_PRIVATE=True).test_client()
     return lambda **params: client.get("/oembed", query_string=params)
 
 
@@ -181,7 +205,54 @@ def test_oembed_errors_are_json(oembed, params, status, code):
 
 
 def test_oembed_still_embeds_when_the_tracker_is_unreachable():
-    client = make_app(PLAYER_TRACKER_URL=f"http://127.0.0.1:{free_port()}").test_client()
+    client = make_app(SLIPSTREAM_PUBLIC_URL="http://localhost", PLAYER_TRACKER_URL=f"http://127.0.0.1:{free_port()}",
+                      TRACKER_ALLOW_PRIVATE=True).test_client()
     body = client.get("/oembed", query_string={"url": f"http://localhost/watch/{VID}"}).get_json()
     assert body["type"] == "video" and f"/embed/{VID}" in body["html"]
     assert "thumbnail_url" not in body
+
+
+# oEmbed never builds a URL from the request's Host (issue 13): the site and the tracker come from
+# configuration, and the lookup goes through the guarded client.
+
+
+def test_a_forged_host_sends_no_request_there(trackers):
+    site, decoy = trackers(), trackers()
+    client = make_app(SLIPSTREAM_PUBLIC_URL=site.url, TRACKER_ALLOW_PRIVATE=True).test_client()
+    forged = {"Host": decoy.url.removeprefix("http://")}
+    # A link to the forged host is not a link of this site.
+    answer = client.get("/oembed", query_string={"url": f"{decoy.url}/watch/{VID}"}, headers=forged)
+    assert (answer.status_code, answer.get_json()["error"]) == (404, "unknown_url")
+    # A link of this site is looked up at this site's tracker, and the embed points there too.
+    answer = client.get("/oembed", query_string={"url": f"{site.url}/watch/{VID}"}, headers=forged)
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["title"] == "Tide <pools>"
+    assert body["html"].startswith(f'<iframe src="{site.url}/embed/{VID}"')
+    assert body["provider_url"] == site.url + "/"
+    assert decoy.hits == [] and site.hits == [f"/api/v1/videos/{VID}"]
+
+
+def test_the_lookup_reaches_a_private_address_only_with_TRACKER_ALLOW_PRIVATE(trackers):
+    tracker = trackers()
+    client = make_app(SLIPSTREAM_PUBLIC_URL="https://videos.example", PLAYER_TRACKER_URL=tracker.url).test_client()
+    answer = client.get("/oembed", query_string={"url": f"https://videos.example/watch/{VID}"})
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["title"] == "Slipstream video"  # embeds, without the metadata
+    assert body["html"].startswith(f'<iframe src="https://videos.example/embed/{VID}"')
+    assert tracker.hits == []
+
+
+def test_without_a_configured_site_no_link_is_this_sites(trackers):
+    decoy = trackers()
+    client = make_app().test_client()
+    answer = client.get("/oembed", query_string={"url": f"{decoy.url}/watch/{VID}"},
+                        headers={"Host": decoy.url.removeprefix("http://")})
+    assert (answer.status_code, answer.get_json()["error"]) == (404, "unknown_url")
+    assert decoy.hits == []
+
+
+@pytest.mark.parametrize("link", [f"https://localhost/watch/{VID}", f"http://localhost:8000/watch/{VID}",
+                                  f"http://localhost:x/watch/{VID}", f"http://user@elsewhere.example/watch/{VID}"])
+def test_only_links_of_the_configured_origin_are_this_sites(oembed, link):
+    answer = oembed(url=link)
+    assert (answer.status_code, answer.get_json()["error"]) == (404, "unknown_url")

@@ -1,4 +1,5 @@
 """protocol/http.py: the guarded client refuses private addresses, redirects, huge and slow answers."""
+import io
 import json
 import threading
 import time
@@ -98,3 +99,13 @@ def test_answers_that_are_not_json_objects_are_misses(peer):
     for path, reason in (("/list", "object"), ("/text", "not JSON"), ("/missing", "404")):
         with pytest.raises(UnsafeRequest, match=reason):
             client.get_json(peer + path)
+
+
+def test_a_large_body_may_go_to_a_file_as_it_arrives(peer):
+    out = io.BytesIO()
+    answer = GuardedClient(allow_private=True).request("GET", f"{peer}/huge", into=out)
+    assert answer.status == 200 and answer.body == b"" and out.getvalue() == b"x" * 100_000
+    out = io.BytesIO()
+    with pytest.raises(UnsafeRequest, match="cap"):
+        GuardedClient(allow_private=True, max_bytes=10_000).request("GET", f"{peer}/chunked-huge", into=out)
+    assert len(out.getvalue()) <= 10_000  # nothing past the cap is written

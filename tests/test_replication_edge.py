@@ -1,15 +1,19 @@
-"""The edge's side of replication and hand-over: pulling from (partly bad) sources, operator actions."""
+"""The edge's side of replication and hand-over: pulling from (partly bad or hostile) sources,
+operator actions."""
 import json
 import os
 import threading
 
 import pytest
-from flask import Flask, abort
+from flask import Flask, Response, abort, redirect
 from werkzeug.serving import make_server
 
+from edge.errors import ApiError
 from edge.handover import delete_copy
 from edge.models import Hold, db
-from edge.replication import ReplicationError, replicate
+from edge.replication import BASE_DEADLINE, MAX_DEADLINE, ReplicationError, Replicator, deadline_for, pull_client, \
+    replicate
+from protocol.ids import canonical_json, content_id
 from protocol.manifest import verify_dir
 from tests.test_edge import app, client, node, published_video, tracker  # noqa: F401 (fixtures)
 
@@ -17,21 +21,25 @@ SEGMENT = "360p_00000.m4s"
 
 
 class Source:
-    """An edge as seen from outside: serves the files it is given under /videos/<id>/<name>."""
+    """An edge as seen from outside: serves the files it is given under /videos/<id>/<name> (bytes,
+    or a function making the answer), and remembers the names asked for."""
 
     def __init__(self, files):
-        self.files = files
+        self.files, self.hits = files, []
         flask_app = Flask("source")
         flask_app.get("/videos/<video_id>/<name>")(self.serve)
         self.server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+        # The edge hangs up on an answer longer than listed: that is a test passing, not an error.
+        self.server.handle_error = lambda request, address: None
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def serve(self, video_id, name):
+        self.hits.append(name)
         if name not in self.files:
             abort(404)
-        return self.files[name]
+        return self.files[name]() if callable(self.files[name]) else self.files[name]
 
     def close(self):
         self.server.shutdown()
@@ -52,6 +60,12 @@ def package(node):
 
 
 @pytest.fixture
+def pulls():
+    """The edge's guarded client as tests run it: loopback sources allowed (EDGE_ALLOW_PRIVATE)."""
+    return pull_client(allow_private=True)
+
+
+@pytest.fixture
 def sources():
     started = []
 
@@ -68,18 +82,18 @@ def nothing_left(node):
         return os.listdir(node.staging) == [] and Hold.select().count() == 0
 
 
-def test_a_corrupt_file_is_fetched_again_from_the_next_source(node, package, sources):
+def test_a_corrupt_file_is_fetched_again_from_the_next_source(node, package, sources, pulls):
     video_id, files = package
     bad = sources({**files, SEGMENT: b"X" + files[SEGMENT][1:]})
     short = sources({**files, SEGMENT: files[SEGMENT][:-10], "poster.jpg": files["poster.jpg"] + b"tail"})
     good = sources(files)
-    assert replicate(node, video_id, [bad.url, short.url, good.url])
+    assert replicate(node, video_id, [bad.url, short.url, good.url], pulls)
     assert verify_dir(node.video_path(video_id), video_id) == []
     assert video_id in node.published() and nothing_left(node)
 
 
 @pytest.mark.parametrize("case", ["corrupt everywhere", "forged manifest", "missing file", "unreachable"])
-def test_nothing_unverified_is_published(node, package, sources, case):
+def test_nothing_unverified_is_published(node, package, sources, pulls, case):
     video_id, files = package
     if case == "corrupt everywhere":
         urls = [sources({**files, SEGMENT: b"X" * len(files[SEGMENT])}).url]
@@ -92,25 +106,24 @@ def test_nothing_unverified_is_published(node, package, sources, case):
     else:
         urls = ["http://127.0.0.1:9"]
     with pytest.raises(ReplicationError):
-        replicate(node, video_id, urls)
+        replicate(node, video_id, urls, pulls)
     assert video_id not in node.published() and nothing_left(node)
 
 
-def test_replication_holds_the_package_size(node, package, sources):
+def test_replication_holds_the_package_size(node, package, sources, pulls):
     video_id, files = package
     with open(os.path.join(node.videos, "filler"), "wb") as f:
         f.truncate(10**7 - 100)  # 100 bytes free: less than the package
     with pytest.raises(Exception, match="bytes free"):
-        replicate(node, video_id, [sources(files).url])
+        replicate(node, video_id, [sources(files).url], pulls)
     assert video_id not in node.published() and nothing_left(node)
 
 
-def test_tasks_from_an_announce_are_carried_out(node, package, sources, tracker):
+def test_tasks_from_an_announce_are_carried_out(node, package, sources, tracker, pulls):
     from edge.announcer import announce
-    from edge.replication import Replicator
 
     video_id, files = package
-    replicator = Replicator(node)
+    replicator = Replicator(node, pulls)
     replicator.start()
     try:
         tracker.tasks = [{"action": "replicate", "video_id": video_id, "sources": [sources(files).url]},
@@ -124,6 +137,90 @@ def test_tasks_from_an_announce_are_carried_out(node, package, sources, tracker)
         replicator.stop()
     assert video_id in node.published()
     assert video_id in tracker.announces[-1]["videos"]  # announced as soon as published
+
+
+# Sources are servers someone else named (README.md, trust model): guarded, capped, held to a size.
+
+
+def test_a_loopback_source_is_refused_without_EDGE_ALLOW_PRIVATE(node, package, sources):
+    video_id, files = package
+    source = sources(files)
+    with pytest.raises(ReplicationError):
+        replicate(node, video_id, [source.url, f"http://localhost:{source.url.rsplit(':', 1)[1]}"], pull_client())
+    assert source.hits == [] and video_id not in node.published() and nothing_left(node)
+
+
+def test_a_redirect_is_not_followed(node, package, sources, pulls):
+    video_id, files = package
+    good = sources(files)
+    redirecting = sources({name: (lambda name=name: redirect(f"{good.url}/videos/{video_id}/{name}"))
+                           for name in files})
+    with pytest.raises(ReplicationError):
+        replicate(node, video_id, [redirecting.url], pulls)
+    assert redirecting.hits and good.hits == [] and nothing_left(node)
+
+
+def test_a_file_longer_than_listed_is_cut_at_its_listed_size(node, package, sources, pulls):
+    video_id, files = package
+    sent = []
+
+    def endless():
+        def chunks():
+            yield files[SEGMENT]
+            for _ in range(1024):  # bounded: 64 MB at most, were nothing cut
+                sent.append(1)
+                yield b"x" * 65536
+        return Response(chunks(), mimetype="video/iso.segment")
+
+    flood = sources({**files, SEGMENT: endless})
+    with pytest.raises(ReplicationError, match=SEGMENT):
+        replicate(node, video_id, [flood.url], pulls)
+    assert len(sent) < 256 and nothing_left(node)  # stopped long before 16 MB
+
+
+def test_each_file_has_a_deadline_scaled_to_its_size():
+    assert deadline_for(0) == BASE_DEADLINE
+    assert BASE_DEADLINE < deadline_for(10**6) < deadline_for(10**8) <= MAX_DEADLINE == deadline_for(10**12)
+
+
+@pytest.mark.parametrize("extra", [0, 1000])
+def test_a_task_size_is_held_and_a_package_within_it_is_pulled(node, package, sources, pulls, extra):
+    video_id, files = package
+    size = sum(map(len, files.values()))  # the manifest's bytes and every file it lists
+    assert replicate(node, video_id, [sources(files).url], pulls, size=size + extra)
+    assert video_id in node.published() and nothing_left(node)
+
+
+def test_a_manifest_larger_than_the_task_size_is_refused_and_nothing_kept(node, package, sources, pulls):
+    video_id, files = package
+    source = sources(files)
+    with pytest.raises(ReplicationError, match="more than the"):
+        replicate(node, video_id, [source.url], pulls, size=sum(map(len, files.values())) - 1)
+    assert source.hits == ["manifest.json"]  # no file fetched
+    assert video_id not in node.published() and nothing_left(node)
+
+
+def test_a_task_size_beyond_the_free_space_is_refused_before_any_fetch(node, package, sources, pulls):
+    video_id, files = package
+    source = sources(files)
+    with pytest.raises(ApiError, match="bytes free"):
+        replicate(node, video_id, [source.url], pulls, size=10**7 + 1)
+    assert source.hits == [] and nothing_left(node)
+
+
+def test_a_manifest_with_a_negative_size_is_refused(node, sources, pulls):
+    manifest = canonical_json({"version": 1, "files": {"a.m4s": {"sha256": "0" * 64, "size": -10**9}}})
+    video_id = content_id(manifest)  # a liar can make a manifest that hashes to its own id
+    with pytest.raises(ReplicationError):
+        replicate(node, video_id, [sources({"manifest.json": manifest}).url], pulls)
+    assert nothing_left(node)
+
+
+@pytest.mark.parametrize("size", [-1, 0, True, "100", 1.5])
+def test_a_replicate_task_with_a_malformed_size_is_ignored(node, pulls, size):
+    replicator = Replicator(node, pulls)
+    replicator.submit([{"action": "replicate", "video_id": "ab" * 20, "sources": ["http://edge.test"], "size": size}])
+    assert replicator.tasks.empty()
 
 
 AUTH = {"Authorization": "Bearer s3cret"}

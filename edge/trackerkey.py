@@ -1,0 +1,92 @@
+"""The tracker's key, pinned (README.md, trust model): upload tickets are checked against it, and a
+tracker that answers with another key is refused loudly, never believed.
+
+`EDGE_TRACKER_KEY`, when set, is the key. Otherwise the key in the first announce answer is pinned
+in `<data>/tracker.pub` (trust on first use, as ssh's known_hosts) and stays until the operator
+deletes that file. The key of the latest answer is kept in `<data>/tracker.seen`, so that every
+worker's `GET /api/v1/status` can say when the two differ. Both are files, not memory: every
+gunicorn worker must see what the announcer (running in one of them) learned.
+"""
+import logging
+import os
+import tempfile
+
+from protocol.ids import is_public_key
+
+from .upstream import TrackerError
+
+log = logging.getLogger(__name__)
+
+
+class TrackerKeyMismatch(TrackerError):
+    """The tracker answered with a key other than the pinned one: its answer is not acted on."""
+
+
+class PinnedKey:
+    def __init__(self, data_dir, configured=None):
+        self.configured = configured
+        self.pin_path = os.path.join(data_dir, "tracker.pub")
+        self.seen_path = os.path.join(data_dir, "tracker.seen")
+
+    def pinned(self):
+        """The key tickets are checked against; None before the tracker's first answer."""
+        return self.configured or _read_key(self.pin_path)
+
+    def seen(self):
+        return _read_key(self.seen_path)
+
+    def check(self, key, tracker_url):
+        """Accept the key of an announce answer: pinned on first contact, else it must be the pinned
+        one. Raise TrackerError for an answer without a key (it could hide a changed one) and
+        TrackerKeyMismatch for another key."""
+        if not is_public_key(key):
+            raise TrackerError(f"tracker {tracker_url} did not give its key (64 hex characters) in its answer")
+        if key != self.seen():
+            _write_key(self.seen_path, key)
+        pinned = self.pinned() or _pin(self.pin_path, key)
+        if pinned is None:
+            raise TrackerError(f"{self.pin_path} holds no key (64 hex characters); delete it to pin the tracker's")
+        if key != pinned:
+            how = "EDGE_TRACKER_KEY" if self.configured else self.pin_path
+            message = (f"tracker {tracker_url} answered with key {key}, not the pinned {pinned} ({how}); its "
+                       f"answers and tickets are refused. If its key really changed, set EDGE_TRACKER_KEY to "
+                       f"the new key or delete {self.pin_path}")
+            log.error(message)
+            raise TrackerKeyMismatch(message)
+
+    def status(self):
+        pinned, seen = self.pinned(), self.seen()
+        return {"pinned": pinned, "seen": seen, "mismatch": bool(pinned and seen and seen != pinned)}
+
+
+def _read_key(path):
+    try:
+        with open(path) as f:
+            key = f.read().strip()
+    except FileNotFoundError:
+        return None
+    return key if is_public_key(key) else None
+
+
+def _write_key(path, key):
+    """Replace the file at `path` atomically (a reader sees the old key or the new one)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".key-")
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    os.replace(tmp, path)
+
+
+def _pin(path, key):
+    """Pin `key` unless another worker pinned one a moment ago; return the pinned key. A hard link
+    never replaces an existing file, so exactly one first answer wins."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".key-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return _read_key(path)
