@@ -105,7 +105,8 @@ def ours(work, name, videos, nodes, workers):
     data = f"{work}/{name}"
     fill_catalog(data, videos, nodes)
     return Server("tracker", data, {"TRACKER_ALLOW_PRIVATE": "1", "TRACKER_NODE_TTL": "86400",
-                                    "GUNICORN_ACCESSLOG": ""}, workers=workers).start(timeout=120)
+                                    "TRACKER_BACKGROUND": "0", "GUNICORN_ACCESSLOG": ""},
+                  workers=workers).start(timeout=120)
 
 
 def stop(proc):

@@ -20,6 +20,16 @@ class Clock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def close_test_edges():
+    """Stop the loopback servers of the `Edge`s a test made (tests/edges.py)."""
+    from tests import edges
+
+    yield
+    while edges.RUNNING:
+        edges.RUNNING.pop().close()
+
+
 @pytest.fixture
 def clock():
     """Pass as `CLOCK=clock` to create_app, then `clock.advance(ttl + 1)` instead of sleeping. It

@@ -4,7 +4,6 @@ import os
 import pwd
 import subprocess
 import tempfile
-import time
 
 from tests.servers import free_port
 

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from tests.test_tracker import Edge, assert_error, make_app, publish
+from tests.test_tracker import Edge, assert_error, audit_all, make_app, publish
 from tracker.ledger.models import Balance, Donation, Posting
 
 PEER = "https://peer-tracker.example"
@@ -24,15 +24,17 @@ def client(app):
 
 @pytest.fixture
 def edges(client):
-    return [Edge("https://edge1.example"), Edge("https://edge2.example")]
+    return [Edge(), Edge()]
 
 
 @pytest.fixture
-def video(client, edges):
-    """A video by alice published on the first edge; the second edge announces after (it streams too)."""
+def video(app, client, edges):
+    """A video by alice published on the first edge; the second edge holds an audited copy (it streams too)."""
     assert edges[0].announce(client).status_code == 200
     video_id = publish(client, edges[0], creator="alice")
+    edges[1].copy_from(edges[0], video_id)
     assert edges[1].announce(client).status_code == 200
+    audit_all(app)
     return video_id
 
 
@@ -125,10 +127,13 @@ def test_a_peer_tracker_that_found_the_edges_gets_its_own_account(client, edges,
     ({"currency": "XYZ"}, 400, "unknown_currency"),
     ({"currency": "eur"}, 400, "unknown_currency"),
     ({"currency": None}, 400, "unknown_currency"),
-    ({"served": {"e" * 64: 10}}, 422, "unknown_node"),
+    ({"served": {"e" * 64: 10}}, 404, "unknown_node"),
     ({"served": {"not-a-node": 10}}, 400, "invalid_served"),
     ({"served": {"E" * 64: 10}}, 400, "invalid_served"),
     ({"served": [1, 2]}, 400, "invalid_served"),
+    ({"served": []}, 400, "invalid_served"),
+    ({"served": ""}, 400, "invalid_served"),
+    ({"currency": ["EUR"]}, 400, "unknown_currency"),
     ({"found_by": "https://stranger.example"}, 422, "unknown_tracker"),
     ({"found_by": 7}, 400, "invalid_found_by"),
     ({"found_by": "http://[oops"}, 400, "invalid_found_by"),
@@ -143,6 +148,16 @@ def test_bad_served_bytes_are_refused(client, edges, video):
     for count in (-1, 1.5, "10", None, 2 ** 60):
         assert_error(donate(client, gift(video, edges, served={edges[0].id: count})), 400, "invalid_served")
     assert ledger_rows() == (0, 0, 0)
+
+
+def test_an_integer_written_as_a_float_is_that_integer(client, edges, video):
+    """JSON has one kind of number (and JSON Schema's "integer" takes 500.0): 500.0 is 500, the same gift."""
+    body = gift(video, edges)
+    first = donate(client, body, key="same")
+    again = donate(client, {**body, "amount": float(body["amount"]),
+                            "served": {node: float(n) for node, n in body["served"].items()}}, key="same")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == first.json
 
 
 @pytest.mark.parametrize("headers, code", [

@@ -12,6 +12,7 @@ import psycopg2
 import pytest
 import requests
 
+from tests.actions import wait_for
 from tests.servers import ROOT, start_tracker
 from tests.test_tracker import Edge
 
@@ -34,16 +35,21 @@ def tracker(request, tmp_path):
 
 
 def publish_on(tracker, edges):
-    """alice's video, placed on and registered by the first edge; the second edge announces after."""
+    """alice's video, placed on and registered by the first edge; the second edge holds a copy, audited
+    by the tracker's auditor before this returns."""
     post = lambda path, body: requests.post(tracker.url + path, json=body, timeout=10)  # noqa: E731
     assert post("/api/v1/nodes/announce", edges[0].announce_doc()).status_code == 200
     placement = post("/api/v1/uploads", {"title": "Load", "size": 1000, "creator": "alice"})
     assert placement.status_code == 200, placement.text
     placement = placement.json()
-    registered = post("/api/v1/videos", edges[0].registration_doc(placement["upload"], "ab" * 20))
+    registered = post("/api/v1/videos", edges[0].registration_doc(placement["upload"], edges[0].make_package()))
     assert registered.status_code == 201, registered.text
+    video = registered.json()["video_id"]
+    edges[1].copy_from(edges[0], video)
     assert post("/api/v1/nodes/announce", edges[1].announce_doc()).status_code == 200
-    return "ab" * 20
+    sources = lambda: requests.get(f"{tracker.url}/api/v1/videos/{video}/sources", timeout=10).json()  # noqa: E731
+    wait_for(lambda: len(sources()["sources"]) == 2, message="the second copy audited")
+    return video
 
 
 def requests_to_send(video, edges):
@@ -95,7 +101,7 @@ def corrupt_one_posting(tracker):
 
 
 def test_concurrent_donations_with_repeated_keys_post_exactly_once(tracker, tmp_path):
-    edges = [Edge("https://edge1.example"), Edge("https://edge2.example")]
+    edges = [Edge(), Edge()]
     video = publish_on(tracker, edges)
     with ThreadPoolExecutor(THREADS) as pool:
         results = list(pool.map(lambda sent: donate(tracker, *sent), requests_to_send(video, edges)))

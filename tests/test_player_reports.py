@@ -1,20 +1,21 @@
 """Failure reports from players (tracker/nodes/reports.py): accepted, rate-limited, and ranking edges down."""
 import pytest
 
-from tests.test_tracker import Edge, assert_error, make_app, new_video_id, publish, source_nodes
+from tests.test_tracker import Edge, assert_error, audit_all, make_app, new_video_id, publish, source_nodes
 
 
 @pytest.fixture
 def two_edges(tmp_path, clock):
     """A tracker with one video on two edges; `roomy` has more free space, so it comes first. Reports
     count for a minute, shorter than the edges' TTL, so the clock can pass it with both still live."""
-    client = make_app(tmp_path, TRACKER_REPORT_LIMIT=5, TRACKER_REPORT_WINDOW=60, CLOCK=clock).test_client()
-    roomy, tight = Edge("https://roomy.example", capacity=10**7), Edge("https://tight.example", capacity=10**6)
+    app = make_app(tmp_path, TRACKER_REPORT_LIMIT=5, TRACKER_REPORT_WINDOW=60, CLOCK=clock)
+    client = app.test_client()
+    roomy, tight = Edge(capacity=10**7), Edge(capacity=10**6)
     roomy.announce(client)
     video_id = publish(client, roomy)
-    for edge in (roomy, tight):
-        edge.videos = [video_id]
-        assert edge.announce(client).status_code == 200
+    tight.copy_from(roomy, video_id)
+    assert tight.announce(client).status_code == 200
+    audit_all(app)
     return client, video_id, roomy, tight
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from protocol.signing import sign
-from tests.test_tracker import Edge, make_app, publish
+from tests.test_tracker import Edge, audit_all, make_app, publish
 
 
 @pytest.fixture
@@ -26,20 +26,27 @@ def drop(client, edge, video_id):
         {"node": edge.id, "timestamp": edge.stamp(), "video_id": video_id}, edge.key))
 
 
-def test_a_video_short_of_copies_is_given_to_a_node_with_room(client):
-    a, b = Edge("https://a.example"), Edge("https://b.example")
+def replicate(video, *sources):
+    return {"action": "replicate", "video_id": video, "sources": [s.url for s in sources],
+            "size": sources[0].package_size(video)}
+
+
+def test_a_video_short_of_copies_is_given_to_a_node_with_room(app, client):
+    a, b, c = Edge(), Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
     assert tasks(client, a) == []  # it holds it already
-    assert tasks(client, b) == [{"action": "replicate", "video_id": video, "sources": ["https://a.example"]}]
+    assert tasks(client, b) == [replicate(video, a)]
     assert tasks(client, b) == []  # handed out once, not again while pending
-    b.videos.append(video)
-    assert tasks(client, b) == []  # done: two copies
+    b.copy_from(a, video)
+    tasks(client, b)
+    audit_all(app)
+    assert tasks(client, c) == []  # done: two audited copies
 
 
 def test_a_pending_task_is_handed_out_again_after_the_timeout(tmp_path, clock):
     client = make_app(tmp_path, TRACKER_REPLICATION_TIMEOUT=60, CLOCK=clock).test_client()
-    a, b = Edge("https://a.example"), Edge("https://b.example")
+    a, b = Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
     assert [t["video_id"] for t in tasks(client, b)] == [video]
@@ -49,33 +56,36 @@ def test_a_pending_task_is_handed_out_again_after_the_timeout(tmp_path, clock):
     assert [t["video_id"] for t in tasks(client, b)] == [video]
 
 
-def test_no_task_for_a_node_without_room_or_when_enough_copies(client):
-    a, full, c = Edge("https://a.example"), Edge("https://full.example", capacity=10), Edge("https://c.example")
+def test_no_task_for_a_node_without_room_or_when_enough_copies(app, client):
+    a, full, c, d = Edge(), Edge(capacity=10), Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
     full.announce(client)
     assert tasks(client, full) == []
-    c.videos.append(video)
+    c.copy_from(a, video)
     c.announce(client)
-    assert tasks(client, full) == []
+    audit_all(app)
+    assert tasks(client, d) == []
 
 
 def test_a_dead_nodes_videos_are_copied_elsewhere(tmp_path, clock):
-    client = make_app(tmp_path, TRACKER_NODE_TTL=60, CLOCK=clock).test_client()
-    a, b, c = Edge("https://a.example"), Edge("https://b.example"), Edge("https://c.example")
+    app = make_app(tmp_path, TRACKER_NODE_TTL=60, CLOCK=clock)
+    client = app.test_client()
+    a, b, c = Edge(), Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
-    b.videos.append(video)
+    b.copy_from(a, video)
     b.announce(client)
+    audit_all(app)
     c.announce(client)
     assert tasks(client, c) == []
     clock.advance(61)  # b falls silent past the TTL; a and c keep announcing
     tasks(client, a)
-    assert tasks(client, c) == [{"action": "replicate", "video_id": video, "sources": ["https://a.example"]}]
+    assert tasks(client, c) == [replicate(video, a)]
 
 
-def test_hand_over_deletes_only_after_another_copy_is_announced(client):
-    a, b = Edge("https://a.example"), Edge("https://b.example")
+def test_hand_over_deletes_only_once_the_target_of_audited_copies_is_elsewhere(app, client):
+    a, b, c = Edge(), Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
     answer = drop(client, a, video)
@@ -83,31 +93,39 @@ def test_hand_over_deletes_only_after_another_copy_is_announced(client):
     assert tasks(client, a) == []  # the only copy: never deleted
     assert [t["action"] for t in tasks(client, b)] == ["replicate"]
     assert tasks(client, a) == []  # b has not announced a copy yet
-    b.videos.append(video)
+    b.copy_from(a, video)
     tasks(client, b)
+    assert tasks(client, a) == []  # announced, not audited: it does not count
+    audit_all(app)
+    assert tasks(client, a) == []  # one audited copy elsewhere, the target is two
+    assert [t["action"] for t in tasks(client, c)] == ["replicate"]
+    c.copy_from(a, video)
+    tasks(client, c)
+    audit_all(app)
     assert tasks(client, a) == [{"action": "delete", "video_id": video}]
     a.videos.remove(video)
     assert tasks(client, a) == []  # hand-over finished
 
 
-def test_two_nodes_dropping_each_other_keep_one_copy(client):
-    a, b = Edge("https://a.example"), Edge("https://b.example")
+def test_two_nodes_dropping_each_other_keep_one_copy(app, client):
+    a, b = Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
-    b.videos.append(video)
+    b.copy_from(a, video)
     b.announce(client)
+    audit_all(app)
     assert drop(client, a, video).status_code == 202
     assert drop(client, b, video).status_code == 202
     assert tasks(client, a) == [] and tasks(client, b) == []
 
 
 def test_drop_refusals(client):
-    a = Edge("https://a.example")
+    a = Edge()
     a.announce(client)
     video = publish(client, a)
     assert drop(client, a, "not-an-id").status_code == 400
     assert drop(client, a, "ab" * 20).json["error"] == "not_held"
-    stranger = Edge("https://s.example")
+    stranger = Edge()
     assert drop(client, stranger, video).status_code == 403
     forged = sign({"node": a.id, "timestamp": a.stamp(), "video_id": video}, stranger.key)
     assert client.post("/api/v1/nodes/drop", json=forged).status_code == 403
@@ -118,12 +136,14 @@ def test_a_replayed_drop_is_refused(tmp_path, request, database):
     """A drop is signed with the node's clock like an announce: the same document twice is a replay,
     a newer one (a millisecond later, so stored with more than PostgreSQL REAL's precision) is not."""
     config = {"DATABASE_URL": request.getfixturevalue("postgres_url")} if database == "postgresql" else {}
-    client = make_app(tmp_path, **config).test_client()
-    a, b = Edge("https://a.example"), Edge("https://b.example")
+    app = make_app(tmp_path, TRACKER_REPLICAS=1, **config)
+    client = app.test_client()
+    a, b = Edge(), Edge()
     a.announce(client)
     video = publish(client, a)
-    b.videos.append(video)
+    b.copy_from(a, video)
     b.announce(client)
+    audit_all(app)
     signed = sign({"node": a.id, "timestamp": a.stamp(), "video_id": video}, a.key)
     assert client.post("/api/v1/nodes/drop", json=signed).status_code == 202
     replay = client.post("/api/v1/nodes/drop", json=signed)

@@ -1,50 +1,19 @@
 """The tracker's API through Flask's test client, on a fresh SQLite database per test.
 
-Edges are played by `Edge`: a real Ed25519 key that signs announces and registrations exactly as
-an edge does, so every test goes through the real signature, freshness and replay checks.
+Edges are played by `Edge` (tests/edges.py): a real key and a real HTTP server on loopback, so
+every test goes through the real signature, freshness, replay, proof and audit checks.
 """
 import secrets
 import time
 
-import nacl.signing
 import pytest
 
-from protocol.signing import node_id, sign
+from protocol.signing import sign
 from protocol.tickets import decode_ticket
+from tests.edges import Edge
 from tracker import create_app
-
-
-class Edge:
-    """An edge as the tracker sees it: a key, a URL, a capacity and the videos it holds."""
-
-    def __init__(self, url="https://edge1.example", capacity=10**9, used=0):
-        self.key = nacl.signing.SigningKey.generate()
-        self.id = node_id(self.key)
-        self.url, self.capacity, self.used, self.videos = url, capacity, used, []
-        self.last = 0.0
-
-    def stamp(self):
-        """Unix seconds as a float, strictly increasing, as a real edge's clock."""
-        self.last = max(time.time(), self.last + 0.001)
-        return self.last
-
-    def announce_doc(self, **changes):
-        payload = {"node": self.id, "timestamp": self.stamp(), "url": self.url, "capacity": self.capacity,
-                   "used": self.used, "videos": list(self.videos), "event": "started"}
-        return sign({**payload, **changes}, self.key)
-
-    def registration_doc(self, upload, video_id, **changes):
-        payload = {"node": self.id, "timestamp": self.stamp(), "upload": upload, "video_id": video_id,
-                   "duration": 6.0, "poster": "poster.jpg", "size": 1000,
-                   "renditions": [{"name": "360p", "width": 640, "height": 360, "bandwidth": 800000}]}
-        return sign({**payload, **changes}, self.key)
-
-    def announce(self, client, **changes):
-        return client.post("/api/v1/nodes/announce", json=self.announce_doc(**changes))
-
-    def register(self, client, upload, video_id=None, **changes):
-        video_id = video_id or new_video_id()
-        return client.post("/api/v1/videos", json=self.registration_doc(upload, video_id, **changes))
+from tracker.nodes.audits import run_pending
+from tracker.nodes.urls import check_node_url
 
 
 def new_video_id():
@@ -52,8 +21,16 @@ def new_video_id():
 
 
 def make_app(tmp_path, **config):
+    """A tracker for Flask's test client; its edges are on loopback, and audits run when a test says
+    (audit_all), not in a thread."""
     return create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path), "SLIPSTREAM_PUBLIC_URL": "https://tracker.example",
-                       "TESTING": True, **config})
+                       "TESTING": True, "TRACKER_ALLOW_PRIVATE": True, "TRACKER_BACKGROUND": False, **config})
+
+
+def audit_all(app):
+    """Audit every copy that is due, as the tracker's auditor thread does within a second."""
+    while run_pending(app):
+        pass
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -149,7 +126,7 @@ def test_odd_timestamps_are_refused(client, stamp):
 
 
 def test_forged_and_tampered_announces_are_refused(client):
-    victim, forger = Edge(), Edge("https://evil.example")
+    victim, forger = Edge(), Edge()
     forged = forger.announce_doc(node=victim.id)  # claims the victim's id, signed by another key
     assert_error(client.post("/api/v1/nodes/announce", json=forged), 403, "bad_signature")
     tampered = victim.announce_doc()
@@ -177,7 +154,8 @@ def test_malformed_announce_bodies_get_400(client, body):
     "http://[::1]:8001", "http://[fd00::1]", "http://[::ffff:127.0.0.1]", "http://0.0.0.0",
     "http://2130706433", "http://0x7f.1", "http://127.1", "http://intranet",
 ])
-def test_bad_node_urls_are_refused(client, url):
+def test_bad_node_urls_are_refused(tmp_path, url):
+    client = make_app(tmp_path, TRACKER_ALLOW_PRIVATE=False).test_client()
     assert_error(Edge(url=url).announce(client), 422, "invalid_url")
 
 
@@ -189,10 +167,16 @@ def test_bad_node_urls_are_refused(client, url):
     ("http://10.0.0.5:8001", True, "http://10.0.0.5:8001"),
     ("http://localhost:8001", True, "http://localhost:8001"),
 ])
-def test_good_node_urls_are_stored_without_trailing_slash(tmp_path, url, allow_private, stored):
-    client = make_app(tmp_path, TRACKER_ALLOW_PRIVATE=allow_private).test_client()
-    assert Edge(url=url).announce(client).status_code == 200
-    assert place(client).json["upload_url"] == stored + "/api/v1/uploads"
+def test_good_node_urls_are_stored_without_trailing_slash(url, allow_private, stored):
+    # Checked without announcing: an announced URL is proven, and tests send nothing beyond loopback.
+    assert check_node_url(url, allow_private) == stored
+
+
+def test_an_announced_url_is_kept_as_proven(client):
+    edge = Edge()
+    edge.url += "/"
+    assert edge.announce(client).status_code == 200
+    assert place(client).json["upload_url"] == edge.url.rstrip("/") + "/api/v1/uploads"
 
 
 def test_unspecified_address_is_refused_even_on_a_private_network(tmp_path):
@@ -218,7 +202,7 @@ def test_placement_signs_a_ticket_for_a_live_edge(app, client):
     assert answer.status_code == 200, answer.json
     body = answer.json
     assert set(body) == {"upload_url", "ticket", "node", "expires", "upload"}
-    assert body["upload_url"] == "https://edge1.example/api/v1/uploads" and body["node"] == edge.id
+    assert body["upload_url"] == edge.url + "/api/v1/uploads" and body["node"] == edge.id
     ticket = decode_ticket(body["ticket"], app.config["TRACKER_ID"])
     assert ticket == {"upload": body["upload"], "node": edge.id, "size": 12345, "expires": body["expires"],
                       "tracker": app.config["TRACKER_ID"]}
@@ -226,14 +210,14 @@ def test_placement_signs_a_ticket_for_a_live_edge(app, client):
 
 
 def test_placement_picks_the_edge_with_room(client):
-    small, big = Edge("https://small.example", capacity=5000), Edge("https://big.example", capacity=10**6)
+    small, big = Edge(capacity=5000), Edge(capacity=10**6)
     small.announce(client)
     big.announce(client)
     assert {place(client, size=6000).json["node"] for _ in range(10)} == {big.id}
 
 
 def test_placement_spreads_by_free_space(client):
-    one, two = Edge("https://one.example", capacity=10**6), Edge("https://two.example", capacity=10**6)
+    one, two = Edge(capacity=10**6), Edge(capacity=10**6)
     one.announce(client)
     two.announce(client)
     assert {place(client, size=10).json["node"] for _ in range(40)} == {one.id, two.id}
@@ -315,9 +299,9 @@ def test_registration_publishes_with_the_placement_metadata(client):
     video_id = publish(client, edge, "Sunset", description="over the sea", creator="ann")
     item = client.get(f"/api/v1/videos/{video_id}").json
     assert item["title"] == "Sunset" and item["description"] == "over the sea" and item["creator"] == "ann"
-    assert item["duration"] == 6.0 and item["size"] == 1000
+    assert item["duration"] == 6.0 and item["size"] == edge.package_size(video_id)
     assert item["renditions"] == [{"name": "360p", "width": 640, "height": 360, "bandwidth": 800000}]
-    assert item["poster_url"] == f"https://edge1.example/videos/{video_id}/poster.jpg"
+    assert item["poster_url"] == f"{edge.url}/videos/{video_id}/poster.jpg"
     assert item["created"].endswith("Z") and "T" in item["created"]
 
 
@@ -326,7 +310,7 @@ def test_audio_only_video_registers_with_null_dimensions(client):
     edge.announce(client)
     upload = place(client).json["upload"]
     audio = [{"name": "audio", "width": None, "height": None, "bandwidth": 128000, "playlist": "audio.m3u8"}]
-    answer = edge.register(client, upload, renditions=audio, poster=None)
+    answer = edge.register(client, upload, edge.make_package(renditions=audio, poster=None))
     assert answer.status_code == 201, answer.json
     item = client.get(f"/api/v1/videos/{answer.json['video_id']}").json
     assert item["renditions"] == [{"name": "audio", "width": None, "height": None, "bandwidth": 128000}]
@@ -340,12 +324,12 @@ def test_creator_defaults_to_anonymous(client):
 
 
 def test_registration_requires_the_tickets_node(client):
-    placed, other = Edge("https://placed.example", capacity=10**6), Edge("https://other.example", capacity=10)
+    placed, other = Edge(capacity=10**6), Edge(capacity=10)
     placed.announce(client)
     other.announce(client)
     upload = place(client).json["upload"]
     assert_error(other.register(client, upload), 403, "wrong_node")
-    assert_error(Edge("https://stranger.example").register(client, upload), 403, "unknown_node")
+    assert_error(Edge().register(client, upload), 403, "unknown_node")
     assert_error(placed.register(client, "no-such-upload"), 404, "unknown_upload")
     assert placed.register(client, upload).status_code == 201
 
@@ -353,14 +337,14 @@ def test_registration_requires_the_tickets_node(client):
 def test_registration_is_idempotent_but_not_replayable(client):
     edge = Edge()
     edge.announce(client)
-    upload, video_id = place(client).json["upload"], new_video_id()
+    upload, video_id = place(client).json["upload"], edge.make_package()
     document = edge.registration_doc(upload, video_id)
     first = client.post("/api/v1/videos", json=document)
     assert first.status_code == 201 and first.json == {"video_id": video_id}
     assert_error(client.post("/api/v1/videos", json=document), 400, "replayed")
     again = edge.register(client, upload, video_id)
     assert again.status_code == 201 and again.json == {"video_id": video_id}
-    assert_error(edge.register(client, upload, new_video_id()), 409, "upload_used")
+    assert_error(edge.register(client, upload), 409, "upload_used")
     assert client.get("/api/v1/videos").json["total"] == 1
 
 
@@ -373,27 +357,38 @@ def test_an_announce_and_a_registration_in_the_same_instant_both_count(client):
 
 
 def test_registration_ends_the_reservation_and_counts_the_bytes(client):
-    edge = Edge(capacity=1000)
+    edge = Edge(capacity=100_000)
     edge.announce(client)
-    upload = place(client, size=900).json["upload"]
-    assert edge.register(client, upload, size=300).status_code == 201
-    # 300 now used (until the next announce says otherwise), the 900 reservation is gone.
-    assert place(client, size=700).status_code == 200
+    upload, video_id = place(client, size=90_000).json["upload"], edge.make_package()
+    assert edge.register(client, upload, video_id).status_code == 201
+    # The package's bytes now used (until the next announce says otherwise), the reservation gone.
+    room = 100_000 - edge.package_size(video_id)
+    assert_error(place(client, size=room + 1), 507, "no_space")
+    assert place(client, size=room).status_code == 200
 
 
-@pytest.mark.parametrize("changes,code", [
-    ({"video_id": "XYZ"}, "invalid_video_id"), ({"duration": -1}, "invalid_duration"),
-    ({"duration": "long"}, "invalid_duration"), ({"renditions": []}, "invalid_renditions"),
-    ({"renditions": [{"name": "x", "width": 0, "height": 360, "bandwidth": 1}]}, "invalid_width"),
-    ({"renditions": [{"name": "x", "width": 640, "height": 360}]}, "invalid_bandwidth"), ({"poster": "../etc/passwd"}, "invalid_poster"),
-    ({"size": -1}, "invalid_size"), ({"upload": ""}, "invalid_upload"),
-])
+@pytest.mark.parametrize("changes,code", [({"video_id": "XYZ"}, "invalid_video_id"), ({"upload": ""}, "invalid_upload")])
 def test_bad_registrations_get_400(client, changes, code):
     edge = Edge()
     edge.announce(client)
     upload = place(client).json["upload"]
-    document = sign({**edge.registration_doc(upload, new_video_id())["payload"], **changes}, edge.key)
+    document = sign({**edge.registration_doc(upload, edge.make_package())["payload"], **changes}, edge.key)
     assert_error(client.post("/api/v1/videos", json=document), 400, code)
+
+
+@pytest.mark.parametrize("facts", [
+    {"duration": -1}, {"duration": "long"}, {"renditions": []}, {"poster": "../etc/passwd"}, {"poster": "absent.jpg"},
+    {"renditions": [{"name": "x", "width": 0, "height": 360, "bandwidth": 1}]},
+    {"renditions": [{"name": "x", "width": 640, "height": 360}]},
+    {"files": {"a.m4s": {"sha256": "00" * 32, "size": -1}}}, {"files": {"a.m4s": {"sha256": "00" * 32, "size": 1.5}}},
+])
+def test_registrations_of_packages_that_are_not_sound_get_422(client, facts):
+    """The package's facts come from its manifest, fetched from the edge and checked, not from the request."""
+    edge = Edge()
+    edge.announce(client)
+    upload = place(client).json["upload"]
+    assert_error(edge.register(client, upload, edge.make_package(**facts)), 422, "bad_package")
+    assert client.get("/api/v1/videos").json["total"] == 0
 
 
 # Catalog and sources -------------------------------------------------------------------------------
@@ -431,19 +426,22 @@ def test_bad_catalog_queries_get_400(client, query, code):
 
 
 def test_sources_list_only_live_edges_most_free_first(tmp_path, clock):
-    client = make_app(tmp_path, TRACKER_NODE_TTL=2, CLOCK=clock).test_client()
-    roomy = Edge("https://roomy.example", capacity=10**6)
-    tight = Edge("https://tight.example", capacity=10**4)
-    gone = Edge("https://gone.example", capacity=10**7)
+    app = make_app(tmp_path, TRACKER_NODE_TTL=2, CLOCK=clock)
+    client = app.test_client()
+    roomy = Edge(capacity=10**6)
+    tight = Edge(capacity=10**5)
+    gone = Edge(capacity=10**7)
     roomy.announce(client)
     video_id = publish(client, roomy)
-    for edge in (roomy, tight, gone):
-        edge.videos = [video_id]
+    for edge in (tight, gone):
+        edge.copy_from(roomy, video_id)
         assert edge.announce(client).status_code == 200
+    assert source_nodes(client, video_id) == [roomy.id]  # the others' copies are not audited yet
+    audit_all(app)
     answer = client.get(f"/api/v1/videos/{video_id}/sources").json
     assert answer["video_id"] == video_id and answer["found_by"] == "https://tracker.example"
     assert [s["node"] for s in answer["sources"]] == [gone.id, roomy.id, tight.id]
-    assert answer["sources"][0] == {"node": gone.id, "url": "https://gone.example"}
+    assert answer["sources"][0] == {"node": gone.id, "url": gone.url}
     gone.announce(client, event="stopped")
     assert source_nodes(client, video_id) == [roomy.id, tight.id]
     clock.advance(3)  # longer than the TTL: only an edge that announces again is live
@@ -461,12 +459,14 @@ def test_poster_url_is_null_without_a_live_source(client):
     assert client.get(f"/api/v1/videos/{video_id}/sources").json["sources"] == []
 
 
-def test_announce_replaces_copies_and_ignores_unknown_videos(client):
-    edge, other = Edge(), Edge("https://other.example", capacity=1)
+def test_announce_replaces_copies_and_ignores_unknown_videos(app, client):
+    edge, other = Edge(), Edge(capacity=1)
     edge.announce(client)
     video_id = publish(client, edge)
-    other.videos = [video_id, new_video_id()]
+    other.copy_from(edge, video_id)
+    other.videos.append(new_video_id())
     assert other.announce(client).status_code == 200
+    audit_all(app)
     assert source_nodes(client, video_id) == [edge.id, other.id]
     other.videos = []
     other.announce(client)

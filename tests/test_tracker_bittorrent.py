@@ -1,7 +1,6 @@
 """GET /announce and GET /scrape (BEP 3, 7, 23, 48): through Flask's test client, then libtorrent
 announcing to and scraping the real tracker under gunicorn."""
 import concurrent.futures
-import os
 
 import pytest
 import requests
@@ -169,11 +168,11 @@ def served_video(tmp_path):
     """A gunicorn tracker with two workers and one video held by one live edge: (tracker, info-hash)."""
     tracker = start_tracker(tmp_path / "tracker", WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120")
     try:
-        edge = Edge("http://127.0.0.1:9", capacity=10**9)
+        edge = Edge(capacity=10**9)
         post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=10)  # noqa: E731
         assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
         upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "t", "size": 10}, timeout=10)
-        video_id = post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], "ab" * 20)).json()
+        video_id = post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], edge.make_package())).json()
         edge.videos = [video_id["video_id"]]
         assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
         yield tracker, bytes.fromhex(video_id["video_id"])
@@ -215,7 +214,7 @@ def test_many_workers_share_one_sqlite_file_without_locking_errors(tmp_path):
     """Four workers take BitTorrent announces, edge announces, placements and registrations at once."""
     tracker = start_tracker(tmp_path, WEB_CONCURRENCY="4", TRACKER_NODE_TTL="120")
     try:
-        edges = [Edge(f"http://127.0.0.1:{20 + n}", capacity=10**9) for n in range(4)]
+        edges = [Edge(capacity=10**9) for n in range(4)]
         post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=30)  # noqa: E731
         for edge in edges:
             assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
@@ -223,7 +222,7 @@ def test_many_workers_share_one_sqlite_file_without_locking_errors(tmp_path):
 
         def work(n):
             if n % 3 == 0:  # a new edge joins (one edge's announces must arrive in order)
-                return post("/api/v1/nodes/announce", Edge(f"http://127.0.0.1:{30 + n}").announce_doc()).status_code
+                return post("/api/v1/nodes/announce", Edge().announce_doc()).status_code
             if n % 3 == 1:
                 return requests.post(tracker.url + "/api/v1/uploads", json={"title": "t", "size": 10},
                                      timeout=30).status_code
@@ -242,7 +241,7 @@ def publish_over_http(tracker, edges):
     """One video placed and registered on whichever of `edges` placement picks: its id."""
     upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "t", "size": 10}, timeout=10).json()
     edge = next(e for e in edges if e.id == upload["node"])
-    document = edge.registration_doc(upload["upload"], os.urandom(20).hex())
+    document = edge.registration_doc(upload["upload"], edge.make_package())
     return requests.post(tracker.url + "/api/v1/videos", json=document, timeout=10).json()["video_id"]
 
 
@@ -257,6 +256,16 @@ def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch):
     assert (view.seeders, view.leechers) == (5, 20) and 1 <= len(view.peers) <= 10
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
+@pytest.mark.parametrize("path", ["/announce", "/scrape"])
+def test_announce_and_scrape_take_only_get(client, video, method, path):
+    info_hash, _ = video
+    answer = client.open(f"{path}?{announce_query(info_hash, peer_id(1), 6881)}", method=method)
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "GET, HEAD")
+    head = client.head(f"{path}?{announce_query(info_hash, peer_id(1), 6881)}")
+    assert head.status_code == 200 and head.data == b"" and int(head.headers["Content-Length"]) > 0
+
+
 def test_the_fast_answer_is_the_bencoded_answer():
     from tracker.bittorrent.bencode import bencode
     from tracker.bittorrent.frontend import compact_answer
@@ -265,14 +274,14 @@ def test_the_fast_answer_is_the_bencoded_answer():
     assert compact_answer(answer) == bencode(answer)
 
 
-@pytest.mark.parametrize("worker", ["edge.worker.SharingWorker", "gthread"])
+@pytest.mark.parametrize("worker", ["runtime.worker.SharingWorker", "gthread"])
 def test_both_worker_classes_answer_alike(tmp_path, worker):
     """The tracker's default worker answers BitTorrent on the event loop (tracker/asgi.py) and hands
     the rest to Flask; `-k gthread` serves the same app as plain WSGI. Both give the same answers."""
     tracker = start_tracker(tmp_path, WEB_CONCURRENCY="1", TRACKER_NODE_TTL="120", TRACKER_TRUST_PROXY="1",
                             GUNICORN_CMD_ARGS=f"-k {worker}")
     try:
-        edge = Edge("http://127.0.0.1:9", capacity=10**9)
+        edge = Edge(capacity=10**9)
         assert requests.post(tracker.url + "/api/v1/nodes/announce", json=edge.announce_doc(), timeout=10).ok
         info_hash = bytes.fromhex(publish_over_http(tracker, [edge]))
         edge.videos = [info_hash.hex()]
@@ -287,6 +296,12 @@ def test_both_worker_classes_answer_alike(tmp_path, worker):
             bytes([127, 0, 0, 1, 0x1a, 0xe1]), bytes([198, 51, 100, 4, 0x1a, 0xe2])]
         assert (answer[b"complete"], answer[b"incomplete"]) == (2, 2)
         assert get(tracker.url, "/announce", "info_hash=short")[b"failure reason"] == b"info_hash must be 20 bytes"
+        # Announces and scrapes are GETs (BEP 3): other methods are a 405 naming the ones allowed.
+        for method, path in (("TRACE", "/announce"), ("POST", "/scrape"), ("DELETE", "/announce")):
+            refused = requests.request(method, f"{tracker.url}{path}?{scrape_query(info_hash)}", timeout=10)
+            assert (refused.status_code, refused.headers["Allow"]) == (405, "GET, HEAD"), (method, path)
+        head = requests.head(f"{tracker.url}/scrape?{scrape_query(info_hash)}", timeout=10)
+        assert head.status_code == 200 and head.content == b"" and int(head.headers["Content-Length"]) > 0
         wait_for(lambda: get(tracker.url, "/scrape", scrape_query(info_hash))[b"files"][info_hash]
                  == {b"complete": 2, b"incomplete": 2, b"downloaded": 0}, message="scrape counts", timeout=30)
         # The rest is Flask's, with the raw query intact and the caller's address seen.

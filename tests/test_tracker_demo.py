@@ -1,5 +1,4 @@
 """`python -m tracker demo` against a real tracker and a small hand-written fake edge."""
-import hashlib
 import os
 import signal
 import subprocess
@@ -19,13 +18,17 @@ from tracker.demo import clip_command
 
 
 class FakeEdge:
-    """Announces, checks the ticket of an upload, 'publishes' it at once and registers it."""
+    """Announces, checks the ticket of an upload, 'publishes' a small package at once and registers it;
+    proofs and package files are answered by its `Edge` identity."""
 
     def __init__(self, tracker_url):
         self.tracker_url, self.uploads, self.jobs = tracker_url, [], {}
         app = Flask("fake_edge")
         app.add_url_rule("/api/v1/uploads", "upload", self.upload, methods=["POST"])
         app.add_url_rule("/api/v1/jobs/<job>", "job", lambda job: self.jobs[job])
+        app.add_url_rule("/api/v1/proof", "proof", lambda: self.identity.answer_proof(request.json), methods=["POST"])
+        app.add_url_rule("/videos/<video_id>/<name>", "file",
+                         lambda video_id, name: self.identity.file(video_id, name) or ("", 404))
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.identity = Edge(f"http://127.0.0.1:{self.server.port}")
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -41,8 +44,8 @@ class FakeEdge:
         assert ticket["node"] == self.identity.id
         data = request.files["file"].read()
         self.uploads.append(data)
-        video_id = hashlib.sha256(data).digest()[:20].hex()
-        document = self.identity.registration_doc(ticket["upload"], video_id, size=len(data))
+        video_id = self.identity.make_package()
+        document = self.identity.registration_doc(ticket["upload"], video_id)
         registered = requests.post(f"{self.tracker_url}/api/v1/videos", json=document, timeout=10)
         assert registered.status_code == 201, registered.text
         job = uuid.uuid4().hex

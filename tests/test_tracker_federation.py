@@ -45,12 +45,13 @@ EDGES = {}
 
 def register(tracker):
     """A video placed and registered at `tracker` by its one edge: (video id, edge)."""
-    edge = EDGES.setdefault(tracker.url, Edge("http://127.0.0.1:9"))
+    edge = EDGES.setdefault(tracker.url, Edge(lasting=True))
     post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=10)  # noqa: E731
     assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
     upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "far", "size": 10}, timeout=10)
-    video_id = new_video_id()
-    assert post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], video_id)).status_code == 201
+    video_id = edge.make_package()
+    registered = post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], video_id))
+    assert registered.status_code == 201, registered.text
     return video_id, edge
 
 
@@ -94,14 +95,24 @@ def test_a_cycle_terminates_and_a_dead_peer_costs_only_its_timeout(trackers):
         assert metric(trackers[name], 'tracker_source_lookups_total{result="missing"}') <= 2
 
 
-def test_trackers_learn_the_peers_that_ask_them(trackers):
+def test_trackers_learn_peers_from_trusted_peers_never_from_a_query(trackers):
     video_id, _ = register(trackers["C"])
-    sources(trackers["D"], video_id)
+    # Anyone can name any URL in ?from=: it is not taken as a peer.
+    assert sources(trackers["A"], video_id, **{"from": "http://127.0.0.9:1"}).status_code == 200
     listed = requests.get(trackers["A"].url + "/api/v1/trackers", timeout=10).json()
     assert listed["tracker"] == trackers["A"].url
-    assert trackers["B"].url in listed["peers"] and trackers["D"].url in listed["peers"]
+    assert "http://127.0.0.9:1" not in listed["peers"]
+    # A trusts B (configured), and B lists C: A has learnt C from B's list.
+    assert trackers["B"].url in listed["peers"] and trackers["C"].url in listed["peers"]
 
 
 def test_bad_hops_and_ids_are_handled(trackers):
     assert sources(trackers["A"], "nope").status_code == 400
-    assert sources(trackers["A"], new_video_id(), hops="lots").status_code == 404
+    # hops is an integer from 0 (its document says so), whether or not the video is known here.
+    for hops in ("lots", "", "-1", "null"):
+        answer = sources(trackers["A"], new_video_id(), hops=hops)
+        assert (answer.status_code, answer.json()["error"]) == (400, "invalid_hops"), hops
+    video_id, _ = register(trackers["C"])
+    assert sources(trackers["C"], video_id, hops="x").status_code == 400
+    # More than TRACKER_FEDERATION_HOPS counts as that limit.
+    assert sources(trackers["A"], new_video_id(), hops="9" * 1000).status_code == 404

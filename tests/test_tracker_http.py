@@ -8,7 +8,7 @@ import requests
 from protocol.signing import load_or_create_key, node_id
 from protocol.tickets import decode_ticket
 from tests.servers import start_tracker
-from tests.test_tracker import Edge, new_video_id
+from tests.test_tracker import Edge
 
 SIZE = 1000
 
@@ -16,8 +16,10 @@ SIZE = 1000
 @pytest.fixture(scope="module")
 def tracker(tmp_path_factory):
     # Two workers, so that parallel requests really race on the database; a long TTL so that edges
-    # announced at the start of a test stay live through it.
-    server = start_tracker(tmp_path_factory.mktemp("tracker"), WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120")
+    # announced at the start of a test stay live through it; declared capacities believed in full
+    # (what capacity a node earns is tests/test_trust.py's subject, not this file's).
+    server = start_tracker(tmp_path_factory.mktemp("tracker"), WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120",
+                           TRACKER_NEW_NODE_CAPACITY=str(10**13))
     yield server
     server.stop()
 
@@ -31,7 +33,7 @@ def place(tracker, size=SIZE, title="clip"):
 
 
 def test_signed_announce_over_http(tracker):
-    edge = Edge("http://127.0.0.1:9")
+    edge = Edge()
     answer = announce(tracker, edge)
     assert answer.status_code == 200, answer.text
     assert answer.json()["interval"] == 1 and answer.json()["tasks"] == []
@@ -42,7 +44,7 @@ def test_signed_announce_over_http(tracker):
 
 def test_workers_share_one_tracker_key(tracker):
     key = load_or_create_key(f"{tracker.data_dir}/tracker.key")
-    answers = {announce(tracker, Edge("http://127.0.0.1:9")).json()["tracker"] for _ in range(12)}
+    answers = {announce(tracker, Edge()).json()["tracker"] for _ in range(12)}
     assert answers == {node_id(key)}
 
 
@@ -61,7 +63,7 @@ def test_parallel_placements_never_overcommit(tmp_path, backend, request):
     database = {"DATABASE_URL": request.getfixturevalue("postgres_url")} if backend == "postgresql" else {}
     tracker = start_tracker(tmp_path, WEB_CONCURRENCY="2", TRACKER_NODE_TTL="120", **database)
     try:
-        assert announce(tracker, Edge("http://127.0.0.1:10", capacity=10 * SIZE)).status_code == 200
+        assert announce(tracker, Edge(capacity=10 * SIZE)).status_code == 200
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             statuses = sorted(pool.map(lambda _: place(tracker).status_code, range(40)))
     finally:
@@ -71,12 +73,12 @@ def test_parallel_placements_never_overcommit(tmp_path, backend, request):
 
 
 def test_upload_path_over_http(tracker):
-    edge = Edge("http://127.0.0.1:11", capacity=10**12)
+    edge = Edge(capacity=10**12)
     tracker_id = announce(tracker, edge).json()["tracker"]
     placement = place(tracker, size=10**11, title="Over the wire").json()  # only this edge has that room
     assert placement["node"] == edge.id
     assert decode_ticket(placement["ticket"], tracker_id)["upload"] == placement["upload"]
-    video_id = new_video_id()
+    video_id = edge.make_package()
     document = edge.registration_doc(placement["upload"], video_id)
     registered = requests.post(f"{tracker.url}/api/v1/videos", json=document, timeout=10)
     assert registered.status_code == 201, registered.text
@@ -84,6 +86,6 @@ def test_upload_path_over_http(tracker):
     assert [v["id"] for v in found["videos"]] == [video_id]
     sources = requests.get(f"{tracker.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
     assert sources == {"video_id": video_id, "found_by": tracker.url,
-                       "sources": [{"node": edge.id, "url": "http://127.0.0.1:11"}]}
+                       "sources": [{"node": edge.id, "url": edge.url}]}
     metrics = requests.get(f"{tracker.url}/metrics", timeout=10).text
     assert "tracker_videos 1.0" in metrics

@@ -19,7 +19,7 @@ def create_app(config=None):
     from .catalog import placement, views as catalog
     from .federation import lookup as federation
     from .ledger import donations
-    from .nodes import edge_announce, registration, replication, reports
+    from .nodes import audits, edge_announce, registration, replication, reports
 
     app = Flask(__name__)
     app.config.from_mapping(settings.DEFAULTS)
@@ -35,6 +35,7 @@ def create_app(config=None):
     metrics.init_app(app)
     bittorrent.init_app(app)
     federation.init_app(app)
+    audits.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
                       donations.bp, reports.bp, replication.bp):
         app.register_blueprint(blueprint)
@@ -46,6 +47,7 @@ def prepare(config=None):
     """Create what every worker expects to find (tables, the search index, swarm.db, the node key)
     once, in gunicorn's master before it forks the workers (gunicorn.conf.py's on_starting), so
     workers never race to create them. No connection stays open for a worker to inherit."""
-    app = create_app(config)
+    # No auditor thread here: threads do not survive gunicorn's fork.
+    app = create_app({**(config or {}), "TRACKER_BACKGROUND": False})
     app.extensions["tracker.db"].close_all()
     return app

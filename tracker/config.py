@@ -32,6 +32,16 @@ DEFAULTS = {
     "TRACKER_FEDERATION_TTL": 60,  # seconds a found answer is cached (a miss: a tenth of it)
     "TRACKER_REPORT_WINDOW": 3600,  # seconds a player's failure report ranks an edge down (nodes/reports.py)
     "TRACKER_REPORT_LIMIT": 20,  # failure reports one address may send a minute
+    # Checks of what nodes claim (nodes/proofs.py, nodes/audits.py; README.md, trust model).
+    "TRACKER_PROOF_INTERVAL": 3600,  # seconds before a node's URL is proven again
+    "TRACKER_CHECK_TIMEOUT": 5.0,  # seconds one proof or one audited file may take
+    "TRACKER_AUDIT_INTERVAL": 6 * 3600,  # mean seconds between audits of one copy (random times)
+    "TRACKER_AUDIT_SAMPLES": 2,  # files of a package fetched and hashed per audit, besides the manifest
+    "TRACKER_NEW_NODE_CAPACITY": 10**9,  # bytes a node may be given before it holds audited copies
+    "TRACKER_PACKAGE_FACTOR": 3,  # a package may be this many times its upload's size (plus 16 MiB)
+    "TRACKER_SERVED_WINDOW": 86400,  # seconds after its last audit a copy may still earn donations
+    "TRACKER_SERVED_FACTOR": 4,  # bytes one node may be credited per donation: this × the package
+    "TRACKER_BACKGROUND": True,  # run the auditor thread (off in unit tests and in gunicorn's master)
     # Unix seconds for everything that expires (tracker/clock.py); tests pass a fake one, never the environment.
     "CLOCK": time.time,
     # Announces list every video a node holds; 4 MiB is room for ~90,000 ids.
@@ -51,6 +61,15 @@ PARSERS = {
     "TRACKER_REPLICATION_TIMEOUT": parse_int,
     "TRACKER_REPORT_WINDOW": parse_int,
     "TRACKER_REPORT_LIMIT": parse_int,
+    "TRACKER_PROOF_INTERVAL": parse_int,
+    "TRACKER_CHECK_TIMEOUT": parse_float,
+    "TRACKER_AUDIT_INTERVAL": parse_int,
+    "TRACKER_AUDIT_SAMPLES": parse_int,
+    "TRACKER_NEW_NODE_CAPACITY": parse_int,
+    "TRACKER_PACKAGE_FACTOR": parse_int,
+    "TRACKER_SERVED_WINDOW": parse_int,
+    "TRACKER_SERVED_FACTOR": parse_int,
+    "TRACKER_BACKGROUND": parse_bool,
     "TRACKER_SPLIT": parse_split,
     "TRACKER_BT_INTERVAL": parse_int,
     "TRACKER_TRUST_PROXY": parse_bool,

@@ -7,10 +7,10 @@ refusals.py; the handlers below turn all of them, and every 4xx/5xx Flask raises
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound, Refused, TooMany
+from .refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound, Refused, TooMany, Unproven
 
 # The HTTP status of each kind of refusal (RFC 9110; 507 Insufficient Storage from RFC 4918).
-STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, TooMany: 429, NoSpace: 507}
+STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Unproven: 422, TooMany: 429, NoSpace: 507}
 
 
 class ApiError(Exception):

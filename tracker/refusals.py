@@ -29,6 +29,10 @@ class Conflict(Refused):
     """It clashes with what was already recorded (an upload used twice, a reused idempotency key)."""
 
 
+class Unproven(Refused):
+    """A claim the tracker checked and found false or could not check (a URL, a copy, a manifest)."""
+
+
 class NoSpace(Refused):
     """No live edge has room for it."""
 

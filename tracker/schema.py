@@ -4,6 +4,8 @@ gunicorn's master runs this once before it forks (tracker.prepare, from gunicorn
 on_starting); each worker's create_app runs it again, and the lock lets one process create while
 the others find the tables there.
 """
+from playhouse.migrate import SchemaMigrator, migrate
+
 from .catalog import search
 from .catalog.models import MODELS as CATALOG_MODELS
 from .db import database, startup_lock
@@ -18,5 +20,19 @@ MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LED
 def create_all(app):
     """Create the missing tables and the search index in the app's database."""
     with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
+        add_missing_columns()
         database.create_tables(MODELS, safe=True)
         search.create_index()
+
+
+def add_missing_columns():
+    """Columns a model gained after its table was made (an upgraded tracker keeps its data): added
+    with their defaults. Every column added since the first release is nullable or has a default."""
+    migrator = SchemaMigrator.from_database(database.obj)
+    for model in MODELS:
+        if not model.table_exists():
+            continue
+        have = {column.name for column in database.get_columns(model._meta.table_name)}
+        missing = [field for field in model._meta.sorted_fields if field.column_name not in have]
+        if missing:
+            migrate(*(migrator.add_column(model._meta.table_name, f.column_name, f) for f in missing))

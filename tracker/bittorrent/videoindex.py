@@ -20,9 +20,9 @@ class VideoIndex:
         self.db = open_database(app.config["DATABASE_URL"])
         p = self.db.param
         self.sql = (f"SELECT COUNT(n.id) FROM {Video._meta.table_name} v "
-                    f"LEFT JOIN {Copy._meta.table_name} c ON c.video_id = v.id "
+                    f"LEFT JOIN {Copy._meta.table_name} c ON c.video_id = v.id AND c.audited IS NOT NULL "
                     f"LEFT JOIN {Node._meta.table_name} n ON n.id = c.node_id AND n.last_seen >= {p} "
-                    f"AND NOT n.stopped WHERE v.id = {p} GROUP BY v.id")
+                    f"AND NOT n.stopped AND n.proven_url = n.url WHERE v.id = {p} GROUP BY v.id")
 
     def edge_count(self, info_hash, now):
         """Live edges holding the video whose id is `info_hash`, or None when no video has that id."""

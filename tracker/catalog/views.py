@@ -44,10 +44,11 @@ def show_video(video_id):
 
 @bp.get("/api/v1/videos/<video_id>/sources")
 def sources(video_id):
+    hops = federation.requested_hops()
     try:
         video = Video.known(video_id)
     except NotFound:
-        return federation.sources(video_id)  # peer trackers may know it
+        return federation.sources(video_id, hops)  # peer trackers may know it
     federation.counted("local")
     nodes = live_sources([video.id]).get(video.id, [])[:MAX_SOURCES]
     return {

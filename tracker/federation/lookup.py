@@ -22,7 +22,7 @@ from ..nodes.urls import check_node_url
 bp = Blueprint("federation", __name__)
 
 MAX_VISITED = 64  # trackers listed in `visited`; past that the lookup has spread far enough
-MAX_LEARNT = 100  # peers learnt from the trackers that ask us, per worker
+MAX_LEARNT = 100  # peers learnt from the lists of trusted peers, per worker
 CACHE_MAX = 10_000
 MAX_ANSWER = 64 * 1024  # a sources answer lists at most 20 edges
 
@@ -30,6 +30,7 @@ MAX_ANSWER = 64 * 1024  # a sources answer lists at most 20 edges
 class Federation:
     def __init__(self, app):
         self.config, self.learnt, self.cache, self.lock = app.config, {}, {}, threading.Lock()
+        self.learnt_at = float("-inf")  # when the trusted peers' lists were last read
         # Peers are servers like any other: checked addresses, no redirects, deadlines, size caps.
         self.client = GuardedClient(allow_private=app.config["TRACKER_ALLOW_PRIVATE"], max_bytes=MAX_ANSWER,
                                     deadline=app.config["TRACKER_FEDERATION_TIMEOUT"]
@@ -47,15 +48,33 @@ class Federation:
     def peers(self):
         return list(dict.fromkeys(self.config["TRACKER_PEERS"] + list(self.learnt)))
 
-    def learn(self, url):
-        """Remember a tracker that asked us (validated like an edge's URL: browsers never see it, but
-        we will send requests to it)."""
-        try:
-            url = check_node_url(url, self.config["TRACKER_ALLOW_PRIVATE"])
-        except ApiError:
+    def learn(self, now):
+        """Read the peer lists of the configured peers (`/api/v1/trackers`) once per
+        TRACKER_FEDERATION_TTL: trackers this one trusts vouch for the trackers they ask. A query
+        parameter never adds a peer, or anyone could point our lookups at any server."""
+        if now - self.learnt_at < self.config["TRACKER_FEDERATION_TTL"]:
             return
-        if url != self.config["SLIPSTREAM_PUBLIC_URL"] and len(self.learnt) < MAX_LEARNT:
-            self.learnt[url] = True
+        self.learnt_at = now
+        with concurrent.futures.ThreadPoolExecutor(max(len(self.config["TRACKER_PEERS"]), 1)) as pool:
+            lists = list(pool.map(self.peer_list, self.config["TRACKER_PEERS"]))
+        for url in (url for listed in lists for url in listed):
+            if url != self.config["SLIPSTREAM_PUBLIC_URL"] and len(self.learnt) < MAX_LEARNT:
+                self.learnt[url] = True
+
+    def peer_list(self, peer):
+        """The peers a trusted peer lists, checked like an edge's URL; [] when it cannot say."""
+        try:
+            listed = self.client.get_json(f"{peer}/api/v1/trackers",
+                                          deadline=self.config["TRACKER_FEDERATION_TIMEOUT"]).get("peers")
+        except UnsafeRequest:
+            return []
+        found = []
+        for url in listed[:MAX_LEARNT] if isinstance(listed, list) else []:
+            try:
+                found.append(check_node_url(url, self.config["TRACKER_ALLOW_PRIVATE"]))
+            except ApiError:
+                continue
+        return found
 
     def lookup(self, video_id, hops, visited):
         """A peer's sources answer for `video_id`, or None; cached either way."""
@@ -68,6 +87,7 @@ class Federation:
             self.lookups.labels("missing").inc()
             return None  # the hop limit, not an answer: nothing to cache
         me = self.config["SLIPSTREAM_PUBLIC_URL"]
+        self.learn(now)
         targets = [p for p in self.peers() if p not in visited and p != me]
         answer = self.ask(targets, video_id, hops, visited | set(targets) | {me})
         self.lookups.labels("found" if answer else "missing").inc()
@@ -127,14 +147,22 @@ def read_answer(answer, video_id, allow_private):
     return {"video_id": video_id, "sources": sources, "found_by": body["found_by"]} if sources else None
 
 
-def sources(video_id):
+def requested_hops():
+    """The `hops` of a sources request, at most TRACKER_FEDERATION_HOPS (also its default); a 400
+    unless it is a non-negative integer, whether or not the video is known here."""
+    limit = current_app.config["TRACKER_FEDERATION_HOPS"]
+    hops = request.args.get("hops")
+    if hops is None:
+        return limit
+    if not (hops.isascii() and hops.isdecimal()):
+        raise ApiError(400, "invalid_hops", "hops must be a non-negative integer")
+    digits = hops.lstrip("0") or "0"  # int() is slow on thousands of digits; past 3 it is over any limit
+    return limit if len(digits) > 3 else min(int(digits), limit)
+
+
+def sources(video_id, hops):
     """The answer of `GET .../sources` for a video this tracker does not know: a peer's, or a 404."""
     federation = current_app.extensions["tracker.federation"]
-    if request.args.get("from"):
-        federation.learn(request.args["from"])
-    limit = current_app.config["TRACKER_FEDERATION_HOPS"]
-    hops = request.args.get("hops", str(limit))
-    hops = min(int(hops), limit) if hops.isascii() and hops.isdecimal() and len(hops) < 3 else limit
     visited = set(filter(None, request.args.get("visited", "").split(",")[:MAX_VISITED]))
     answer = federation.lookup(video_id, hops, visited)
     if answer is None:
@@ -144,7 +172,8 @@ def sources(video_id):
 
 @bp.get("/api/v1/trackers")
 def trackers():
-    """This tracker's public URL and the peer trackers it asks (configured, then learnt)."""
+    """This tracker's public URL and the peer trackers it asks (configured, then learnt from the
+    configured peers' own lists)."""
     return {"tracker": current_app.config["SLIPSTREAM_PUBLIC_URL"],
             "peers": current_app.extensions["tracker.federation"].peers()}
 

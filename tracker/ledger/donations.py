@@ -15,6 +15,7 @@ from .. import clock, fields
 from ..catalog.models import Video
 from ..errors import ApiError
 from ..refusals import Conflict, Refused
+from .credit import credit
 from .currencies import CURRENCIES, max_amount
 from .models import DONOR, MAX_ACCOUNT, MAX_KEY, Balance, Donation, Posting, unknown_nodes
 from .split import split
@@ -22,6 +23,8 @@ from .split import split
 bp = Blueprint("donations", __name__)
 
 MAX_SERVED = 100  # edges named in one donation; a player rarely uses more than a handful
+# The preview's `served=id:bytes,…` (commas around items are ignored); 15 digits stay below 2**53.
+SERVED_QUERY = f"^,*(?:[0-9a-f]{{64}}:[0-9]{{1,15}}(?:,+|$)){{0,{MAX_SERVED}}}$"
 PER_PAGE = 50
 MAX_PAGE = 10 ** 6
 ACCOUNT = re.compile(r"(creator|node|tracker|donor):.+", re.DOTALL)
@@ -43,7 +46,7 @@ def donate():
     try:
         key = idempotency_key()
         gift = read_gift(fields.json_body())
-        answer, replayed = Donation.record(key, gift, postings(gift), clock.now())
+        answer, replayed = Donation.record(key, gift, *postings(gift), clock.now())
     except (ApiError, Refused) as exc:
         counter.labels("conflict" if isinstance(exc, Conflict) else "refused").inc()
         raise
@@ -73,8 +76,10 @@ def preview():
               (item.partition(":") for item in args.get("served", "").split(",") if item)}
     gift = read_gift({"video_id": args.get("video_id"), "amount": query_int(args.get("amount", "")),
                       "currency": args.get("currency"), "found_by": args.get("found_by"), "served": served})
+    rows, uncredited = postings(gift)
     return {**gift, "exponent": CURRENCIES[gift["currency"]], "split": current_app.config["TRACKER_SPLIT"],
-            "postings": [{"account": a, "amount": n, "currency": gift["currency"]} for a, n in postings(gift)]}
+            "postings": [{"account": a, "amount": n, "currency": gift["currency"]} for a, n in rows],
+            "uncredited": uncredited}
 
 
 def query_int(text):
@@ -104,21 +109,49 @@ def read_gift(body):
     """The donation's request, checked and normalised (the idempotency fingerprint is taken of it)."""
     video = Video.known(body.get("video_id"))
     currency = body.get("currency")
-    if currency not in CURRENCIES:
+    if not isinstance(currency, str) or currency not in CURRENCIES:
         raise ApiError(400, "unknown_currency", "currency must be an ISO 4217 code this tracker knows, e.g. EUR")
     amount = fields.integer(body, "amount", minimum=1, maximum=max_amount(currency))
-    served = body.get("served") or {}
+    served = body.get("served")
+    served = {} if served is None else served
     if not isinstance(served, dict) or len(served) > MAX_SERVED:
         raise fields.invalid("served", f"must be an object of at most {MAX_SERVED} node ids to bytes")
+    served = dict(served)
     for node, count in served.items():
         fields.node_id({"served": node}, "served")
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= fields.MAX_INT:
+        served[node] = fields.as_integer(count)
+        if served[node] is None or not 0 <= served[node] <= fields.MAX_INT:
             raise fields.invalid("served", f"must give each node's bytes as an integer from 0 to {fields.MAX_INT}")
     unknown = unknown_nodes(served)
     if unknown:
-        raise ApiError(422, "unknown_node", f"this tracker never knew the node {unknown[0]}")
+        # Like any other reference to something this tracker does not have (the video): a 404.
+        raise ApiError(404, "unknown_node", f"this tracker never knew the node {unknown[0]}")
     return {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
             "served": dict(sorted(served.items())), "tracker": finding_tracker(body.get("found_by"))}
+
+
+def gift_schema(trackers, query):
+    """What read_gift accepts, for the OpenAPI document: a JSON body, or (`query`) the preview's query
+    parameters. `trackers` are the URLs found_by may name (see finding_tracker)."""
+    codes = {}
+    for code, exponent in sorted(CURRENCIES.items()):
+        codes.setdefault(exponent, []).append(code)
+    if query:
+        served = {"type": "string", "pattern": SERVED_QUERY,
+                  "description": f"node id:bytes, comma-separated, at most {MAX_SERVED} nodes"}
+    else:
+        served = {"type": ["object", "null"], "maxProperties": MAX_SERVED, "propertyNames": fields.NODE_ID,
+                  "additionalProperties": fields.integer_schema(), "description": "node id → bytes it served"}
+    return {
+        "type": "object", "required": ["video_id", "amount", "currency"], "properties": {
+            "video_id": fields.VIDEO_ID, "amount": {"type": "integer", "minimum": 1, "description": "minor units"},
+            "currency": {"enum": sorted(CURRENCIES), "description": "ISO 4217"},
+            "found_by": {"enum": trackers if query else [*trackers, None],
+                         "description": "the tracker that found the edges: this one (the default) or a peer"},
+            "served": served},
+        # The largest gift is a million major units, so its bound in minor units depends on the currency.
+        "anyOf": [{"properties": {"currency": {"enum": same}, "amount": {"maximum": max_amount(same[0])}}}
+                  for same in codes.values()]}
 
 
 def finding_tracker(url):
@@ -142,8 +175,14 @@ def normal_url(url):
 
 
 def postings(gift):
-    """[(account, amount)]: the donor's debit first, then each share (TRACKER_SPLIT)."""
-    accounts = {("creator",): "creator:" + gift["creator"], ("tracker",): gift["tracker"]}
-    shares = split(gift["amount"], current_app.config["TRACKER_SPLIT"], gift["served"])
-    return [(DONOR, -gift["amount"])] + [(accounts.get(party) or "node:" + party[1], share)
-                                         for party, share in shares]
+    """([(account, amount)], uncredited): the donor's debit first, then each share (TRACKER_SPLIT);
+    a share claimed for a node that did not earn it goes to the creator (ledger/credit.py)."""
+    config = current_app.config
+    claims, earners, uncredited = credit(Video.get_by_id(gift["video_id"]), gift["served"], clock.now(), config)
+    creator = "creator:" + gift["creator"]
+    accounts = {("creator",): creator, ("tracker",): gift["tracker"]}
+    shares = {}
+    for party, share in split(gift["amount"], config["TRACKER_SPLIT"], claims):
+        account = accounts.get(party) or ("node:" + party[1] if party[1] in earners else creator)
+        shares[account] = shares.get(account, 0) + share
+    return [(DONOR, -gift["amount"])] + list(shares.items()), uncredited

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from peewee import (EXCLUDED, BigAutoField, BigIntegerField, CharField, CompositeKey, DoubleField, ForeignKeyField,
                     IntegrityError, fn)
 
-from ..db import BaseModel, write_transaction
+from ..db import BaseModel, JSONField, write_transaction
 from ..nodes.models import Node
 from ..refusals import Conflict
 
@@ -37,9 +37,11 @@ class Donation(BaseModel):
     currency = CharField(max_length=3)
     tracker = CharField(max_length=MAX_ACCOUNT)  # the account of the tracker that found the edges
     created = DoubleField()  # Unix seconds; DOUBLE, as PostgreSQL's REAL (a FloatField) is only 24 bits
+    # The `served` entries that earned nothing, and why (ledger/credit.py), for replays of the answer.
+    uncredited = JSONField(null=True)
 
     @classmethod
-    def record(cls, key, gift, postings, now):
+    def record(cls, key, gift, postings, uncredited, now):
         """Write `gift` with its [(account, amount)] postings once per key; returns (answer, replayed)."""
         fingerprint = fingerprint_of(gift)
         rows = [{"account": account, "amount": amount, "currency": gift["currency"]} for account, amount in postings]
@@ -50,7 +52,7 @@ class Donation(BaseModel):
                     return first.answer(fingerprint), True
                 donation = cls.create(id=uuid.uuid4().hex, key=key, fingerprint=fingerprint,
                                       video=gift["video_id"], amount=gift["amount"], currency=gift["currency"],
-                                      tracker=gift["tracker"], created=now)
+                                      tracker=gift["tracker"], created=now, uncredited=uncredited)
                 # One multi-row INSERT: ids follow the list's order, which `answer` replays.
                 Posting.insert_many([{**row, "donation": donation.id} for row in rows]).execute()
                 for row in rows:
@@ -58,7 +60,7 @@ class Donation(BaseModel):
         except IntegrityError:
             # Another writer committed this key between our lookup and our insert.
             return cls.get(cls.key == key).answer(fingerprint), True
-        return {"donation": donation.id, "postings": rows}, False
+        return {"donation": donation.id, "postings": rows, "uncredited": uncredited}, False
 
     def answer(self, fingerprint):
         """The first answer given for this donation's key, to a request with the same fingerprint."""
@@ -67,7 +69,8 @@ class Donation(BaseModel):
                            "this Idempotency-Key was already used for a different donation")
         postings = self.postings.order_by(Posting.id)
         return {"donation": self.id,
-                "postings": [{"account": p.account, "amount": p.amount, "currency": p.currency} for p in postings]}
+                "postings": [{"account": p.account, "amount": p.amount, "currency": p.currency} for p in postings],
+                "uncredited": self.uncredited or []}
 
 
 class Posting(BaseModel):

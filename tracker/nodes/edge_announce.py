@@ -1,13 +1,19 @@
-"""`POST /api/v1/nodes/announce`: an edge's signed announce, answered like a BitTorrent tracker."""
+"""`POST /api/v1/nodes/announce`: an edge's signed announce, answered like a BitTorrent tracker.
+
+What it claims is checked before it counts (README.md, trust model): its URL is proven before the
+node is listed (nodes/proofs.py), the copies it lists count once audited (nodes/audits.py), its
+capacity is believed as far as it has earned it (Node.usable_capacity).
+"""
 from flask import Blueprint, current_app
 
 from protocol.ids import is_video_id
 
 from .. import clock, fields, metrics, signed
 from ..errors import ApiError
-from ..refusals import Refused
+from ..refusals import Conflict, Refused
 from . import replication
-from .models import Node
+from .models import Node, refuse_replay
+from .proofs import needs_proof, prove_url
 from .urls import check_node_url
 
 bp = Blueprint("announce", __name__)
@@ -19,7 +25,7 @@ EVENTS = {"", "started", "stopped", "completed"}  # BEP 3's events
 def announce():
     now = clock.now()
     try:
-        node = Node.accept_announce(read_announce(fields.json_body()), now)
+        node = accept(read_announce(fields.json_body()), now)
     except (ApiError, Refused):
         metrics.current().announces.labels("refused").inc()
         raise
@@ -32,6 +38,22 @@ def announce():
         "tracker": current_app.config["TRACKER_ID"],
         "tasks": replication.tasks_for(node, now, current_app.config),
     }
+
+
+def accept(payload, now):
+    """Check what must be checked before anything is written, then record the announce."""
+    config = current_app.config
+    node = Node.get_or_none(Node.id == payload["node"])
+    if node is not None:
+        refuse_replay(payload["timestamp"], node.last_timestamp)  # before any request goes out
+    proven_at = None
+    if payload["event"] != "stopped" and needs_proof(node, payload["url"], now, config["TRACKER_PROOF_INTERVAL"]):
+        holder = Node.url_holder(payload["url"], now, config["TRACKER_NODE_TTL"])
+        if holder is not None and holder.id != payload["node"]:
+            raise Conflict("url_taken", "another live node has proven this URL")
+        prove_url(payload["node"], payload["url"])
+        proven_at = now
+    return Node.accept_announce(payload, now, config, proven_at)
 
 
 def read_announce(body):
@@ -48,6 +70,8 @@ def read_announce(body):
         "url": check_node_url(payload.get("url"), current_app.config["TRACKER_ALLOW_PRIVATE"]),
         "capacity": fields.integer(payload, "capacity"),
         "used": fields.integer(payload, "used"),
+        # The disk it reports free (statvfs, less its margin): capacity is the smaller figure.
+        "free": fields.integer(payload, "free", nullable=True),
         "videos": videos,
         "event": event,
     }

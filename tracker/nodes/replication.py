@@ -1,11 +1,13 @@
-"""Keeping every video at TRACKER_REPLICAS live copies, and hand-overs (README.md, trust model: leaving a video).
+"""Keeping every video at TRACKER_REPLICAS audited live copies, and hand-overs (README.md,
+architecture: leaving a video).
 
 Work for edges travels in their announce answers (`tasks`):
-`{"action": "replicate", "video_id", "sources": [edge URLs]}` to a live node with room that lacks a
-video short of copies, and `{"action": "delete", "video_id"}` to a node that asked to drop a video,
-once another live node that is not dropping it too has announced a copy. So a hand-over never
-takes a video below one live copy. A replicate task handed out is not handed out again (to anyone)
-until TRACKER_REPLICATION_TIMEOUT has passed without the copy being announced.
+`{"action": "replicate", "video_id", "sources": [edge URLs], "size": bytes}` to a live node with
+room that lacks a video short of copies, and `{"action": "delete", "video_id"}` to a node that asked
+to drop a video, once TRACKER_REPLICAS audited copies live on other nodes that are not dropping it
+too. Only audited copies count (nodes/audits.py): announcing a copy one does not hold can neither
+stop a replication nor let the last real holder delete. A replicate task handed out is not handed
+out again (to anyone) until TRACKER_REPLICATION_TIMEOUT has passed without the copy being announced.
 """
 from flask import Blueprint
 from peewee import JOIN, CharField, CompositeKey, DoubleField, fn
@@ -77,7 +79,10 @@ def tasks_for(node, now, config):
         return []
     with write_transaction():
         held = Copy.select(Copy.video).where(Copy.node == node.id)
-        Task.delete().where((Task.node == node.id) & Task.video.in_(held)).execute()  # done
+        # A task is done once its copy passed its audit; until then it still counts as pending, so
+        # the copy is not handed to yet another node in the second before the auditor gets to it.
+        audited = held.where(Copy.audited.is_null(False))
+        Task.delete().where((Task.node == node.id) & Task.video.in_(audited)).execute()
         mine = Handover.node == node.id
         # A hand-over ends once the node no longer announces the video (it deleted it); if it
         # announces it again later (uploaded anew), its copy counts like any other.
@@ -87,18 +92,22 @@ def tasks_for(node, now, config):
 
 
 def deletions(node, now, config):
+    """Delete permissions, only once the target number of audited copies live on other nodes."""
     tasks = []
     for handover in Handover.select().where((Handover.node == node.id) & Handover.finished.is_null()):
-        keeper = (live_holders(handover.video, now, config["TRACKER_NODE_TTL"])
-                  .where(Copy.node != node.id).exists())
-        if keeper:
+        keepers = (live_holders(handover.video, now, config["TRACKER_NODE_TTL"])
+                   .where(Copy.node != node.id).count())
+        if keepers >= config["TRACKER_REPLICAS"]:
             tasks.append({"action": "delete", "video_id": handover.video})
     return tasks
 
 
 def replications(node, now, config):
     ttl, fresh = config["TRACKER_NODE_TTL"], now - config["TRACKER_REPLICATION_TIMEOUT"]
-    pending = Task.select(Task.video, fn.COUNT(Task.node).alias("n")).where(Task.handed > fresh).group_by(Task.video)
+    # Pending: handed out recently, and its copy not audited yet (an audited one counts as a copy).
+    done = Copy.select().where((Copy.node == Task.node) & (Copy.video == Task.video) & Copy.audited.is_null(False))
+    pending = (Task.select(Task.video, fn.COUNT(Task.node).alias("n"))
+               .where((Task.handed > fresh) & ~fn.EXISTS(done)).group_by(Task.video))
     pending_sizes = (Task.select(fn.COALESCE(fn.SUM(Video.size), 0)).join(Video, on=(Video.id == Task.video))
                      .where((Task.node == node.id) & (Task.handed > fresh))).scalar()
     room = Node.select(Node.free_space(now)).where(Node.id == node.id).scalar() - pending_sizes
@@ -119,13 +128,14 @@ def replications(node, now, config):
         Task.insert(node=node.id, video=video_id, handed=now).on_conflict(
             conflict_target=[Task.node, Task.video], update={Task.handed: now}).execute()
         room -= size
-        tasks.append({"action": "replicate", "video_id": video_id, "sources": sources})
+        # `size`: what the edge reserves, and the most it may accept (a bigger manifest is a lie).
+        tasks.append({"action": "replicate", "video_id": video_id, "sources": sources, "size": size})
     return tasks
 
 
 def short_videos(now, ttl, replicas):
-    """(id, size, live copies not being dropped) of videos below `replicas`, fewest copies first."""
-    keeping = Node.is_live(now, ttl) & ~fn.EXISTS(
+    """(id, size, audited live copies not being dropped) of videos below `replicas`, fewest first."""
+    keeping = Node.is_live(now, ttl) & Copy.audited.is_null(False) & ~fn.EXISTS(
         Handover.select().where((Handover.node == Copy.node) & (Handover.video == Copy.video)))
     copies = fn.COUNT(Node.id)
     query = (Video.select(Video.id, Video.size, copies)
@@ -137,7 +147,8 @@ def short_videos(now, ttl, replicas):
 
 
 def live_holders(video_id, now, ttl):
-    """Copies of a video on live nodes that are not themselves handing it over."""
+    """Audited copies of a video on live nodes that are not themselves handing it over."""
     dropping = Handover.select().where((Handover.node == Copy.node) & (Handover.video == video_id))
     return (Copy.select().join(Node, on=(Node.id == Copy.node))
-            .where((Copy.video == video_id) & Node.is_live(now, ttl) & ~fn.EXISTS(dropping)))
+            .where((Copy.video == video_id) & Copy.audited.is_null(False) & Node.is_live(now, ttl)
+                   & ~fn.EXISTS(dropping)))

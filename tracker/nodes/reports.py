@@ -60,18 +60,21 @@ class Report(BaseModel):
 
 MODELS = [Report]
 
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 # For tracker/openapi.py.
 REPORT_PATHS = {"/api/v1/videos/{video_id}/reports": {"post": {
     "summary": "a player reports an edge that sent bad bytes, an HTTP error or nothing; reported edges "
-               "go last in the sources", "parameters": [{
-        "name": "video_id", "in": "path", "required": True,
-        "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
+               "go last in the sources",
+    "parameters": [{"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["node", "reason"], "properties": {
-            "node": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "reason": {"enum": list(REASONS)}}}}}},
-    "responses": {"202": {"description": "accepted"},
-                  "default": {"description": "an error (429 past the rate limit)", "content": {
-                      "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}}
+            "node": fields.NODE_ID, "reason": {"enum": list(REASONS)}}}}}},
+    "responses": {"202": {"description": "counted", "content": {"application/json": {"schema": {
+                      "type": "object", "properties": {"accepted": {"const": True}}}}}},
+                  "400": {"description": "a field is malformed (it is named)", "content": ERROR},
+                  "404": {"description": "no such video, or no such node", "content": ERROR},
+                  "429": {"description": "past the rate limit (TRACKER_REPORT_LIMIT a minute)", "content": ERROR},
+                  "default": {"description": "an error", "content": ERROR}}}}}
 
 
 def rank(found, now):

@@ -1,0 +1,125 @@
+"""Audits (README.md, trust model): a copy counts only once the tracker has checked it.
+
+An audit fetches the copy's manifest from the node, checks that it hashes to the video id and adds
+up to the package's size, then fetches TRACKER_AUDIT_SAMPLES of its files, chosen at random, and
+hashes them against it. A copy is audited when it is registered (inline) or first announced (by
+the auditor thread, within a second), then again at random times, TRACKER_AUDIT_INTERVAL apart on
+average. A failed or unanswered audit removes the copy at once and counts against the node, and
+the replica target then has another edge pull the video.
+
+Cost at the defaults: one manifest (a few KB) and two files (at most one segment, ~1 MB, each)
+per copy every 6 hours on average — about 0.5 requests and 0.3 MB per copy per hour.
+"""
+import fcntl
+import logging
+import os
+import random
+import threading
+
+from protocol.errors import ManifestError
+from protocol.http import GuardedClient, UnsafeRequest
+from protocol.manifest import MANIFEST_NAME, check_bytes, package_size, parse_manifest
+
+from ..db import database
+from .models import Copy
+
+log = logging.getLogger(__name__)
+
+MAX_MANIFEST = 4 * 1024 * 1024
+BATCH = 16  # copies audited per round
+POLL = 0.5  # seconds the auditor sleeps when nothing is due
+
+
+class AuditFailed(Exception):
+    """A copy is not what its id promises, or its node did not show it."""
+
+
+def audit(client, url, video_id, samples, expected_size=None, max_size=None, rng=random):
+    """Check the copy of `video_id` at the edge `url`; return its verified manifest and size.
+    `max_size` refuses a bigger package before any of its files is fetched."""
+    body = fetch(client, f"{url}/videos/{video_id}/{MANIFEST_NAME}", MAX_MANIFEST)
+    try:
+        manifest = parse_manifest(body, expected_id=video_id)
+        size = package_size(body, manifest)
+    except ManifestError as exc:
+        raise AuditFailed(str(exc)) from None
+    files = manifest["files"]
+    if expected_size is not None and size != expected_size:
+        raise AuditFailed(f"the package has {size} bytes, not the {expected_size} registered")
+    if max_size is not None and size > max_size:
+        raise AuditFailed(f"the package has {size} bytes, more than its upload can make ({max_size})")
+    for name in rng.sample(sorted(files), min(samples, len(files))):
+        data = fetch(client, f"{url}/videos/{video_id}/{name}", max(files[name]["size"], 1))
+        if not check_bytes(files[name], data):
+            raise AuditFailed(f"{name} does not match the manifest")
+    return manifest, size
+
+
+def fetch(client, url, cap):
+    try:
+        answer = client.request("GET", url, max_bytes=cap)
+    except UnsafeRequest as exc:
+        raise AuditFailed(str(exc)) from None
+    if answer.status != 200:
+        raise AuditFailed(f"{url} answered {answer.status}")
+    return answer.body
+
+
+def run_pending(app, limit=BATCH, rng=random):
+    """Audit the copies that are due; return how many were looked at."""
+    config, client = app.config, app.extensions["tracker.checker"]
+    now = config["CLOCK"]()
+    with database.connection_context():
+        due = Copy.due(now, config["TRACKER_NODE_TTL"], limit)
+        for node_id, url, video_id, size in due:
+            try:
+                audit(client, url, video_id, config["TRACKER_AUDIT_SAMPLES"], size, rng=rng)
+            except AuditFailed as exc:
+                log.warning("copy of %s on %s failed its audit: %s", video_id, node_id, exc)
+                Copy.failed(node_id, video_id)
+            else:
+                Copy.passed(node_id, video_id, now, now + next_gap(config["TRACKER_AUDIT_INTERVAL"], rng))
+    return len(due)
+
+
+def next_gap(mean, rng):
+    """Exponential gaps: a node cannot tell when its next audit comes, so it cannot hide between them."""
+    return min(rng.expovariate(1 / mean), 10 * mean) if mean > 0 else 0.0
+
+
+class Auditor(threading.Thread):
+    """Runs the audits in one process of the tracker on this machine (the holder of auditor.lock)."""
+
+    def __init__(self, app, lock_fd):
+        super().__init__(name="tracker-auditor", daemon=True)
+        self.app, self.lock_fd, self.stopped = app, lock_fd, threading.Event()
+
+    def run(self):
+        while not self.stopped.is_set():
+            try:
+                busy = run_pending(self.app)
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("audit round failed")
+                busy = 0
+            self.stopped.wait(0 if busy else POLL)
+
+    def stop(self):
+        self.stopped.set()
+
+
+def init_app(app):
+    """The guarded client for proofs and audits, and the auditor thread where this process may run it."""
+    config = app.config
+    app.extensions["tracker.checker"] = GuardedClient(allow_private=config["TRACKER_ALLOW_PRIVATE"],
+                                                      deadline=config["TRACKER_CHECK_TIMEOUT"],
+                                                      max_bytes=MAX_MANIFEST)
+    if not config["TRACKER_BACKGROUND"]:
+        return
+    fd = os.open(os.path.join(config["SLIPSTREAM_DATA_DIR"], "auditor.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)  # another worker audits
+        return
+    app.extensions["tracker.auditor"] = auditor = Auditor(app, fd)
+    auditor.start()
