@@ -84,20 +84,11 @@ def run(node, job, on_tasks=None):
 
 
 def register(node, job, video_id, manifest):
-    """Tell the tracker this upload became `video_id`; retry a busy or unreachable tracker."""
-    size = sum(entry["size"] for entry in manifest["files"].values())
-    size += os.path.getsize(os.path.join(node.video_path(video_id), MANIFEST_NAME))
+    """Tell the tracker this upload became `video_id`; retry a busy or unreachable tracker. The
+    tracker reads everything else (size, duration, renditions) from the manifest it fetches here."""
     for attempt in range(REGISTER_TRIES):
-        payload = {
-            "node": node.id,
-            "timestamp": time.time(),
-            "upload": job.ticket_payload["upload"],
-            "video_id": video_id,
-            "duration": manifest.get("duration"),
-            "renditions": manifest.get("renditions", []),
-            "poster": manifest.get("poster"),
-            "size": size,
-        }
+        payload = {"node": node.id, "timestamp": time.time(), "upload": job.ticket_payload["upload"],
+                   "video_id": video_id}
         try:
             return post_signed(node, "/api/v1/videos", payload)
         except TrackerError as exc:

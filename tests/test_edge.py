@@ -315,10 +315,8 @@ def test_a_job_is_packaged_published_and_registered(client, node, tracker, monke
     assert sorted(os.listdir(node.video_path(video_id))) == sorted([*PACKAGE, "manifest.json"])
     (registration,) = tracker.registrations
     assert registration["upload"] == "up-1" and registration["video_id"] == video_id
-    assert registration["node"] == node.id and registration["duration"] == 4.0
-    assert registration["renditions"] == RENDITIONS and registration["poster"] == "poster.jpg"
-    assert registration["size"] == sum(len(d) for d in PACKAGE.values()) + os.path.getsize(
-        os.path.join(node.video_path(video_id), "manifest.json"))
+    # Nothing else: the tracker reads the package's facts from the manifest it fetches and checks.
+    assert registration["node"] == node.id and set(registration) == {"node", "timestamp", "upload", "video_id"}
     assert tracker.announces[-1]["videos"] == [video_id]
     assert client.get("/api/v1/status").json["videos"] == [video_id]
 

@@ -35,6 +35,8 @@ def text(obj, name, min_len=0, max_len=200, default=None):
     value = default if value is None else value
     if not isinstance(value, str) or len(value) > max_len:
         raise invalid(name, f"must be a string of {min_len} to {max_len} characters")
+    if "\x00" in value:  # PostgreSQL's text cannot hold it, and no title needs it
+        raise invalid(name, "must not contain the NUL character")
     value = value.strip()
     if len(value) < min_len:
         raise invalid(name, f"must be a string of {min_len} to {max_len} characters, not blank")
@@ -45,8 +47,8 @@ def text_schema(min_len=0, max_len=200, nullable=False):
     """What text() accepts (`nullable` when it has a default)."""
     assert min_len in (0, 1), "a pattern for longer minimums is not written yet"
     schema = {"type": ["string", "null"] if nullable else "string", "maxLength": max_len}
-    if min_len:
-        schema["pattern"] = f"[^{SPACES}]"  # at least one character that is not a space
+    # No NUL anywhere; with `min_len`, at least one character that is not a space.
+    schema["pattern"] = f"^[^\\x00]*[^{SPACES}\\x00][^\\x00]*$" if min_len else "^[^\\x00]*$"
     return schema
 
 
