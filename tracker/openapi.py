@@ -86,17 +86,24 @@ REGISTRATION = payload({"upload": fields.text_schema(1, 64), "video_id": fields.
                        required=["upload", "video_id"])
 DROP = payload({"video_id": fields.VIDEO_ID}, required=["video_id"])
 
+TASK = {"oneOf": [
+    {"type": "object", "required": ["action", "video_id", "sources", "size"], "properties": {
+        "action": {"const": "replicate"}, "video_id": fields.VIDEO_ID, "sources": {"type": "array", "items": STRING},
+        "size": {**INTEGER, "description": "the package's bytes, manifest included: hold them, accept no more"}}},
+    {"type": "object", "required": ["action", "video_id"], "properties": {
+        "action": {"const": "delete"}, "video_id": fields.VIDEO_ID}}]}
+
 NODE_PATHS = {
     "/api/v1/nodes/announce": {"post": {
         "summary": "an edge's signed announce", **json_body(signed(ANNOUNCE)),
         **answer("interval, min interval, tracker id, tasks", {"type": "object", "properties": {
-            "interval": INTEGER, "min interval": INTEGER, "tracker": STRING, "tasks": {"type": "array"}}},
+            "interval": INTEGER, "min interval": INTEGER, "tracker": STRING, "tasks": {"type": "array", "items": TASK}}},
             refusals={**SIGNED_REFUSALS, "409": "another live node has proven this URL",
                       "422": "the URL is not one viewers may be sent to, or its server did not prove it "
                              "holds the node's key"})}},
     "/api/v1/nodes/drop": {"post": {
-        "summary": "an edge asks to hand a video over; it is told to delete it once another live edge "
-                   "holds a copy", **json_body(signed(DROP)),
+        "summary": "an edge asks to hand a video over; it is told to delete it once TRACKER_REPLICAS "
+                   "audited copies live on other edges", **json_body(signed(DROP)),
         **answer("the hand-over started", {"type": "object", "properties": {
             "state": {"const": "handing_over"}, "video_id": STRING}}, status="202",
             refusals={**SIGNED_REFUSALS, "409": "the node has not announced a copy of the video"})}},
@@ -143,6 +150,10 @@ CATALOG_PATHS = {
 POSTINGS = {"type": "array", "items": {"type": "object", "properties": {
     "account": STRING, "amount": {"type": "integer", "description": "minor units; negative is a debit"},
     "currency": STRING}}}
+UNCREDITED = {"type": "array", "description": "served entries that earned nothing, or not all they claimed; "
+               "their share went to the creator", "items": {"type": "object", "required": ["node", "bytes", "reason"],
+                                                            "properties": {"node": STRING, "bytes": INTEGER, "reason": {
+                                                                "enum": ["no_audited_copy", "over_bound"]}}}}
 GIFT_REFUSALS = {"400": "a field is malformed (it is named)", "404": "no such video, or a node in served this "
                  "tracker never knew"}
 
@@ -157,7 +168,8 @@ def donation_paths(trackers):
                 "description": f"1 to {MAX_KEY} printable ASCII characters (a fresh UUID per gift)"}}],
             **json_body(gift_schema(trackers, query=False)),
             **answer("the donation and its postings (a repeat answers the same)", {
-                "type": "object", "properties": {"donation": STRING, "postings": POSTINGS}}, status="201",
+                "type": "object", "required": ["donation", "postings", "uncredited"],
+                "properties": {"donation": STRING, "postings": POSTINGS, "uncredited": UNCREDITED}}, status="201",
                 refusals={**GIFT_REFUSALS, "409": "the Idempotency-Key was used for another gift"})}},
         "/api/v1/donations/split": {"get": {
             "summary": "preview a gift's postings; nothing is written", "parameters": [{
@@ -165,7 +177,7 @@ def donation_paths(trackers):
                 "description": "the gift as query parameters: video_id, amount, currency, found_by, served",
                 "schema": gift_schema(trackers, query=True)}],
             **answer("the postings the gift would make", {"type": "object", "properties": {
-                "postings": POSTINGS, "exponent": INTEGER}}, refusals=GIFT_REFUSALS)}},
+                "postings": POSTINGS, "exponent": INTEGER, "uncredited": UNCREDITED}}, refusals=GIFT_REFUSALS)}},
         "/api/v1/accounts/{account}": {"get": {
             "summary": "an account's balances and statement, newest first", "parameters": [
                 {"name": "account", "in": "path", "required": True, "schema": {
