@@ -3,7 +3,7 @@
 Exact on purpose, so that a schema-driven tester can generate requests from it: ids and names carry
 the patterns the code checks (built from the code's own regular expressions), every status an
 operation answers is listed with the error codes it carries, and tus 1.0's headers are spelled out
-(edge/openapi_uploads.py). tests/test_edge_openapi.py holds it to `app.url_map` and to real answers.
+(edge/openapi_uploads.py). tests/edge/test_edge_openapi.py holds it to `app.url_map` and to real answers.
 """
 from flask import Blueprint, current_app
 

@@ -53,3 +53,8 @@ def wait_for(predicate, timeout=20, interval=0.2, message="condition"):
 def announced(edge):
     """True once an edge has heard back from its tracker (it then knows the tracker's key)."""
     return bool(requests.get(edge.url + "/api/v1/status", timeout=5).json().get("tracker"))
+
+
+def holds(edge, video_id):
+    """True if an edge says it holds `video_id`."""
+    return video_id in requests.get(edge.url + "/api/v1/status", timeout=5).json()["videos"]

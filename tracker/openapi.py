@@ -1,7 +1,7 @@
 """`GET /api/v1/openapi.json`: an OpenAPI 3.1 description of the tracker API (README.md, API).
 
 It says exactly what the code accepts: the field schemas come from the readers in fields.py, every
-refusal a request can meet is listed with its status, and tests/test_contract.py runs schemathesis
+refusal a request can meet is listed with its status, and tests/contract/test_contract.py runs schemathesis
 against a real tracker to hold the two together.
 """
 from flask import Blueprint, current_app

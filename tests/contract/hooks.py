@@ -1,4 +1,4 @@
-"""schemathesis hooks for tests/test_contract.py, loaded by `st run` through SCHEMATHESIS_HOOKS.
+"""schemathesis hooks for tests/contract/test_contract.py, loaded by `st run` through SCHEMATHESIS_HOOKS.
 
 What they tell schemathesis is in the edge's document in words, but has no place in OpenAPI's
 schemas, which describe each header and the body on its own.

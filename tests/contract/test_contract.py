@@ -12,7 +12,7 @@ not a 405, or a server error fails `make test`.
 Requests that need a signature (announces, registrations, drops) or a ticket (uploads) cannot be
 forged by a generator: they get the 403 or 401 the documents list for them. What the contract says
 that schemathesis cannot read from a document is below (its configuration) and in
-tests/contract_hooks.py (what ties one header of an edge upload to another).
+tests/contract/hooks.py (what ties one header of an edge upload to another).
 
 The command line rather than `schemathesis.pytest.from_fixture`: the latter renames pytest's test
 item through `Function._nodeid`, which pytest 9.2 no longer has; and the command line is what a
@@ -83,7 +83,7 @@ def schemathesis(document_url, workdir, config=""):
                "--no-color"]
     # In its own directory: schemathesis keeps replay files there.
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=500, check=False,
-                          env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract_hooks", "PYTHONPATH": ROOT})
+                          env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.hooks", "PYTHONPATH": ROOT})
     if done.returncode != 0:
         pytest.fail(done.stdout + done.stderr, pytrace=False)
 

@@ -7,145 +7,16 @@ import time
 
 import nacl.signing
 import pytest
-from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
 
 import segmenter
-from edge import create_app
 from edge.background import start as start_background
 from edge.config import load, parse_size
 from edge.jobs import JobLock, recover, run_next
 from edge.models import Job, db
 from segmenter.errors import RejectedInput
-from protocol.manifest import build_manifest, write_manifest
-from protocol.signing import node_id, sign, verify_fresh
-from protocol.tickets import encode_ticket
-
-TRACKER_KEY = nacl.signing.SigningKey.generate()
-TRACKER_ID = node_id(TRACKER_KEY)
-PACKAGE = {  # a tiny hand-made HLS package: names and bytes, as a packager would write them
-    "master.m3u8": b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p.m3u8\n",
-    "360p.m3u8": b"#EXTM3U\n#EXT-X-MAP:URI=\"360p_init.mp4\"\n#EXTINF:4,\n360p_00000.m4s\n#EXT-X-ENDLIST\n",
-    "360p_init.mp4": b"\0\0\0\x18ftypiso6" + bytes(16),
-    "360p_00000.m4s": bytes(range(256)) * 40,
-    "poster.jpg": b"\xff\xd8\xff\xe0" + bytes(60),
-    "captions.vtt": b"WEBVTT\n",
-}
-RENDITIONS = [{"name": "360p", "width": 640, "height": 360, "bandwidth": 800000, "playlist": "360p.m3u8"}]
-
-
-class FakeTracker:
-    """Answers announces and registrations like the tracker, checking every signature."""
-
-    def __init__(self):
-        self.announces, self.registrations, self.refuse_registration = [], [], None
-        self.drops, self.tasks, self.key = [], [], TRACKER_ID
-        app = Flask("fake_tracker")
-        app.post("/api/v1/nodes/announce")(self.announce)
-        app.post("/api/v1/videos")(self.register)
-        app.post("/api/v1/nodes/drop")(self.drop)
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def announce(self):
-        body = request.get_json()
-        self.announces.append(verify_fresh(body, body["payload"]["node"]))
-        tasks, self.tasks = self.tasks, []
-        return {"interval": 60, "min interval": 30, "tracker": self.key, "tasks": tasks}
-
-    def drop(self):
-        body = request.get_json()
-        self.drops.append(verify_fresh(body, body["payload"]["node"]))
-        return {"state": "handing_over", "video_id": body["payload"]["video_id"]}, 202
-
-    def register(self):
-        if self.refuse_registration:
-            return jsonify(error="unknown_upload", message=self.refuse_registration), 404
-        body = request.get_json()
-        self.registrations.append(verify_fresh(body, body["payload"]["node"]))
-        return {"video_id": body["payload"]["video_id"]}, 201
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-@pytest.fixture(scope="module")
-def tracker():
-    fake = FakeTracker()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def app(tmp_path, tracker):
-    tracker.announces.clear()
-    tracker.registrations.clear()
-    tracker.drops.clear()
-    tracker.tasks, tracker.key = [], TRACKER_ID
-    tracker.refuse_registration = None
-    app = create_app({
-        "SLIPSTREAM_DATA_DIR": str(tmp_path / "edge"),
-        "SLIPSTREAM_PUBLIC_URL": "http://edge.test",
-        "EDGE_TRACKER_URL": tracker.url,
-        "EDGE_CAPACITY": "10MB",
-        "EDGE_MAX_UPLOAD": "1MB",
-        "EDGE_BACKGROUND": False,
-    })
-    yield app
-    db.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def node(app):
-    return app.extensions["edge"]
-
-
-def make_ticket(edge, size=1000, expires_in=600, key=TRACKER_KEY, upload="up-1", **changes):
-    payload = {"upload": upload, "node": edge.id, "size": size, "expires": time.time() + expires_in,
-               "tracker": node_id(key), **changes}
-    return encode_ticket(sign(payload, key))
-
-
-def send(client, ticket, data=b"not really a video", fields=None):
-    form = {"ticket": ticket, **(fields or {})} if ticket is not None else dict(fields or {})
-    if data is not None:
-        form["file"] = (io.BytesIO(data), "clip.mp4", "video/mp4")
-    return client.post("/api/v1/uploads", data=form, content_type="multipart/form-data")
-
-
-def nothing_stored(node):
-    with db.connection_context():
-        return os.listdir(node.uploads) == [] and Job.select().count() == 0
-
-
-def fake_package(src, outdir, on_progress=None):
-    """Stands in for segmenter.package: writes PACKAGE and its manifest into `outdir`."""
-    with open(src, "rb") as f:
-        assert f.read()  # it was given the upload
-    for step in (0.0, 0.5, 1.0):
-        on_progress({"progress": step, "speed": 2.0, "eta": 1.0 - step})
-    for name, data in PACKAGE.items():
-        with open(os.path.join(outdir, name), "wb") as f:
-            f.write(data)
-    manifest = build_manifest(outdir, duration=4.0, renditions=RENDITIONS, poster="poster.jpg")
-    return write_manifest(outdir, manifest), manifest
-
-
-def published_video(node):
-    staging = node.staging_path("hand-made")
-    os.makedirs(staging)
-    video_id, _ = fake_package(__file__, staging, on_progress=lambda report: None)
-    assert node.publish(staging, video_id)
-    return video_id
+from tests.edge.faketracker import TRACKER_ID, make_ticket
+from tests.edge.package import PACKAGE, fake_package, published_video
+from tests.edge.uploads import nothing_stored, send
 
 
 # Settings

@@ -9,7 +9,8 @@ from edge import create_app
 from edge.jobs import JobLock
 from edge.models import db
 from tests.openapi_check import errors, header_errors, resolve, response_schema
-from tests.test_edge import PACKAGE, TRACKER_ID, make_ticket, published_video, tracker  # noqa: F401 (fixture)
+from tests.edge.faketracker import TRACKER_ID, make_ticket
+from tests.edge.package import PACKAGE, published_video
 
 TOKEN = "s3cret"
 TUS = {"Tus-Resumable": "1.0.0"}

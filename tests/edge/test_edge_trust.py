@@ -20,7 +20,8 @@ from edge.upstream import TrackerError
 from protocol.errors import BadSignature
 from protocol.proofs import check_proof, new_challenge
 from protocol.signing import node_id
-from tests.test_edge import TRACKER_ID, app, client, make_ticket, node, nothing_stored, send, tracker  # noqa: F401
+from tests.edge.faketracker import TRACKER_ID, make_ticket
+from tests.edge.uploads import nothing_stored, send
 
 OTHER_KEY = nacl.signing.SigningKey.generate()
 OTHER_ID = node_id(OTHER_KEY)

@@ -18,7 +18,7 @@ from edge.capacity import reserve, sweep
 from edge.jobs import JobLock
 from edge.models import Hold, Job, db
 from tests.servers import free_port
-from tests.test_edge import make_ticket, tracker  # noqa: F401 (fixture)
+from tests.edge.faketracker import make_ticket
 
 TUS = {"Tus-Resumable": "1.0.0"}
 

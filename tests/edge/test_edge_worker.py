@@ -8,8 +8,8 @@ import struct
 import pytest
 import requests
 
+from tests.actions import holds
 from tests.servers import Server
-from tests.test_replication_network import holds
 
 SKIP_HEADERS = {"date", "server", "connection", "keep-alive"}
 

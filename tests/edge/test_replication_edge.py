@@ -15,7 +15,7 @@ from edge.replication import BASE_DEADLINE, MAX_DEADLINE, ReplicationError, Repl
     replicate
 from protocol.ids import canonical_json, content_id
 from protocol.manifest import verify_dir
-from tests.test_edge import app, client, node, published_video, tracker  # noqa: F401 (fixtures)
+from tests.edge.package import published_video
 
 SEGMENT = "360p_00000.m4s"
 

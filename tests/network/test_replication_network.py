@@ -15,7 +15,7 @@ import requests
 from tusclient import client as tus_client
 
 from protocol.manifest import load_manifest, verify_dir
-from tests.actions import announced, place, upload, wait_for, wait_published
+from tests.actions import announced, holds, place, upload, wait_for, wait_published
 from tests.servers import Server, start_edge, start_tracker
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
@@ -48,10 +48,6 @@ def restart(edge):
 def sources(tracker, video_id):
     answer = requests.get(f"{tracker.url}/api/v1/videos/{video_id}/sources", timeout=5).json()
     return sorted(source["url"] for source in answer["sources"])
-
-
-def holds(edge, video_id):
-    return video_id in requests.get(edge.url + "/api/v1/status", timeout=5).json()["videos"]
 
 
 def sound_copy(edge, video_id):

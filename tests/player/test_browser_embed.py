@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.test_browser import PLAYING, browser, other_origin, tab, Tab  # noqa: F401 (fixtures)
+from tests.player.chromium import PLAYING
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +59,7 @@ class Host:
         return self.events(name)[-1]
 
 
-def test_a_host_page_on_another_origin_drives_the_embed(network, published, other_origin, tab):  # noqa: F811
+def test_a_host_page_on_another_origin_drives_the_embed(network, published, other_origin, tab):
     tracker, vid = network.tracker.url, published["video_id"]
     url = other_origin.put("/embed-host.html", IFRAME_HOST.format(tracker=tracker, video_id=vid))
     assert url.split("/")[2] != tracker.split("/")[2]  # another origin: another port
@@ -99,7 +99,7 @@ def test_a_host_page_on_another_origin_drives_the_embed(network, published, othe
     assert tab.problems == []
 
 
-def test_one_script_tag_and_one_element_on_another_origin(network, published, other_origin, tab):  # noqa: F811
+def test_one_script_tag_and_one_element_on_another_origin(network, published, other_origin, tab):
     vid = published["video_id"]
     url = other_origin.put("/script-tag.html", SCRIPT_TAG_HOST.format(tracker=network.tracker.url, video_id=vid))
     tab.open(url)

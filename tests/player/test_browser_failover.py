@@ -14,8 +14,8 @@ import requests
 
 from tests.actions import announced, upload, wait_for, wait_published
 from tests.clips import make_clip
+from tests.player.chromium import Tab
 from tests.servers import start_edge, start_tracker
-from tests.test_browser import browser, other_origin, Tab  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -115,7 +115,7 @@ def source_urls(tracker, video_id):
     return [s["url"] for s in answer["sources"]]
 
 
-def open_host_page(browser, other_origin, tracker, video_id):  # noqa: F811 (fixture names)
+def open_host_page(browser, other_origin, tracker, video_id):
     tab = Tab(browser)
     tab.context.add_init_script(MONITOR)
     url = other_origin.put(f"/blog-{video_id}.html", HOST_PAGE.format(tracker=tracker.url, video_id=video_id))
@@ -129,7 +129,7 @@ def snapshot(tab):
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGSTOP"])
-def test_killing_the_edge_in_use_does_not_stall_playback(browser, other_origin, two_copies, how):  # noqa: F811
+def test_killing_the_edge_in_use_does_not_stall_playback(browser, other_origin, two_copies, how):
     """SIGKILL: connections are refused at once. SIGSTOP: a frozen edge that accepts and never
     answers, which only the loader's timeouts can catch."""
     tracker, edges, video_id = two_copies
@@ -165,7 +165,7 @@ def test_killing_the_edge_in_use_does_not_stall_playback(browser, other_origin, 
             os.killpg(victim.proc.pid, signal.SIGCONT)
 
 
-def test_a_tampered_segment_is_refused_and_fetched_from_the_other_edge(browser, other_origin, two_copies):  # noqa: F811
+def test_a_tampered_segment_is_refused_and_fetched_from_the_other_edge(browser, other_origin, two_copies):
     tracker, edges, video_id = two_copies
     first, second = source_urls(tracker, video_id)
     bad = next(e for e in edges if e.url == first)

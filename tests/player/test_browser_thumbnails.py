@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from tests.test_browser import ARTIFACTS, PLAYING, Tab, browser, tab  # noqa: F401 (fixtures)
+from tests.player.chromium import ARTIFACTS, PLAYING, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,7 @@ def vtt_cues(text):
         r"([\d:.]+) --> ([\d:.]+)\n[^#\n]+#xywh=(\d+),(\d+),(\d+),(\d+)", text)]
 
 
-def test_the_scrubber_previews_thumbnails_and_seeks(network, published, tab):  # noqa: F811
+def test_the_scrubber_previews_thumbnails_and_seeks(network, published, tab):
     vid = published["video_id"]
     page = tab.open(f"{network.tracker.url}/watch/{vid}")
     tab.wait(PLAYING, message="playback")
@@ -81,7 +81,7 @@ def test_the_scrubber_previews_thumbnails_and_seeks(network, published, tab):  #
     assert tab.problems == []
 
 
-def test_a_thumbnail_track_that_does_not_match_the_manifest_is_refused(network, published, tab):  # noqa: F811
+def test_a_thumbnail_track_that_does_not_match_the_manifest_is_refused(network, published, tab):
     """The first edge asked sends a doctored thumbnails.vtt: refused by its hash, taken from the other."""
     vid = published["video_id"]
     doctored = []
@@ -114,7 +114,7 @@ def test_a_thumbnail_track_that_does_not_match_the_manifest_is_refused(network, 
     page.screenshot(path=os.path.join(ARTIFACTS, "embed-thumbnail.png"))
 
 
-def test_on_a_phone_the_preview_stays_on_screen(network, published, browser):  # noqa: F811
+def test_on_a_phone_the_preview_stays_on_screen(network, published, browser):
     phone = Tab(browser, "phone")
     try:
         page = phone.open(f"{network.tracker.url}/watch/{published['video_id']}")

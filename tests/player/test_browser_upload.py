@@ -6,8 +6,6 @@ import re
 import pytest
 import requests
 
-from tests.test_browser import browser, tab  # noqa: F401 (fixtures)
-
 pytestmark = pytest.mark.browser
 
 UPLOAD_RESOURCE = re.compile(r".*/api/v1/uploads/[A-Za-z0-9_-]{16}$")
@@ -21,7 +19,7 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
-def test_an_interrupted_upload_resumes_where_the_edge_stopped(network, small_clip, tab, tmp_path):  # noqa: F811
+def test_an_interrupted_upload_resumes_where_the_edge_stopped(network, small_clip, tab, tmp_path):
     size = os.path.getsize(small_clip)
     seen, broken = [], []
 

@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from tests.test_browser import PLAYING, browser, tab  # noqa: F401 (fixtures)
+from tests.player.chromium import PLAYING
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +15,7 @@ def gifts_to_tester(tracker_url):
     return answer.json()["total"] if answer.ok else 0
 
 
-def test_donating_from_the_watch_page_shows_the_split_and_posts_it(network, published, tab, tmp_path):  # noqa: F811
+def test_donating_from_the_watch_page_shows_the_split_and_posts_it(network, published, tab, tmp_path):
     page = tab.open(f"{network.tracker.url}/watch/{published['video_id']}")
     tab.wait(PLAYING, message="the video playing, so edges have served bytes")
     page.click("details.donate summary")

@@ -9,8 +9,8 @@ import pytest
 from segmenter import ProbeError, RejectedInput, package
 from segmenter.probe import probe
 from tests.clips import make_clip
-from tests.test_segmenter_ingest import canary, hls_playlist  # noqa: F401 (a fixture, a helper)
-
+from tests.segmenter.playlists import hls_playlist
+from tests.servers import ROOT
 
 
 def passwd_head():
@@ -323,7 +323,7 @@ def test_a_huge_declared_resolution_is_refused_without_allocating_it(tmp_path, c
             "try: p.probe(%r)\nexcept p.RejectedInput: pass\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % str(forged))
     peak_kib = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                  check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+                                  check=True, cwd=ROOT)
                    .stdout)
     assert peak_kib < 200 * 1024
     assert resource  # imported for readers: ru_maxrss is in KiB on Linux

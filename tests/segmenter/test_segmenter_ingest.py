@@ -1,7 +1,5 @@
 """Hostile and broken uploads: each refused with a typed, readable error, nothing read or left."""
-import http.server
 import subprocess
-import threading
 import wave
 
 import pytest
@@ -11,46 +9,13 @@ from segmenter import formats
 from segmenter.config import ffmpeg_binary
 from segmenter.probe import Limits, probe
 from tests.clips import make_clip
+from tests.segmenter.playlists import hls_playlist
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("ingest") / "clip.mp4", seconds=2, width=320,
                      height=240)
-
-
-@pytest.fixture
-def canary():
-    """An HTTP server on loopback that records every request it gets."""
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"#EXTM3U\n")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-def hls_playlist(tmp_path, canary_url, name="video.mp4", prefix=b""):
-    secret = tmp_path / "secret.ts"
-    secret.write_bytes(b"SECRET-BYTES" * 100)
-    path = tmp_path / name
-    path.write_bytes(prefix + b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n"
-                     b"#EXTINF:4,\nfile://" + str(secret).encode() + b"\n"
-                     b"#EXTINF:4,\n" + canary_url.encode() + b"/segment.ts\n#EXT-X-ENDLIST\n")
-    return path
 
 
 @pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf\n  "])

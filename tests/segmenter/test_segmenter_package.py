@@ -15,6 +15,7 @@ from protocol.manifest import MANIFEST_NAME, load_manifest, verify_dir
 from segmenter.probe import probe
 from segmenter.runner import run
 from tests.clips import make_clip
+from tests.servers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -194,18 +195,18 @@ def test_failed_encode_leaves_nothing_behind(clips, tmp_path, monkeypatch):
 def test_cli_packages_and_verifies(clips, tmp_path):
     cli = [sys.executable, "-m", "segmenter"]
     done = subprocess.run(cli + [str(clips["audio"]), str(tmp_path / "pkg")], capture_output=True,
-                          text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+                          text=True, check=True, cwd=ROOT)
     vid = done.stdout.strip()
     assert "100%" in done.stderr and len(vid) == 40
     check = subprocess.run(cli + ["verify", str(tmp_path / "pkg"), vid], capture_output=True,
-                           text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+                           text=True, cwd=ROOT)
     assert (check.returncode, check.stdout.strip()) == (0, f"ok {vid}")
     segment = tmp_path / "pkg" / "audio_00000.m4s"
     data = bytearray(segment.read_bytes())
     data[-1] ^= 0x01
     segment.write_bytes(bytes(data))
     check = subprocess.run(cli + ["verify", str(tmp_path / "pkg")], capture_output=True,
-                           text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+                           text=True, cwd=ROOT)
     assert check.returncode == 1 and "audio_00000.m4s" in check.stderr
 
 

@@ -3,7 +3,8 @@ import uuid
 
 import pytest
 
-from tests.test_tracker import Edge, assert_error, audit_all, make_app, publish
+from tests.edges import Edge
+from tests.tracker.actions import assert_error, audit_all, make_app, publish
 from tracker.ledger.models import Balance, Donation, Posting
 
 PEER = "https://peer-tracker.example"

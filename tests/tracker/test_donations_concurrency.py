@@ -14,7 +14,7 @@ import requests
 
 from tests.actions import wait_for
 from tests.servers import ROOT, start_tracker
-from tests.test_tracker import Edge
+from tests.edges import Edge
 
 KEYS = 100  # distinct Idempotency-Keys
 REPEATS = 3  # requests per key: 300 in all

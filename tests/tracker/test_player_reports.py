@@ -1,7 +1,8 @@
 """Failure reports from players (tracker/nodes/reports.py): accepted, rate-limited, and ranking edges down."""
 import pytest
 
-from tests.test_tracker import Edge, assert_error, audit_all, make_app, new_video_id, publish, source_nodes
+from tests.edges import Edge
+from tests.tracker.actions import assert_error, audit_all, make_app, new_video_id, publish, source_nodes
 
 
 @pytest.fixture

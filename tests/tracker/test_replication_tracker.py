@@ -2,7 +2,8 @@
 import pytest
 
 from protocol.signing import sign
-from tests.test_tracker import Edge, audit_all, make_app, publish
+from tests.edges import Edge
+from tests.tracker.actions import audit_all, make_app, publish
 
 
 @pytest.fixture

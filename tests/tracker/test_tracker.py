@@ -3,7 +3,6 @@
 Edges are played by `Edge` (tests/edges.py): a real key and a real HTTP server on loopback, so
 every test goes through the real signature, freshness, replay, proof and audit checks.
 """
-import secrets
 import time
 
 import pytest
@@ -11,70 +10,9 @@ import pytest
 from protocol.signing import sign
 from protocol.tickets import decode_ticket
 from tests.edges import Edge
+from tests.tracker.actions import assert_error, audit_all, found, make_app, new_video_id, place, publish, source_nodes
 from tracker import create_app
-from tracker.nodes.audits import run_pending
 from tracker.nodes.urls import check_node_url
-
-
-def new_video_id():
-    return secrets.token_hex(20)
-
-
-def make_app(tmp_path, **config):
-    """A tracker for Flask's test client; its edges are on loopback, and audits run when a test says
-    (audit_all), not in a thread."""
-    return create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path), "SLIPSTREAM_PUBLIC_URL": "https://tracker.example",
-                       "TESTING": True, "TRACKER_ALLOW_PRIVATE": True, "TRACKER_BACKGROUND": False, **config})
-
-
-def audit_all(app):
-    """Audit every copy that is due, as the tracker's auditor thread does within a second."""
-    while run_pending(app):
-        pass
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(tmp_path, request):
-    """A fresh tracker on each database it supports: SQLite, then a private PostgreSQL server."""
-    if request.param == "postgresql":
-        return make_app(tmp_path, DATABASE_URL=request.getfixturevalue("postgres_url"))
-    return make_app(tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def place(client, title="A clip", size=1000, **fields):
-    return client.post("/api/v1/uploads", json={"title": title, "size": size, **fields})
-
-
-def publish(client, edge, title="A clip", **fields):
-    """Placement then registration of a video on `edge` (the only live edge): returns its id."""
-    placement = place(client, title, **fields)
-    assert placement.status_code == 200, placement.json
-    assert placement.json["node"] == edge.id
-    answer = edge.register(client, placement.json["upload"])
-    assert answer.status_code == 201, answer.json
-    edge.videos.append(answer.json["video_id"])
-    return answer.json["video_id"]
-
-
-def found(client, q):
-    """Ids of the videos a catalog search for `q` returns."""
-    return [v["id"] for v in client.get("/api/v1/videos", query_string={"q": q}).json["videos"]]
-
-
-def source_nodes(client, video_id):
-    return [s["node"] for s in client.get(f"/api/v1/videos/{video_id}/sources").json["sources"]]
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert set(response.json) == {"error", "message"}
-    assert response.json["error"] == code
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 # Announces -----------------------------------------------------------------------------------------
@@ -547,13 +485,14 @@ def test_settings_come_from_defaults_then_environment_then_config(tmp_path, monk
     monkeypatch.setenv("TRACKER_PEERS", "https://a.example/, https://b.example")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("TRACKER_NODE_TTL", raising=False)
-    config = create_app({"TRACKER_REPLICAS": 3}).config
+    # No auditor thread: it would outlive the test, on whatever database the next test opens.
+    config = create_app({"TRACKER_REPLICAS": 3, "TRACKER_BACKGROUND": False}).config
     assert config["TRACKER_ANNOUNCE_INTERVAL"] == 7 and config["TRACKER_NODE_TTL"] == 21
     assert config["TRACKER_ALLOW_PRIVATE"] is True and config["TRACKER_REPLICAS"] == 3
     assert config["TRACKER_PEERS"] == ["https://a.example", "https://b.example"]
     assert config["DATABASE_URL"] == f"sqlite:///{tmp_path}/env/tracker.db"
     assert config["TRACKER_TICKET_TTL"] == 3600
-    from_arg = create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path / "arg")}).config
+    from_arg = create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path / "arg"), "TRACKER_BACKGROUND": False}).config
     assert from_arg["DATABASE_URL"] == f"sqlite:///{tmp_path}/arg/tracker.db"
 
 

@@ -6,9 +6,10 @@ import pytest
 import requests
 
 from tests.actions import wait_for
-from tests.bittorrent import Peer, announce_query, get, scrape_query
+from tests.edges import Edge
 from tests.servers import start_tracker
-from tests.test_tracker import app, client, Edge, make_app, publish, source_nodes  # noqa: F401 (fixtures)
+from tests.tracker.actions import make_app, publish, source_nodes
+from tests.tracker.bittorrent import Peer, announce_query, get, scrape_query
 from tracker.bittorrent.bencode import bdecode
 
 # Bytes that are not UTF-8: a text decoder would turn them into U+FFFD.

@@ -12,8 +12,8 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from protocol.tickets import decode_ticket
+from tests.edges import Edge
 from tests.servers import ROOT, start_tracker
-from tests.test_tracker import Edge
 from tracker.demo import clip_command
 
 

@@ -7,8 +7,9 @@ import socket
 import pytest
 import requests
 
+from tests.edges import Edge
 from tests.servers import Server, free_port
-from tests.test_tracker import Edge, new_video_id
+from tests.tracker.actions import new_video_id
 
 TIMEOUT = 1  # TRACKER_FEDERATION_TIMEOUT: seconds per hop
 BOUND = 15  # the requests below fail if no answer comes within this

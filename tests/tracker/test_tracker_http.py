@@ -7,8 +7,8 @@ import requests
 
 from protocol.signing import load_or_create_key, node_id
 from protocol.tickets import decode_ticket
+from tests.edges import Edge
 from tests.servers import start_tracker
-from tests.test_tracker import Edge
 
 SIZE = 1000
 

@@ -4,8 +4,9 @@ import re
 import pytest
 
 from protocol.signing import sign
+from tests.edges import Edge
 from tests.openapi_check import errors, response_schema
-from tests.test_tracker import Edge, make_app, place, publish
+from tests.tracker.actions import make_app, place, publish
 
 
 @pytest.fixture

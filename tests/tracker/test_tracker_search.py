@@ -1,8 +1,9 @@
 """Full-text search of the catalog (FTS5 on SQLite, tsvector on PostgreSQL), on both databases."""
-from tests.test_tracker import Edge, app, client, found, publish  # noqa: F401 (fixtures: both databases)
+from tests.edges import Edge
+from tests.tracker.actions import found, publish
 
 
-def test_words_match_as_prefixes_in_any_field(client):  # noqa: F811
+def test_words_match_as_prefixes_in_any_field(client):
     edge = Edge()
     edge.announce(client)
     piano = publish(client, edge, "Cat on a Piano", description="Chopin, nocturne", creator="Tom")
@@ -14,7 +15,7 @@ def test_words_match_as_prefixes_in_any_field(client):  # noqa: F811
     assert found(client, "-- ! ,") == []
 
 
-def test_search_results_page_by_twenty_newest_first(client):  # noqa: F811
+def test_search_results_page_by_twenty_newest_first(client):
     edge = Edge()
     edge.announce(client)
     made = [publish(client, edge, f"lesson {n}") for n in range(23)]

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from protocol.signing import sign
-from tests.test_tracker import Edge, assert_error, audit_all, make_app, place, publish, source_nodes
+from tests.edges import Edge
+from tests.tracker.actions import assert_error, audit_all, make_app, place, publish, source_nodes
 
 
 @pytest.fixture
