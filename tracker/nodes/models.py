@@ -92,11 +92,11 @@ class Node(BaseModel):
     @classmethod
     def sources(cls, video_ids, now, ttl):
         """{video id: [live nodes holding an audited copy, fewest failed audits, then most free space
-        first]}; each node has `.free`."""
+        first]}; each node has its `id`, `url` and `.free` only (the hot path of every lookup)."""
         found = {}
         for chunk in chunks(list(video_ids)):
             free = cls.free_space(now)
-            query = (cls.select(cls, free.alias("free"), Copy.video.alias("video_id"))
+            query = (cls.select(cls.id, cls.url, free.alias("free"), Copy.video.alias("video_id"))
                      .join(Copy, on=(Copy.node == cls.id))
                      .where(Copy.video.in_(chunk) & Copy.audited.is_null(False) & cls.is_live(now, ttl))
                      .order_by(cls.audit_failures, free.desc(), cls.id)
