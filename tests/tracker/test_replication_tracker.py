@@ -16,6 +16,17 @@ def client(app):
     return app.test_client()
 
 
+def held_twice(app, client):
+    """Two edges, a video published on the first and copied to the second, both copies audited."""
+    a, b = Edge(), Edge()
+    a.announce(client)
+    video = publish(client, a)
+    b.copy_from(a, video)
+    b.announce(client)
+    audit_all(app)
+    return a, b, video
+
+
 def tasks(client, edge, **changes):
     answer = edge.announce(client, event="", **changes)
     assert answer.status_code == 200, answer.json
@@ -72,12 +83,8 @@ def test_no_task_for_a_node_without_room_or_when_enough_copies(app, client):
 def test_a_dead_nodes_videos_are_copied_elsewhere(tmp_path, clock):
     app = make_app(tmp_path, TRACKER_NODE_TTL=60, CLOCK=clock)
     client = app.test_client()
-    a, b, c = Edge(), Edge(), Edge()
-    a.announce(client)
-    video = publish(client, a)
-    b.copy_from(a, video)
-    b.announce(client)
-    audit_all(app)
+    a, b, video = held_twice(app, client)
+    c = Edge()
     c.announce(client)
     assert tasks(client, c) == []
     clock.advance(61)  # b falls silent past the TTL; a and c keep announcing
@@ -109,12 +116,7 @@ def test_hand_over_deletes_only_once_the_target_of_audited_copies_is_elsewhere(a
 
 
 def test_two_nodes_dropping_each_other_keep_one_copy(app, client):
-    a, b = Edge(), Edge()
-    a.announce(client)
-    video = publish(client, a)
-    b.copy_from(a, video)
-    b.announce(client)
-    audit_all(app)
+    a, b, video = held_twice(app, client)
     assert drop(client, a, video).status_code == 202
     assert drop(client, b, video).status_code == 202
     assert tasks(client, a) == [] and tasks(client, b) == []
@@ -139,12 +141,7 @@ def test_a_replayed_drop_is_refused(tmp_path, request, database):
     config = {"DATABASE_URL": request.getfixturevalue("postgres_url")} if database == "postgresql" else {}
     app = make_app(tmp_path, TRACKER_REPLICAS=1, **config)
     client = app.test_client()
-    a, b = Edge(), Edge()
-    a.announce(client)
-    video = publish(client, a)
-    b.copy_from(a, video)
-    b.announce(client)
-    audit_all(app)
+    a, b, video = held_twice(app, client)
     signed = sign({"node": a.id, "timestamp": a.stamp(), "video_id": video}, a.key)
     assert client.post("/api/v1/nodes/drop", json=signed).status_code == 202
     replay = client.post("/api/v1/nodes/drop", json=signed)
