@@ -19,6 +19,11 @@ worker_class = "runtime.worker.SharingWorker" if ROLE == "tracker" else "edge.wo
 # Uploads of large videos take longer than gunicorn's 30 s default.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5
+# Seconds an idle kept-alive connection stays open (SLIPSTREAM_KEEPALIVE_TIMEOUT). The workers' other
+# deadlines and caps (SLIPSTREAM_HEADER_TIMEOUT, ...) are read by the workers themselves
+# (runtime/worker.py, runtime/bodies.py); reading them all here stops a malformed one before any
+# worker starts.
+keepalive = settings.limits().keepalive_timeout
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 
 

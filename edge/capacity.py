@@ -44,13 +44,19 @@ def reserve(node, hold_id, kind, size, expires, ticket=None, filename=""):
     """Check the room and record a hold atomically; raise 409 for a used ticket, 507 when full."""
     upload = ticket and str(ticket["upload"])
     with db.atomic("IMMEDIATE"):
-        if upload and (Job.upload_in_use(upload) or Hold.select().where(Hold.upload == upload).exists()):
-            raise ApiError(409, "ticket_used", "this ticket's upload was already received or is in progress")
+        if upload:
+            check_unused(upload)
         free = free_space(node)
         if size > free:
             raise ApiError(507, "insufficient_storage", f"this edge has {max(free, 0)} bytes free")
         return Hold.create(id=hold_id, kind=kind, size=size, upload=upload, expires=expires,
                            ticket=json.dumps(ticket) if ticket else None, filename=filename)
+
+
+def check_unused(upload):
+    """Raise 409 if a ticket's upload was already received or is being received (single use)."""
+    if Job.upload_in_use(upload) or Hold.select().where(Hold.upload == upload).exists():
+        raise ApiError(409, "ticket_used", "this ticket's upload was already received or is in progress")
 
 
 def release(hold_id):

@@ -8,19 +8,21 @@ but a listed, regular file of the listed size) gets its headers written and its 
 sendfile(2) through `loop.sendfile`; every other request goes to the ASGI app as usual (edge/asgi.py:
 Flask on threads). gunicorn.conf.py runs EdgeWorker for SLIPSTREAM_ROLE=edge, and its base,
 runtime/worker.py's SharingWorker (the same event loop, without the file path), for the tracker.
+FileProtocol is runtime/protocol.py's GuardedProtocol, so the edge has the same connection caps and
+deadlines as the tracker.
 """
 import os
 import time
 
 from gunicorn.asgi import protocol
-from gunicorn.workers import gasgi
 
+from runtime.protocol import GuardedProtocol
 from runtime.worker import SharingWorker
 
 from .fastpath import CONDITIONAL_BYTES
 
 
-class FileProtocol(protocol.ASGIProtocol):
+class FileProtocol(GuardedProtocol):
     async def _handle_http_request(self, request, sockname, peername, complete=None):
         found = None
         if request.method in ("GET", "HEAD") and not request.content_length and not request.chunked \
@@ -63,12 +65,8 @@ class FileProtocol(protocol.ASGIProtocol):
 
 
 class EdgeWorker(SharingWorker):
+    protocol = FileProtocol
+
     def load_wsgi(self):
         super().load_wsgi()
         self.files = self.asgi.files  # wsgi:app is edge/asgi.py's EdgeASGI
-
-    def run(self):
-        # gunicorn 27's ASGIWorker builds each connection's protocol from gasgi's module-level name;
-        # in this worker process (forked, nothing else runs here) that name is ours.
-        gasgi.ASGIProtocol = FileProtocol
-        super().run()

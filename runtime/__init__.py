@@ -1,4 +1,6 @@
-"""What both roles need to run as a server: gunicorn's worker and the settings parsers.
+"""What both roles need to run as a server: gunicorn's worker with its connection caps and head
+deadline (worker, protocol, connections), Flask on threads with each body received first (bodies),
+and the settings parsers (settings).
 
 Imported by `tracker`, `edge`, `wsgi.py` and `gunicorn.conf.py`; imports no role.
 """

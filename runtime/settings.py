@@ -3,9 +3,11 @@
 Each parser takes the variable's name and its value (text from the environment, or an already typed
 value from a test's `config`) and returns the value typed; a malformed value is a ValueError naming
 the variable, so a typo in a deployment stops the server with its reason instead of running on a
-guess. `role` and `threads` are the two settings `wsgi.py` and `gunicorn.conf.py` share.
+guess. `role` and `threads` are the two settings `wsgi.py` and `gunicorn.conf.py` share; `limits` are
+the deadlines and caps of both roles' workers (runtime/worker.py, runtime/bodies.py).
 """
 import os
+from collections import namedtuple
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"", "0", "false", "no", "off"}
@@ -51,3 +53,30 @@ def role(environ=os.environ):
 def threads(environ=os.environ):
     """GUNICORN_THREADS: threads per worker running Flask (everything but the hot path)."""
     return parse_int("GUNICORN_THREADS", environ.get("GUNICORN_THREADS", "8"))
+
+
+# The reference is what operators know from nginx: client_header_timeout, client_body_timeout (here a
+# minimum rate, so a body cannot be trickled in a byte per timeout), keepalive_timeout, limit_conn.
+# Each can be turned off with 0.
+Limits = namedtuple("Limits", "header_timeout body_min_rate body_rate_window keepalive_timeout "
+                              "max_connections max_connections_per_address")
+LIMITS = {  # name: (variable, parser, default)
+    "header_timeout": ("SLIPSTREAM_HEADER_TIMEOUT", parse_float, "10"),
+    "body_min_rate": ("SLIPSTREAM_BODY_MIN_RATE", parse_int, "1000"),
+    "body_rate_window": ("SLIPSTREAM_BODY_RATE_WINDOW", parse_float, "20"),
+    "keepalive_timeout": ("SLIPSTREAM_KEEPALIVE_TIMEOUT", parse_int, "15"),  # gunicorn takes whole seconds
+    "max_connections": ("SLIPSTREAM_MAX_CONNECTIONS", parse_int, "4000"),
+    "max_connections_per_address": ("SLIPSTREAM_MAX_CONNECTIONS_PER_ADDRESS", parse_int, "64"),
+}
+
+
+def limits(environ=os.environ):
+    """The workers' deadlines (seconds), minimum body rate (bytes/s) and connection caps (per worker
+    process); each a non-negative number, 0 for none."""
+    values = {}
+    for field, (name, parse, default) in LIMITS.items():
+        value = parse(name, environ.get(name) or default)
+        if value < 0:
+            raise ValueError(f"{name} must not be negative, not {value!r}")
+        values[field] = value
+    return Limits(**values)

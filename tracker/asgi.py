@@ -7,7 +7,7 @@ tracker runs under gunicorn's asyncio worker instead: those two paths are answer
 event loop (they never wait on the network), and every other request goes to the Flask app on a
 pool of threads (a2wsgi), where blocking work (federation lookups, database writes) belongs.
 """
-from a2wsgi import WSGIMiddleware
+from runtime.bodies import FlaskOnThreads
 
 from .bittorrent.frontend import HEADERS, METHODS, NOT_ALLOWED, NOT_ALLOWED_HEADERS
 
@@ -25,7 +25,9 @@ class TrackerASGI:
     def __init__(self, flask_app, threads):
         self.wsgi_app = flask_app
         self.bittorrent = flask_app.extensions["tracker.bittorrent"]
-        self.flask = WSGIMiddleware(flask_app, workers=threads)
+        # Request bodies are received on the event loop before a thread sees them (runtime/bodies.py).
+        self.flask = FlaskOnThreads(flask_app, threads, limit=flask_app.config["MAX_CONTENT_LENGTH"],
+                                    spool_dir=flask_app.config["SLIPSTREAM_DATA_DIR"])
 
     def __call__(self, *args):
         return self.asgi(*args) if len(args) == 3 else self.wsgi_app(*args)

@@ -5,6 +5,7 @@ import socket
 import pytest
 
 from runtime import settings
+from runtime.connections import address_key
 from runtime.worker import SharingLoop
 
 
@@ -29,6 +30,26 @@ def test_role_and_threads_come_from_the_environment():
     assert settings.threads({}) == 8 and settings.threads({"GUNICORN_THREADS": "3"}) == 3
     with pytest.raises(ValueError, match="GUNICORN_THREADS"):
         settings.threads({"GUNICORN_THREADS": "many"})
+
+
+def test_the_workers_limits_come_from_the_environment():
+    assert settings.limits({}) == (10.0, 1000, 20.0, 15, 4000, 64)
+    assert settings.limits({"SLIPSTREAM_HEADER_TIMEOUT": "2.5", "SLIPSTREAM_MAX_CONNECTIONS_PER_ADDRESS": "0"})[::5] \
+        == (2.5, 0)
+    for name, value in [("SLIPSTREAM_KEEPALIVE_TIMEOUT", "1.5"), ("SLIPSTREAM_BODY_MIN_RATE", "-1")]:
+        with pytest.raises(ValueError, match=f"^{name} must"):
+            settings.limits({name: value})
+
+
+@pytest.mark.parametrize("peer, key", [
+    (("203.0.113.7", 5000), "203.0.113.7"),
+    (("2001:db8:1:2:aaaa::1", 5000, 0, 0), bytes.fromhex("20010db800010002")),
+    (("2001:db8:1:2:ffff::9%eth0", 5000, 0, 0), bytes.fromhex("20010db800010002")),  # same /64, one count
+    (("::ffff:203.0.113.7", 5000, 0, 0), "203.0.113.7"),  # IPv4 on a dual-stack socket: still itself
+    ("/run/slipstream.sock", None),
+])
+def test_caps_count_ipv4_addresses_and_ipv6_64s(peer, key):
+    assert address_key(peer) == key
 
 
 def test_a_worker_takes_one_waiting_connection_per_wake_up():
