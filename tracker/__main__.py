@@ -1,10 +1,11 @@
 """`python -m tracker demo TRACKER_URL --data-dir DIR` (see demo.py);
-`python -m tracker ledger check|export DIR` on the database DATABASE_URL names (see ledger/audit.py)."""
+`python -m tracker ledger check|export DIR` on the database DATABASE_URL names (see ledger/audit.py);
+`python -m tracker key [--data-dir DIR]`: a TRACKER_KEY value (see identity.py)."""
 import argparse
 import os
 import sys
 
-from . import demo
+from . import demo, identity
 from .ledger import audit as ledger_audit
 
 
@@ -19,7 +20,12 @@ def main(argv=None):
     ledger_commands.add_parser("check", help="verify every invariant; exit 1 naming each breach")
     export = ledger_commands.add_parser("export", help="write a CSV statement per account")
     export.add_argument("directory", help="where the CSV files go (created if missing)")
+    key = commands.add_parser("key", help="print a TRACKER_KEY value: the seed of DIR's key file, else a new one")
+    key.add_argument("--data-dir", help="a tracker's data dir, to keep its identity when moving it to TRACKER_KEY")
     args = parser.parse_args(argv)
+    if args.command == "key":
+        print(identity.seed_hex(args.data_dir))
+        return
     if args.command == "ledger":
         sys.exit(ledger_audit.run(args.ledger_command, getattr(args, "directory", None)))
     demo.run(args.tracker_url, args.data_dir)

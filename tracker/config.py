@@ -10,11 +10,22 @@ from runtime.settings import parse_bool, parse_float, parse_int, parse_list
 
 from .ledger.split import DEFAULT as DEFAULT_SPLIT, parse_split
 
+def parse_key_seed(name, value):
+    """64 hex digits: an Ed25519 key's seed (what `python -m tracker key` prints)."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError(f"{name} must be 64 hex digits (an Ed25519 key's seed)")
+    return bytes.fromhex(text)
+
+
 DEFAULTS = {
     "SLIPSTREAM_DATA_DIR": os.path.join(".", "var", "tracker"),
     "SLIPSTREAM_PUBLIC_URL": None,  # derived: http://127.0.0.1:$PORT
     "DATABASE_URL": None,  # derived: an SQLite file in the data dir
     "TRACKER_PEERS": [],
+    # The tracker's identity, as the 32-byte Ed25519 seed in hex; None: the key file in the data dir
+    # (identity.py). Hosts with an ephemeral disk or several processes set it so they stay one tracker.
+    "TRACKER_KEY": None,
     "TRACKER_REPLICAS": 2,
     "TRACKER_ALLOW_PRIVATE": False,
     "TRACKER_ANNOUNCE_INTERVAL": 30,
@@ -53,6 +64,7 @@ PARSERS = {
     "SLIPSTREAM_PUBLIC_URL": lambda name, text: text,
     "DATABASE_URL": lambda name, text: text,
     "TRACKER_PEERS": parse_list,
+    "TRACKER_KEY": parse_key_seed,
     "TRACKER_REPLICAS": parse_int,
     "TRACKER_ALLOW_PRIVATE": parse_bool,
     "TRACKER_ANNOUNCE_INTERVAL": parse_int,

@@ -11,7 +11,8 @@ from protocol.signing import sign
 from protocol.tickets import decode_ticket
 from tests.edges import Edge
 from tests.tracker.actions import assert_error, audit_all, found, make_app, new_video_id, place, publish, source_nodes
-from tracker import create_app
+from tracker import config, create_app
+from tracker.__main__ import main as tracker_cli
 from tracker.nodes.urls import check_node_url
 
 
@@ -27,6 +28,28 @@ def test_announce_answers_interval_and_the_tracker_id(app, client):
 def test_tracker_key_survives_a_restart(tmp_path):
     assert make_app(tmp_path).config["TRACKER_ID"] == make_app(tmp_path).config["TRACKER_ID"]
     assert (tmp_path / "tracker.key").stat().st_mode & 0o077 == 0
+
+
+def test_tracker_key_from_the_environment_makes_processes_one_tracker(tmp_path, capsys):
+    """Two processes on different disks with the same TRACKER_KEY are one tracker, and `python -m
+    tracker key --data-dir` hands a key file's identity over to TRACKER_KEY."""
+    tracker_cli(["key"])
+    seed = capsys.readouterr().out.strip()
+    first = make_app(tmp_path / "a", TRACKER_KEY=bytes.fromhex(seed))
+    second = create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path / "b"), "TRACKER_BACKGROUND": False,
+                         **config.from_environment({"TRACKER_KEY": seed.upper()})})
+    assert first.config["TRACKER_ID"] == second.config["TRACKER_ID"]
+    assert not (tmp_path / "a" / "tracker.key").exists()
+    from_file = make_app(tmp_path / "c").config["TRACKER_ID"]
+    tracker_cli(["key", "--data-dir", str(tmp_path / "c")])
+    moved = make_app(tmp_path / "d", TRACKER_KEY=bytes.fromhex(capsys.readouterr().out.strip()))
+    assert moved.config["TRACKER_ID"] == from_file
+
+
+@pytest.mark.parametrize("value", ["abc", "g" * 64, "00" * 33])
+def test_a_malformed_tracker_key_stops_the_tracker(value):
+    with pytest.raises(ValueError, match="TRACKER_KEY"):
+        config.from_environment({"TRACKER_KEY": value})
 
 
 def test_replayed_announce_is_refused(client):
