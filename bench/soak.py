@@ -157,22 +157,21 @@ async def slow_connection(port, source, request, trickle, deadline, counts):
             await asyncio.sleep(1)
             continue
         counts["opened"] += 1
+        answer = asyncio.ensure_future(reader.read(512))  # the server's cut, whenever it comes
         try:
             sent = 0
-            while time.monotonic() < deadline and not reader.at_eof():
+            while time.monotonic() < deadline and not answer.done():
                 piece = request[sent:sent + trickle] or b"x" * trickle
                 writer.write(piece)
                 sent += len(piece)
-                await writer.drain()
-                try:  # wait a second, or for the server's answer (its cut)
-                    answer = await asyncio.wait_for(reader.read(512), 1)
-                except asyncio.TimeoutError:
-                    continue
-                counts[answer.split(b" ", 2)[1].decode() if answer.startswith(b"HTTP/") else "closed"] += 1
-                break
+                await asyncio.sleep(1)
+            if answer.done():
+                said = answer.result()
+                counts[said.split(b" ", 2)[1].decode() if said.startswith(b"HTTP/") else "closed"] += 1
         except OSError:
             counts["reset"] += 1
         finally:
+            answer.cancel()
             writer.close()
 
 
@@ -222,6 +221,8 @@ async def attack(targets, slow, seconds, results):
 
 
 def run_attack(targets, slow, seconds, results):
+    # A real attacker does not share the servers' CPUs; here it does, so it yields to them when both want one.
+    os.nice(10)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * slow + 1024), hard))
     asyncio.run(attack(targets, slow, seconds, results))
