@@ -1,8 +1,15 @@
 """Running transcoding jobs: claim one, package it, verify, publish, register, announce.
 
 Each running job holds an exclusive `flock` on `staging/<job>.lock`. The kernel drops it when its
-process dies, so a job still "running" whose lock is free was abandoned by a killed edge and is
-queued again (`recover`).
+process dies, so a job still packaging whose lock is free was abandoned by a killed edge: it is
+queued again (`recover`), up to MAX_STARTS times, and then failed, its upload removed.
+
+Once its package is published here a job only waits for the tracker's registration: a tracker that
+is away or busy is tried again with back-off (REGISTER_FIRST_RETRY doubling up to
+REGISTER_MAX_DELAY), by whichever job loop finds the try due, for up to REGISTER_PATIENCE seconds
+after the upload. Meanwhile the job is "running" in the "registering" stage, its `message` says why
+it waits, and no thread is held: other uploads are packaged in the meantime, and a restarted edge
+carries on where it was (the registration, not the transcode).
 """
 import fcntl
 import logging
@@ -22,11 +29,15 @@ from .upstream import TrackerError, post_signed
 log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between looks at the queue; uploads may arrive in another process
-REGISTER_TRIES = 3
+MAX_STARTS = 3  # an upload whose packaging saw the edge die this often is given up (a crash loop)
+REGISTER_FIRST_RETRY = 1.0  # seconds
+REGISTER_MAX_DELAY = 60.0
+REGISTER_PATIENCE = 86400.0  # seconds after the upload; then the package is removed and the job failed
+RETRIED = {408, 429}  # besides 5xx and no answer at all: the tracker may say yes later
 
 
 class PublishError(Exception):
-    """A job's package could not be published or registered; `status` is the HTTP-style status."""
+    """A job's package could not be published; `status` is the HTTP-style status."""
 
     def __init__(self, message, status=500):
         super().__init__(message)
@@ -34,9 +45,16 @@ class PublishError(Exception):
 
 
 def run_next(node, on_tasks=None):
-    """Claim the oldest queued job and run it; False when the queue is empty. `on_tasks` takes the
-    tasks of the announce after publishing (edge/announcer.py)."""
+    """Make one due registration try, else claim the oldest queued job and run it; False when
+    there was nothing to do. `on_tasks` takes the tasks of the announce after publishing
+    (edge/announcer.py)."""
     with db.connection_context():
+        for job_id in Job.registrations_due(time.time()):
+            with JobLock(node, job_id) as held:
+                job = held and Job.find(job_id)
+                if job and job.registration_due(time.time()):  # another loop may have just tried it
+                    try_register(node, job, on_tasks)
+                    return True
         for job_id in Job.queued_ids():
             with JobLock(node, job_id) as held:
                 if held and Job.claim(job_id):
@@ -58,19 +76,9 @@ def run(node, job, on_tasks=None):
         if problems:
             raise PublishError(f"the package does not match its manifest: {'; '.join(problems[:3])}")
         created = node.publish(staging, video_id)
+        # Recorded before the upload goes: an edge killed from here on resumes at the registration.
+        job.await_registration(video_id, created, time.time())
         remove_quietly(upload)
-        try:
-            register(node, job, video_id, manifest)
-        except PublishError:
-            if created:
-                node.unpublish(video_id)
-            raise
-        try:
-            announce(node, on_tasks=on_tasks)
-        except TrackerError as exc:  # registered already; the next regular announce catches up
-            log.warning("announce after publishing %s failed: %s", video_id, exc)
-        job.publish(video_id)
-        log.info("job %s published video %s", job.id, video_id)
     except (SegmenterError, PublishError) as exc:
         log.info("job %s failed: %s", job.id, exc)
         job.fail(str(exc), getattr(exc, "status", 422))
@@ -81,20 +89,52 @@ def run(node, job, on_tasks=None):
         shutil.rmtree(staging, ignore_errors=True)
         if job.state == "failed":
             remove_quietly(upload)
+    if job.stage == "registering":
+        try_register(node, job, on_tasks)
 
 
-def register(node, job, video_id, manifest):
-    """Tell the tracker this upload became `video_id`; retry a busy or unreachable tracker. The
-    tracker reads everything else (size, duration, renditions) from the manifest it fetches here."""
-    for attempt in range(REGISTER_TRIES):
-        payload = {"node": node.id, "timestamp": time.time(), "upload": job.ticket_payload["upload"],
-                   "video_id": video_id}
-        try:
-            return post_signed(node, "/api/v1/videos", payload)
-        except TrackerError as exc:
-            if (exc.status is not None and exc.status < 500) or attempt == REGISTER_TRIES - 1:
-                raise PublishError(f"the tracker did not register the video: {exc}", 502) from exc
-            time.sleep(0.5 * 2 ** attempt)
+def try_register(node, job, on_tasks=None):
+    """One try at registering a job's published package; the job ends published, failed, or
+    waiting for its next try (bounded back-off) when the tracker is away or busy."""
+    try:
+        register(node, job)
+    except TrackerError as exc:
+        now = time.time()
+        delay = min(REGISTER_FIRST_RETRY * 2 ** job.register_tries, REGISTER_MAX_DELAY)
+        if (exc.status is None or exc.status >= 500 or exc.status in RETRIED) \
+                and now + delay < job.created + REGISTER_PATIENCE:
+            log.warning("job %s: registration of %s failed, retrying in %.0f s: %s", job.id, job.video_id, delay, exc)
+            job.retry_registration(now + delay, f"waiting for the tracker to register the video "
+                                                f"(try {job.register_tries + 1} failed: {exc})")
+            return
+        give_up(node, job, f"the tracker did not register the video: {exc}", 502)
+        return
+    except Exception as exc:  # noqa: BLE001 - a job must end failed, never stay running
+        log.exception("job %s: registration crashed", job.id)
+        give_up(node, job, f"internal error while registering: {exc}", 500)
+        return
+    try:
+        announce(node, on_tasks=on_tasks)
+    except TrackerError as exc:  # registered already; the next regular announce catches up
+        log.warning("announce after publishing %s failed: %s", job.video_id, exc)
+    job.publish(job.video_id)
+    log.info("job %s published video %s", job.id, job.video_id)
+
+
+def give_up(node, job, message, status):
+    """Fail a job whose package the tracker will not take; the package goes if the job made it."""
+    log.info("job %s failed: %s", job.id, message)
+    if job.owns_package:
+        node.unpublish(job.video_id)
+    job.fail(message, status)
+
+
+def register(node, job):
+    """Tell the tracker this job's upload became its video. The tracker reads everything else
+    (size, duration, renditions) from the manifest it fetches here."""
+    payload = {"node": node.id, "timestamp": time.time(), "upload": job.ticket_payload["upload"],
+               "video_id": job.video_id}
+    return post_signed(node, "/api/v1/videos", payload)
 
 
 class Progress:
@@ -139,16 +179,27 @@ class JobLock:
 
 
 def recover(node):
-    """Queue again the jobs left running by a process that died; return their ids."""
-    requeued = []
+    """Queue again the jobs a process that died left packaging, or fail those it died on
+    MAX_STARTS times; return the ids re-queued. Their half-written packages are removed, and a
+    failed job's upload. (A job waiting for its registration needs nothing: its next try is due.)"""
+    requeued, failed = [], []
     with db.connection_context():
-        for job_id in Job.running_ids():
+        for job_id in Job.transcoding_ids():
             with JobLock(node, job_id) as held:
-                if held and Job.requeue(job_id):
-                    shutil.rmtree(node.staging_path(job_id), ignore_errors=True)
+                job = held and Job.find(job_id)
+                if not job or job.state != "running":
+                    continue
+                shutil.rmtree(node.staging_path(job_id), ignore_errors=True)
+                if job.starts >= MAX_STARTS:
+                    job.fail(f"the edge stopped {job.starts} times while packaging this upload; given up", 500)
+                    remove_quietly(node.upload_path(job_id))
+                    failed.append(job_id)
+                elif Job.requeue(job_id):
                     requeued.append(job_id)
     if requeued:
         log.warning("re-queued jobs abandoned by a stopped edge: %s", ", ".join(requeued))
+    if failed:
+        log.error("failed jobs the edge stopped on %d times: %s", MAX_STARTS, ", ".join(failed))
     return requeued
 
 

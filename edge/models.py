@@ -3,11 +3,16 @@ import json
 import secrets
 import time
 
-from peewee import CharField, DatabaseProxy, FloatField, IntegerField, Model, SqliteDatabase, TextField, fn
+from peewee import (BooleanField, CharField, DatabaseProxy, FloatField, IntegerField, Model, SqliteDatabase,
+                    TextField, fn)
+from playhouse.migrate import SqliteMigrator, migrate
 
 db = DatabaseProxy()
 
 STATES = ("queued", "running", "published", "failed")
+# What a running job does: packaging its upload, or (its package published here) registering it
+# with the tracker, which may be away for a while (edge/jobs.py).
+STAGES = ("transcoding", "registering")
 
 
 def init_db(path):
@@ -19,7 +24,20 @@ def init_db(path):
     db.initialize(database)
     with database.connection_context():
         database.create_tables([Job, Hold, Drop], safe=True)
+        add_new_columns(database, Job)
     return database
+
+
+def add_new_columns(database, model):
+    """Add the columns a data dir made by an older edge lacks (each has a default or is nullable).
+    Every worker process starts this; the write lock makes the first one do it and the rest see it."""
+    table = model._meta.table_name
+    with database.atomic("IMMEDIATE"):
+        present = {column.name for column in database.get_columns(table)}
+        missing = [field for field in model._meta.sorted_fields if field.column_name not in present]
+        if missing:
+            migrator = SqliteMigrator(database)
+            migrate(*(migrator.add_column(table, field.column_name, field) for field in missing))
 
 
 class Job(Model):
@@ -35,6 +53,12 @@ class Job(Model):
     size = IntegerField()  # bytes received
     created = FloatField(default=time.time)
     updated = FloatField(default=time.time)
+    stage = CharField(null=True)  # while running: one of STAGES
+    starts = IntegerField(default=0)  # times its packaging was started: an edge that dies on it gives up
+    owns_package = BooleanField(default=False)  # its package made the video's folder (it was not here)
+    register_tries = IntegerField(default=0)
+    retry_at = FloatField(null=True)  # when the next registration try is due
+    message = TextField(null=True)  # why it is waiting (the tracker's last failure)
 
     class Meta:
         database = db
@@ -60,7 +84,8 @@ class Job(Model):
     @classmethod
     def claim(cls, job_id):
         """Move a queued job to running; True only for the one caller whose UPDATE changed the row."""
-        changed = (cls.update(state="running", progress=0.0, updated=time.time())
+        changed = (cls.update(state="running", stage="transcoding", progress=0.0, starts=cls.starts + 1,
+                              updated=time.time())
                    .where((cls.id == job_id) & (cls.state == "queued")).execute())
         return changed == 1
 
@@ -75,8 +100,25 @@ class Job(Model):
         return [job_id for (job_id,) in cls.select(cls.id).where(cls.state == "running").tuples()]
 
     @classmethod
+    def transcoding_ids(cls):
+        """Running jobs that are packaging: a process must hold their lock all along."""
+        query = cls.select(cls.id).where((cls.state == "running")
+                                         & (cls.stage.is_null() | (cls.stage != "registering")))
+        return [job_id for (job_id,) in query.tuples()]
+
+    @classmethod
+    def registrations_due(cls, now, limit=8):
+        """Jobs whose published package waits for a registration try that is due."""
+        query = (cls.select(cls.id).where((cls.state == "running") & (cls.stage == "registering")
+                                          & (cls.retry_at <= now)).order_by(cls.retry_at).limit(limit))
+        return [job_id for (job_id,) in query.tuples()]
+
+    def registration_due(self, now):
+        return self.state == "running" and self.stage == "registering" and self.retry_at <= now
+
+    @classmethod
     def requeue(cls, job_id):
-        return (cls.update(state="queued", progress=0.0, eta=None, updated=time.time())
+        return (cls.update(state="queued", stage=None, progress=0.0, eta=None, updated=time.time())
                 .where((cls.id == job_id) & (cls.state == "running")).execute()) == 1
 
     @classmethod
@@ -99,14 +141,30 @@ class Job(Model):
     def report(self, progress, eta=None):
         self._set(progress=min(max(float(progress), 0.0), 1.0), eta=eta)
 
+    def await_registration(self, video_id, owns_package, now):
+        """Its package is published here; from now on only the tracker's registration is missing."""
+        self._set(stage="registering", progress=1.0, eta=None, video_id=video_id, owns_package=owns_package,
+                  retry_at=now)
+
+    def retry_registration(self, at, message):
+        self._set(retry_at=at, message=message, register_tries=self.register_tries + 1)
+
     def publish(self, video_id):
-        self._set(state="published", progress=1.0, eta=None, video_id=video_id)
+        self._set(state="published", stage=None, progress=1.0, eta=None, video_id=video_id, message=None,
+                  retry_at=None)
 
     def fail(self, message, status=500):
-        self._set(state="failed", eta=None, error=message, error_status=status)
+        self._set(state="failed", stage=None, eta=None, error=message, error_status=status, message=None,
+                  retry_at=None)
 
     def as_json(self):
         answer = {"job": self.id, "state": self.state, "progress": self.progress}
+        if self.state == "running":
+            answer["stage"] = self.stage or "transcoding"
+            if self.message:
+                answer["message"] = self.message
+            if self.stage == "registering" and self.retry_at is not None:
+                answer["retry_at"] = self.retry_at
         if self.state == "running" and self.eta is not None:
             answer["eta"] = self.eta
         if self.video_id:

@@ -12,7 +12,7 @@ from protocol.manifest import FILE_NAME
 from protocol.proofs import PATH
 
 from .cors import ALLOW_HEADERS
-from .models import STATES
+from .models import STAGES, STATES
 from .openapi_answers import COUNT, INTERNAL, NOT_FOUND, NUMBER, STRING, answer, header_parameter, \
     path_parameter, pattern, refused
 from .openapi_uploads import HEADERS, JOB_ID, URL, upload_paths
@@ -29,6 +29,11 @@ JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalPr
            "job": JOB_ID, "state": {"type": "string", "enum": list(STATES)},
            "progress": {"type": "number", "minimum": 0, "maximum": 1},
            "eta": {"type": "number", "description": "seconds left, while running, once known"},
+           "stage": {"type": "string", "enum": list(STAGES), "description": "while running: packaging the "
+                     "upload, or (the package published on this edge) waiting for the tracker's registration"},
+           "message": {"type": "string", "description": "while running: why it waits (the tracker away or busy; "
+                       "it is tried again with back-off)"},
+           "retry_at": {"type": "number", "description": "registering: Unix time of the next try"},
            "video_id": pattern(VIDEO_ID),
            "error": {"type": "string", "description": "why the job failed"},
            "error_status": {"type": "integer", "enum": [413, 415, 422, 500, 502], "description":

@@ -11,7 +11,8 @@ import json
 import os
 from urllib.parse import urlsplit
 
-from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase, TextField
+from peewee import (DatabaseProxy, InterfaceError, Model, OperationalError, PostgresqlDatabase, SqliteDatabase,
+                    TextField)
 from playhouse import db_url
 
 database = DatabaseProxy()
@@ -28,6 +29,9 @@ BUSY_TIMEOUT = 10  # seconds a writer waits for the lock before "database is loc
 PG_WRITE_LOCK = 0x5_1105_7EA3
 POOL_SIZE = 64  # connections per worker at most: gunicorn's threads, and the BitTorrent index's
 POOL_STALE = 300  # seconds an idle pooled connection is kept
+# What a lost connection raises: the server ended it (restart, failover, pg_terminate_backend), the
+# network dropped it, or the server cannot be reached at all. SQLite's "database is locked" too.
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def open_database(url):
@@ -79,6 +83,14 @@ def init_app(app):
     def close(exc):
         if not database.is_closed():
             database.close()
+
+
+def drop_connection(db):
+    """Close this thread's connection without handing it back to the pool. The pool tests a
+    connection only when it is taken out again (peewee 4's `SELECT 1`); dropping one that failed
+    saves the next request that round trip, and one that failed for another reason is not trusted."""
+    if not db.is_closed():
+        db.manual_close()
 
 
 @contextlib.contextmanager

@@ -196,11 +196,20 @@ SERVER_REFUSALS = {
     "431": "a header is longer than 8190 bytes, or there are more than 100 (gunicorn's limits)"}
 
 
-def with_server_refusals(paths):
-    refusals = {code: {"description": why, "content": {"text/plain": {"schema": STRING}}}
-                for code, why in SERVER_REFUSALS.items()}
-    return {path: {method: {**operation, "responses": {**operation["responses"], **refusals}}
+# Flask opens a database connection before every request it answers (tracker/db.py).
+UNAVAILABLE = {"description": "the database is unreachable, or lost this request's connection; retry after "
+               "Retry-After seconds", "headers": {"Retry-After": {"schema": INTEGER}},
+               "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def with_responses(paths, responses):
+    """`paths` with `responses` added to every operation."""
+    return {path: {method: {**operation, "responses": {**operation["responses"], **responses}}
                    for method, operation in item.items()} for path, item in paths.items()}
+
+
+SERVER_ANSWERS = {code: {"description": why, "content": {"text/plain": {"schema": STRING}}}
+                  for code, why in SERVER_REFUSALS.items()}
 
 
 def document():
@@ -210,11 +219,10 @@ def document():
         "openapi": "3.1.0",
         "info": {"title": "Slipstream tracker", "version": "1"},
         "servers": [{"url": public_url}],
-        "paths": with_server_refusals({
+        "paths": with_responses({**with_responses({
             **NODE_PATHS,
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
-            **BITTORRENT_PATHS,
             **FEDERATION_PATHS,
             **REPORT_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
@@ -222,7 +230,7 @@ def document():
                 "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "the text exposition format", "content": {"text/plain": {"schema": STRING}}}}}},
-        }),
+        }, {"503": UNAVAILABLE}), **BITTORRENT_PATHS}, SERVER_ANSWERS),
         "components": {"schemas": SCHEMAS},
     }
 

@@ -20,7 +20,7 @@ def app(tmp_path, tracker):
     tracker.registrations.clear()
     tracker.drops.clear()
     tracker.tasks, tracker.key = [], TRACKER_ID
-    tracker.refuse_registration = None
+    tracker.refuse_registration, tracker.unavailable = None, False
     app = create_app({
         "SLIPSTREAM_DATA_DIR": str(tmp_path / "edge"),
         "SLIPSTREAM_PUBLIC_URL": "http://edge.test",

@@ -19,6 +19,7 @@ class FakeTracker:
 
     def __init__(self):
         self.announces, self.registrations, self.refuse_registration = [], [], None
+        self.unavailable = False  # answer registrations 503, as a tracker that lost its database
         self.drops, self.tasks, self.key = [], [], TRACKER_ID
         app = Flask("fake_tracker")
         app.post("/api/v1/nodes/announce")(self.announce)
@@ -41,6 +42,8 @@ class FakeTracker:
         return {"state": "handing_over", "video_id": body["payload"]["video_id"]}, 202
 
     def register(self):
+        if self.unavailable:
+            return jsonify(error="database_unavailable", message="try again"), 503, {"Retry-After": "1"}
         if self.refuse_registration:
             return jsonify(error="unknown_upload", message=self.refuse_registration), 404
         body = request.get_json()

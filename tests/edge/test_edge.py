@@ -16,7 +16,7 @@ from edge.models import Job, db
 from segmenter.errors import RejectedInput
 from tests.edge.faketracker import TRACKER_ID, make_ticket
 from tests.edge.package import PACKAGE, fake_package, published_video
-from tests.edge.uploads import nothing_stored, send
+from tests.edge.uploads import nothing_stored, queue_upload, send
 
 
 # Settings
@@ -167,12 +167,6 @@ def test_uploads_answer_cors_preflight(client):
 
 
 # Jobs
-
-
-def queue_upload(client, node, upload="up-1"):
-    answer = send(client, make_ticket(node, size=100, upload=upload), data=b"v" * 100)
-    assert answer.status_code == 202, answer.json
-    return answer.json["job"]
 
 
 def test_a_job_is_packaged_published_and_registered(client, node, tracker, monkeypatch):

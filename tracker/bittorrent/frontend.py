@@ -15,7 +15,7 @@ from prometheus_client import Counter
 from .bencode import bencode
 from .query import BadRequest, first, integer, parse_query, peer_address, twenty_bytes
 from .swarm import Swarms
-from .videoindex import VideoIndex
+from .videoindex import Unavailable, VideoIndex
 
 NUMWANT, MAX_NUMWANT = 50, 100
 MAX_SCRAPE = 64  # info-hashes per scrape; more is a failure, not a silent cut
@@ -49,7 +49,7 @@ class BitTorrent:
             return None
         try:
             answer, result = handler(client, parse_query(query), self.clock()), "ok"
-        except BadRequest as exc:
+        except (BadRequest, Unavailable) as exc:
             answer, result = {"failure reason": str(exc)}, "failure"
         self.count[path, result].inc()
         return answer if isinstance(answer, bytes) else bencode(answer)

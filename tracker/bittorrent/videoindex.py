@@ -7,11 +7,15 @@ off the catalog database, which may be PostgreSQL on another host.
 import threading
 
 from ..catalog.models import Video
-from ..db import open_database
+from ..db import UNAVAILABLE, drop_connection, open_database
 from ..nodes.models import Copy, Node
 
 CACHE_TTL = 5.0  # seconds; a new video or edge shows in BitTorrent answers at most this late
 CACHE_MAX = 100_000  # entries before the cache starts over
+
+
+class Unavailable(Exception):
+    """The catalog database cannot be read right now (its connection was lost twice in a row)."""
 
 
 class VideoIndex:
@@ -40,6 +44,20 @@ class VideoIndex:
         # A database handle of its own, whose connection (one per thread) stays open: this runs
         # outside Flask's requests, and reconnecting costs more than the query. Plain SQL, since
         # building the query with peewee costs ten times more than running it.
+        params = (now - self.app.config["TRACKER_NODE_TTL"], video_id)
+        try:
+            return self.query(params)
+        except UNAVAILABLE:
+            # The kept connection was ended by the server (a restart, a failover): it would fail
+            # every query from now on. A read is safe to repeat on a fresh one, once.
+            drop_connection(self.db)
+        try:
+            return self.query(params)
+        except UNAVAILABLE as exc:
+            drop_connection(self.db)
+            raise Unavailable("the tracker's database is unavailable; retry later") from exc
+
+    def query(self, params):
         self.db.connect(reuse_if_open=True)
-        row = self.db.execute_sql(self.sql, (now - self.app.config["TRACKER_NODE_TTL"], video_id)).fetchone()
+        row = self.db.execute_sql(self.sql, params).fetchone()
         return None if row is None else row[0]
