@@ -4,7 +4,9 @@ The event loop receives each body before Flask sees it; past SPOOL_MEMORY (256 K
 to go to disk, and a stranger's bytes never do: only an upload with a valid ticket is spooled.
 - `POST /api/v1/uploads`, a multipart form: its `ticket` field, which must come before the `file`
   part (edge/receive.py), has to check out (signed by our tracker, for this edge, unexpired) and be
-  unused, all within the form's first 256 KiB.
+  unused, all within the form's first 256 KiB, and the ticket's size has to fit on this edge now
+  (edge/capacity.py), twice on the disk (spool and file): an upload the disk cannot take is refused
+  507 before its body fills it.
 - `PATCH /api/v1/uploads/<id>`, a tus upload's bytes: the id must be a resumable upload in progress,
   which only a ticket's creation makes (edge/tus.py).
 Any other large body is refused. The app checks everything again on the whole request; this only
@@ -13,7 +15,7 @@ decides what is worth receiving.
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Field, File, MultipartDecoder, NeedData
 
-from .capacity import check_unused
+from .capacity import check_room, check_unused
 from .errors import NOT_FOUND_MESSAGE, ApiError
 from .models import Hold, db
 from .receive import FIELD_LIMIT, MAX_PARTS
@@ -42,9 +44,12 @@ class Admission:
             ticket = form_ticket(headers.get(b"content-type", b"").decode("latin-1"), head)
             payload = check_ticket(self.node, ticket, on_tasks=self.extensions["edge.tasks"])
             check_unused(str(payload["upload"]))
+            # The whole form waits in the spool file while the app copies its file part out: on
+            # the disk, the upload needs its room twice over until it is whole.
+            check_room(self.node, payload["size"], spooled=payload["size"])
         elif method == "PATCH" and path.startswith(UPLOADS + "/"):
             upload_id = path[len(UPLOADS) + 1:]
-            if not (UPLOAD_ID.fullmatch(upload_id) and Hold.find(upload_id, "tus")):
+            if not (UPLOAD_ID.fullmatch(upload_id) and Hold.resumable(upload_id, self.node.clock())):
                 raise ApiError(404, "not_found", NOT_FOUND_MESSAGE)  # as edge/tus.py says it
         else:
             raise ApiError(413, "too_large", "only uploads send bodies this large to an edge")

@@ -3,6 +3,7 @@ import logging
 import threading
 import time
 
+from .space import report
 from .upstream import TrackerError, post_signed
 
 log = logging.getLogger(__name__)
@@ -17,15 +18,16 @@ def announce(node, event="", timeout=10, on_tasks=None):
 
     `on_tasks` takes the tasks the answer carries: the replicator's `submit` in the process that
     runs it (edge/background.py wires it in), None elsewhere."""
-    used = node.used()
+    # Room as the edge itself counts it (edge/space.py): `used` includes the bytes promised to
+    # transfers in flight, and `free` is what is left within EDGE_CAPACITY and the real disk.
+    space = report(node)
     payload = {
         "node": node.id,
         "timestamp": time.time(),
         "url": node.public_url,
-        "capacity": node.offered(used),
-        # The disk's real free space (statvfs, less EDGE_DISK_MARGIN): the tracker takes the smaller figure.
-        "free": node.disk_free(),
-        "used": used,
+        "capacity": space["capacity"],
+        "free": space["free"],
+        "used": space["used"],
         "videos": node.published(),
         "event": event,
     }

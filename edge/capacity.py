@@ -1,8 +1,8 @@
 """Keeping within EDGE_CAPACITY and the real free disk while transfers are in flight, and cleaning
 up after a crash.
 
-Free space is the smaller of capacity − bytes held and the disk's free space less EDGE_DISK_MARGIN
-(edge/node.py), minus what holds still promise. A hold is taken in the same `BEGIN IMMEDIATE`
+Free space (edge/space.py) is the smaller of capacity − bytes held and the disk's free space less
+EDGE_DISK_MARGIN, minus what holds still promise. A hold is taken in the same `BEGIN IMMEDIATE`
 transaction that checks the free space, so two uploads racing for the last gigabyte cannot both
 pass. Its holder keeps `JobLock(hold id)` for as long as it writes; `sweep` treats a hold (or a file
 in uploads/) whose lock it can take as left behind by a dead process.
@@ -11,33 +11,17 @@ import json
 import logging
 import os
 import shutil
-import time
 
-from .files import remove_quietly, size_or_zero
+from .diskfull import insufficient_storage
 from .errors import ApiError
+from .files import remove_quietly
 from .jobs import JobLock
 from .models import Hold, Job, db
+from .space import free_space
 
 log = logging.getLogger(__name__)
 
 GRACE = 60  # seconds: a file this young may belong to a receiver that has not locked it yet
-
-
-def outstanding(node):
-    """Bytes the holds still promise beyond what their files already take on disk."""
-    total = 0
-    for hold in Hold.select(Hold.id, Hold.kind, Hold.size):
-        # Replicas are written to staging/, which `used()` does not count; uploads to uploads/.
-        written = 0 if hold.kind == "replica" else size_or_zero(node.part_path(hold.id))
-        total += max(hold.size - written, 0)
-    return total
-
-
-def free_space(node):
-    # An upload's bytes already written count once in each term (in `used()`, and gone from the disk's
-    # free space) and no longer in `outstanding`. A replica arriving in staging/ stays whole in
-    # `outstanding`, so the disk term counts its written bytes twice until it is published: careful.
-    return min(node.capacity - node.used(), node.disk_free()) - outstanding(node)
 
 
 def reserve(node, hold_id, kind, size, expires, ticket=None, filename=""):
@@ -46,11 +30,17 @@ def reserve(node, hold_id, kind, size, expires, ticket=None, filename=""):
     with db.atomic("IMMEDIATE"):
         if upload:
             check_unused(upload)
-        free = free_space(node)
-        if size > free:
-            raise ApiError(507, "insufficient_storage", f"this edge has {max(free, 0)} bytes free")
+        check_room(node, size)
         return Hold.create(id=hold_id, kind=kind, size=size, upload=upload, expires=expires,
                            ticket=json.dumps(ticket) if ticket else None, filename=filename)
+
+
+def check_room(node, size, spooled=0):
+    """Raise 507 unless `size` more bytes fit within EDGE_CAPACITY and the real disk, after the holds
+    (and `spooled` more on the disk alone: see free_space)."""
+    free = free_space(node, spooled=spooled)
+    if size > free:
+        raise insufficient_storage(f"this edge has {max(free, 0)} bytes free")
 
 
 def check_unused(upload):
@@ -73,12 +63,12 @@ def complete(node, hold_id, ticket, size):
 
 def sweep(node, now=None):
     """Remove what dead transfers left: their holds, half-received files, replica staging dirs."""
-    now = time.time() if now is None else now
+    now = node.clock() if now is None else now
     removed = []
     with db.connection_context():
         for hold in list(Hold.select()):
             if hold.kind == "tus" and hold.expires > now:
-                continue  # resumable until it expires, even with nobody sending right now
+                continue  # resumable until its ticket expires, even with nobody sending right now
             with JobLock(node, hold.id) as free:
                 if free:
                     remove_quietly(node.part_path(hold.id))
@@ -100,8 +90,6 @@ def sweep(node, now=None):
     if removed:
         log.warning("removed what interrupted transfers left: %s", ", ".join(removed))
     return removed
-
-
 
 
 def _mtime(path):

@@ -21,8 +21,9 @@ import time
 from segmenter.errors import SegmenterError
 from protocol.manifest import MANIFEST_NAME, verify_dir
 
-from .files import remove_quietly
 from .announcer import announce
+from .diskfull import filled_while, is_disk_full
+from .files import remove_quietly
 from .models import Job, db
 from .upstream import TrackerError, post_signed
 
@@ -79,18 +80,30 @@ def run(node, job, on_tasks=None):
         # Recorded before the upload goes: an edge killed from here on resumes at the registration.
         job.await_registration(video_id, created, time.time())
         remove_quietly(upload)
-    except (SegmenterError, PublishError) as exc:
-        log.info("job %s failed: %s", job.id, exc)
-        job.fail(str(exc), getattr(exc, "status", 422))
     except Exception as exc:  # noqa: BLE001 - a job must end failed, never stay running
-        log.exception("job %s crashed", job.id)
-        job.fail(f"internal error while packaging: {exc}", 500)
+        # The partial package goes first: on a full disk, recording the failure needs its room.
+        shutil.rmtree(staging, ignore_errors=True)
+        job.fail(*_failure(job, exc))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if job.state == "failed":
             remove_quietly(upload)
     if job.stage == "registering":
         try_register(node, job, on_tasks)
+
+
+def _failure(job, exc):
+    """(message, status) a failed job records: 507 when the disk filled (whether ffmpeg, our own
+    writes or the database said so), else the segmenter's or the publisher's status, else 500."""
+    if is_disk_full(exc):
+        log.warning("job %s failed, the disk is full: %s", job.id, exc)
+        full = filled_while("packaging this upload")
+        return full.message, full.status
+    if isinstance(exc, (SegmenterError, PublishError)):
+        log.info("job %s failed: %s", job.id, exc)
+        return str(exc), getattr(exc, "status", 422)
+    log.exception("job %s crashed", job.id)
+    return f"internal error while packaging: {exc}", 500
 
 
 def try_register(node, job, on_tasks=None):

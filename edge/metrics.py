@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
 from .models import Job
+from .space import report
 
 bp = Blueprint("metrics", __name__)
 
@@ -22,12 +23,15 @@ class EdgeCollector:
     def collect(self):
         yield InfoMetricFamily("edge", "This edge's identity", value={
             "node": self.node.id, "url": self.node.public_url, "tracker": self.node.tracker_url})
-        used = self.node.used()
+        space = report(self.node)
         yield GaugeMetricFamily("edge_capacity_bytes", "Bytes this edge offers: EDGE_CAPACITY, or less when "
-                                "the disk has less room", value=self.node.offered(used))
+                                "the disk has less room", value=space["capacity"])
         yield GaugeMetricFamily("edge_disk_free_bytes", "Free disk space less EDGE_DISK_MARGIN",
                                 value=self.node.disk_free())
-        yield GaugeMetricFamily("edge_used_bytes", "Bytes stored in videos and uploads", value=used)
+        yield GaugeMetricFamily("edge_used_bytes", "Bytes stored, being written or promised to transfers in "
+                                "flight", value=space["used"])
+        yield GaugeMetricFamily("edge_free_bytes", "Bytes a new upload or replica may still take",
+                                value=space["free"])
         yield GaugeMetricFamily("edge_tracker_key_mismatch", "1 when the tracker answered with a key other "
                                 "than the pinned one", value=int(self.node.tracker_pin.status()["mismatch"]))
         yield GaugeMetricFamily("edge_videos", "Published videos", value=len(self.node.published()))

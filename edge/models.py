@@ -185,7 +185,7 @@ class Hold(Model):
     upload = CharField(null=True, index=True)  # the tracker's upload id, from the ticket
     ticket = TextField(null=True)  # the ticket's payload, JSON
     filename = TextField(default="")
-    expires = FloatField()  # a tus upload may be resumed until then
+    expires = FloatField()  # its ticket's expiry: a tus upload may be resumed until then
     created = FloatField(default=time.time)
 
     class Meta:
@@ -193,9 +193,9 @@ class Hold(Model):
         table_name = "holds"
 
     @classmethod
-    def find(cls, hold_id, kind=None):
-        query = cls.id == hold_id
-        return cls.get_or_none(query if kind is None else query & (cls.kind == kind))
+    def resumable(cls, upload_id, now):
+        """The tus upload `upload_id` if its ticket has not expired, else None."""
+        return cls.get_or_none((cls.id == upload_id) & (cls.kind == "tus") & (cls.expires > now))
 
     @property
     def ticket_payload(self):

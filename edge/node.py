@@ -22,6 +22,7 @@ class Node:
         self.public_url = config["SLIPSTREAM_PUBLIC_URL"]
         self.tracker_url = config["EDGE_TRACKER_URL"]
         self.capacity = config["EDGE_CAPACITY"]
+        self.clock = config["CLOCK"]  # Unix seconds for whatever expires (edge/config.py)
         self.disk_margin = config["EDGE_DISK_MARGIN"]
         self.uploads = os.path.join(self.data_dir, "uploads")
         self.staging = os.path.join(self.data_dir, "staging")
@@ -58,18 +59,14 @@ class Node:
                       if is_video_id(name) and os.path.isdir(self.video_path(name)))
 
     def used(self):
-        """Bytes held in videos/ and uploads/."""
-        return _tree_size(self.videos) + _tree_size(self.uploads)
+        """Bytes on disk in videos/, uploads/ and staging/ (replicas and packages being written)."""
+        return tree_size(self.videos) + tree_size(self.uploads) + tree_size(self.staging)
 
     def disk_free(self):
         """What the data dir's filesystem still has room for: statvfs's free space for unprivileged
         users, less EDGE_DISK_MARGIN (the machine's owner needs some too)."""
         stats = os.statvfs(self.data_dir)
         return max(stats.f_bavail * stats.f_frsize - self.disk_margin, 0)
-
-    def offered(self, used=None):
-        """The capacity this edge announces: EDGE_CAPACITY, or less when the disk has less room."""
-        return min(self.capacity, (self.used() if used is None else used) + self.disk_free())
 
     def publish(self, staging, video_id):
         """Move a verified package into videos/ atomically; False if that video was already here."""
@@ -96,7 +93,8 @@ class Node:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _tree_size(root):
+def tree_size(root):
+    """Bytes of the files under `root` (0 if it is gone)."""
     total = 0
     try:
         entries = list(os.scandir(root))
@@ -105,7 +103,7 @@ def _tree_size(root):
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                total += _tree_size(entry.path)
+                total += tree_size(entry.path)
             else:
                 total += entry.stat(follow_symlinks=False).st_size
         except FileNotFoundError:

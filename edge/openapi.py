@@ -36,9 +36,10 @@ JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalPr
            "retry_at": {"type": "number", "description": "registering: Unix time of the next try"},
            "video_id": pattern(VIDEO_ID),
            "error": {"type": "string", "description": "why the job failed"},
-           "error_status": {"type": "integer", "enum": [413, 415, 422, 500, 502], "description":
+           "error_status": {"type": "integer", "enum": [413, 415, 422, 500, 502, 507], "description":
                             "413 too large, 415 unsupported format, 422 not a valid or safe video (nothing of "
-                            "it is kept); 500 the edge failed; 502 the tracker did not register the video"}}}
+                            "it is kept); 500 the edge failed; 502 the tracker did not register the video; "
+                            "507 the edge's disk filled while packaging it (nothing of it is kept)"}}}
 STATUS = {"type": "object", "additionalProperties": False,
           "required": ["node", "url", "tracker", "tracker_key", "capacity", "free", "used", "reserved", "videos",
                        "jobs"],
@@ -53,9 +54,12 @@ STATUS = {"type": "object", "additionalProperties": False,
                   "properties": {"pinned": {**NODE_ID, "type": ["string", "null"]},
                                  "seen": {**NODE_ID, "type": ["string", "null"]}, "mismatch": {"type": "boolean"}}},
               "capacity": {**COUNT, "description": "what it announces: EDGE_CAPACITY, or used + free when less"},
-              "free": {**COUNT, "description": "free disk space (statvfs of the data dir) less EDGE_DISK_MARGIN"},
-              "used": COUNT,
-              "reserved": {**COUNT, "description": "bytes promised to transfers still arriving"},
+              "free": {**COUNT, "description": "what a new upload or replica may take, as announced: within "
+                                               "EDGE_CAPACITY and the disk's free space (statvfs of the data "
+                                               "dir) less EDGE_DISK_MARGIN, after what `reserved` promises"},
+              "used": {**COUNT, "description": "bytes in videos, uploads and packages or replicas being "
+                                               "written, plus `reserved`, as announced"},
+              "reserved": {**COUNT, "description": "bytes promised to transfers still arriving, not yet written"},
               "videos": {"type": "array", "items": pattern(VIDEO_ID)},
               "jobs": {"type": "object", "required": list(STATES), "additionalProperties": False,
                        "properties": dict.fromkeys(STATES, COUNT)}}}

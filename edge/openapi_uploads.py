@@ -40,7 +40,8 @@ TICKET_REFUSED = {
     "409": refused("the ticket's upload was already received or is in progress", "ticket_used"),
     "503": refused("the edge cannot check tickets before its tracker has answered",
                    "tracker_unreachable", "tracker_unknown"),
-    "507": refused("not enough free space on this edge", "insufficient_storage"),
+    "507": refused("not enough free space on this edge, or its disk filled while the body arrived (nothing of "
+                   "it is kept)", "insufficient_storage"),
 }
 FORM = {"type": "object", "required": ["ticket", "file"], "properties": {
     "ticket": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": FIELD_LIMIT,
@@ -144,7 +145,9 @@ UPLOAD = {
             "413": refused("the body goes past Upload-Length", "too_large"),
             "415": refused(f"the body is not {tus.OFFSET_TYPE}", "bad_content_type"),
             "423": BUSY,
-            "500": INTERNAL})},
+            "500": INTERNAL,
+            "507": refused("the edge's disk filled while these bytes arrived: the upload is ended, its bytes "
+                           "removed and its space released", "insufficient_storage")})},
     "delete": {
         "operationId": "terminateUpload",
         "summary": "tus termination: drop an unfinished upload and free its space",

@@ -6,7 +6,8 @@ URLs someone else named, so they are fetched through the guarded client (protoco
 resolved address checked, no redirects; loopback and private addresses only with
 EDGE_ALLOW_PRIVATE), each file capped at its listed size and given a deadline scaled to it. The
 package is assembled in staging/ under a capacity hold and published with one rename, so nothing
-unverified is ever served.
+unverified is ever served. A disk that fills meanwhile ends the pull with 507
+`insufficient_storage`, its staging dir removed and its hold released.
 """
 import hashlib
 import logging
@@ -23,6 +24,7 @@ from protocol.manifest import MANIFEST_NAME, package_size, parse_manifest, verif
 from . import handover
 from .announcer import announce
 from .capacity import release, reserve
+from .diskfull import full_disk_is_507, is_disk_full
 from .errors import ApiError
 from .files import remove_quietly
 from .jobs import JobLock
@@ -61,7 +63,8 @@ def replicate(node, video_id, sources, client, size=None):
     hold_id = new_id()
     staging = node.staging_path(hold_id)
     # The lock first: a hold whose lock is free looks abandoned to the sweeper.
-    with JobLock(node, hold_id):
+    # A full disk becomes the 507 once the finally below has removed the files and the hold.
+    with JobLock(node, hold_id), full_disk_is_507(f"pulling video {video_id}"):
         try:
             if size is not None:
                 hold(node, hold_id, size)
@@ -83,7 +86,7 @@ def replicate(node, video_id, sources, client, size=None):
                 raise ReplicationError(f"{video_id} does not verify: {'; '.join(problems[:3])}")
             node.publish(staging, video_id)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)  # first: the database needs the room to release
             with db.connection_context():
                 release(hold_id)
     log.info("replicated video %s from %s", video_id, ", ".join(sources))
@@ -135,6 +138,8 @@ def download(client, source, video_id, name, entry, staging):
             return True
         reason = f"status {answer.status}" if answer.status != 200 else "not the listed bytes"
     except (UnsafeRequest, OSError) as exc:
+        if is_disk_full(exc):
+            raise  # no other source can help with that
         reason = str(exc)
     log.warning("%s of %s from %s discarded: %s", name, video_id, source, reason)
     remove_quietly(path)

@@ -1,25 +1,23 @@
 """What an edge says about itself: node status, job status, health."""
 from flask import Blueprint, current_app, jsonify
 
-from .capacity import outstanding
 from .errors import ApiError
 from .models import Job
+from .space import report
 
 bp = Blueprint("status", __name__)
 
 
 def node_status(node):
-    used = node.used()
     return {
         "node": node.id,
         "url": node.public_url,
         "tracker": node.tracker_key(),  # None until the tracker has answered an announce
         # pinned, the key of the latest answer, and whether they differ (edge/trackerkey.py)
         "tracker_key": node.tracker_pin.status(),
-        "capacity": node.offered(used),  # EDGE_CAPACITY, or less when the disk has less room
-        "free": node.disk_free(),
-        "used": used,
-        "reserved": outstanding(node),  # promised to uploads and replicas still arriving
+        # What the announce says (edge/space.py); `reserved` is the part of `used` still promised to
+        # uploads and replicas arriving.
+        **report(node),
         "videos": node.published(),
         "jobs": Job.counts(),
     }

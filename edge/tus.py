@@ -5,19 +5,24 @@ edge/uploads.py), `Upload-Length` and `Upload-Metadata` carrying `ticket` and `f
 lives at `/api/v1/uploads/<id>` (HEAD, PATCH, DELETE); its bytes go to `uploads/<id>.part`, whose
 size on disk is the offset, so whatever reached the disk before a crash need not be sent again.
 When the offset reaches the length the upload becomes the job of the same id.
+
+An upload may be resumed, and keeps its space, until its ticket expires: after that it is unknown
+(404) and the sweep removes its bytes (edge/capacity.py). A full disk ends it at once (507): what
+it wrote is removed and its hold released, since resuming it would only fill the disk again.
 """
 import base64
 import binascii
 import os
 import re
 import secrets
-import time
+from contextlib import contextmanager
 
 from flask import Blueprint, current_app, request
 
-from .files import remove_quietly, size_or_zero
 from .capacity import complete, release, reserve
+from .diskfull import full_disk_is_507
 from .errors import ApiError, not_found
+from .files import remove_quietly, size_or_zero
 from .jobs import JobLock
 from .models import Hold, Job
 from .receive import CHUNK, too_large
@@ -28,7 +33,6 @@ bp = Blueprint("tus", __name__)
 VERSION = "1.0.0"
 EXTENSIONS = "creation,termination"
 OFFSET_TYPE = "application/offset+octet-stream"
-RESUMABLE_FOR = 24 * 3600  # seconds a started upload keeps its space and may be resumed
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 
 
@@ -51,9 +55,10 @@ def create():
     if length > ticket["size"]:
         raise too_large(ticket["size"])
     upload_id = new_id()
-    reserve(node, upload_id, "tus", length, time.time() + RESUMABLE_FOR, ticket=ticket,
+    reserve(node, upload_id, "tus", length, ticket["expires"], ticket=ticket,
             filename=metadata.get("filename", "")[:255])
-    open(node.part_path(upload_id), "xb").close()
+    with _ended_by_full_disk(node, upload_id):
+        open(node.part_path(upload_id), "xb").close()
     location = f"{node.public_url}/api/v1/uploads/{upload_id}"
     return "", 201, {"Location": location, "Upload-Offset": "0"}
 
@@ -90,7 +95,8 @@ def patch(upload_id):
         current = size_or_zero(path)
         if offset != current:
             raise _offset_conflict(current)
-        current = _append(path, current, hold.size)
+        with _ended_by_full_disk(node, upload_id):
+            current = _append(path, current, hold.size)
         headers = {"Upload-Offset": str(current)}
         if current == hold.size:
             job = complete(node, upload_id, hold.ticket_payload, hold.size)
@@ -159,11 +165,25 @@ def _append(path, offset, length):
     return offset
 
 
+@contextmanager
+def _ended_by_full_disk(node, upload_id):
+    """A full disk inside the block: the upload's bytes and hold are gone, the answer is 507."""
+    try:
+        with full_disk_is_507("receiving this upload"):
+            yield
+    except ApiError as exc:
+        if exc.status == 507:
+            remove_quietly(node.part_path(upload_id))  # first: the database needs room to release
+            release(upload_id)
+        raise
+
+
 def _find(upload_id):
-    """(hold, None) while arriving, (None, job) once whole; 404 for anything else."""
+    """(hold, None) while arriving, (None, job) once whole; 404 for anything else, an upload whose
+    ticket has expired included (the sweep removes it)."""
     if not UPLOAD_ID.fullmatch(upload_id):
         raise not_found()
-    hold = Hold.find(upload_id, "tus")
+    hold = Hold.resumable(upload_id, current_app.extensions["edge"].clock())
     job = None if hold else Job.find(upload_id)
     if hold is None and job is None:
         raise not_found()

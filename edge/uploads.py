@@ -6,10 +6,11 @@ resumable tus upload (edge/tus.py).
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .files import remove_quietly
 from . import tus
 from .capacity import complete, release, reserve
+from .diskfull import full_disk_is_507
 from .errors import ApiError
+from .files import remove_quietly
 from .jobs import JobLock
 from .receive import FormReceiver, too_large
 from .tickets import check_ticket
@@ -47,11 +48,11 @@ def create_upload():
 
     try:
         # The lock tells the sweeper this half-received file still has a living receiver.
-        with JobLock(node, job_id):
+        with JobLock(node, job_id), full_disk_is_507("receiving this upload"):
             ticket, size = FormReceiver(request.stream, boundary.encode(), admit, max_upload).receive()
             complete(node, job_id, ticket, size)
     except BaseException:
-        remove_quietly(path)
+        remove_quietly(path)  # first: on a full disk, the database needs the room to release the hold
         release(job_id)
         raise
     status_url = f"{node.public_url}/api/v1/jobs/{job_id}"

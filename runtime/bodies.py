@@ -21,11 +21,16 @@ with what did arrive, and reading past that raises werkzeug's ClientDisconnected
 vanishes mid-body under any WSGI server: the app refuses it in its own words (Flask's
 MAX_CONTENT_LENGTH, the edge's EDGE_MAX_UPLOAD), or keeps what came (a tus PATCH, edge/tus.py).
 Whatever it answers a body that stalled goes nowhere: the client has its 408.
+
+A disk that fills while a body is spooled (ENOSPC, EDQUOT) ends it with `507 insufficient_storage`
+and the connection closed; the app never sees the request, and the nameless spool file is gone.
 """
 import asyncio
+import errno
 import io
 import json
 import tempfile
+from typing import NamedTuple
 
 from a2wsgi import WSGIMiddleware
 from werkzeug.exceptions import ClientDisconnected
@@ -40,6 +45,19 @@ TIMEOUT = ({"type": "http.response.start", "status": 408,
             "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(TOO_SLOW)),
                         (b"connection", b"close")]},
            {"type": "http.response.body", "body": TOO_SLOW})
+
+
+class Refusal(NamedTuple):
+    """An answer made here rather than by the app, in the shape `answer` sends."""
+    status: int
+    code: str
+    message: str
+    headers: dict
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+FULL_DISK = Refusal(507, "insufficient_storage", "the disk filled while this request's body arrived; "
+                                                 "nothing of it was kept", {})
 
 
 class FlaskOnThreads:
@@ -141,11 +159,19 @@ class Body:
             chunk = message.get("body", b"")
             if limit is not None and self.size + len(chunk) > limit:
                 chunk, self.cut = chunk[:limit - self.size], "too_large"
-            if not self.spooled and self.size + len(chunk) > SPOOL_MEMORY and message.get("more_body") \
-                    and not self.cut:
-                if not await self._spool(loop, chunk):
-                    return
-            self.file.write(chunk)
+            try:
+                if not self.spooled and self.size + len(chunk) > SPOOL_MEMORY and message.get("more_body") \
+                        and not self.cut:
+                    if not await self._spool(loop, chunk):
+                        return
+                self.file.write(chunk)
+                if self.spooled:
+                    self.file.flush()  # so a full disk shows here, not on the app's thread
+            except OSError as exc:
+                if exc.errno not in DISK_FULL:
+                    raise
+                self.refusal, self.cut = FULL_DISK, "refused"  # the spool file is nameless: closing frees it
+                return
             self.size += len(chunk)
             if self.cut:
                 return

@@ -1,5 +1,6 @@
 """Run one ffmpeg argument list: no shell, a time and memory limit, progress from `-progress`."""
 import collections
+import errno
 import os
 import resource
 import subprocess
@@ -9,6 +10,9 @@ import time
 from .errors import EncodeError
 
 STDERR_LINES = 40
+# ffmpeg's HLS muxer ignores a failed write: on a full disk it exits 0 with truncated files and
+# says nothing. A disk left with less than this after a run is taken to have stopped it.
+FULL_BELOW = 1 << 20
 
 
 def memory_limit():
@@ -64,12 +68,22 @@ def run(argv, duration=None, on_progress=None, timeout=None, cwd=None, memory=No
     stderr = "".join(tail)
     if timed_out.is_set():
         raise EncodeError(f"ffmpeg took longer than its {limit:.0f} s limit", argv, stderr)
+    left = room_left(cwd) if cwd is not None else FULL_BELOW
+    if left < FULL_BELOW:
+        raise EncodeError(f"ffmpeg failed: {os.strerror(errno.ENOSPC)} ({left} bytes left where it writes)",
+                          argv, stderr)
     if returncode != 0:
         if "Cannot allocate memory" in stderr:
             raise EncodeError(f"ffmpeg needed more than its {memory >> 20} MiB memory limit",
                               argv, stderr)
         last = stderr.strip().splitlines()[-1:] or [f"exit status {returncode}"]
         raise EncodeError(f"ffmpeg failed: {last[0]}", argv, stderr)
+
+
+def room_left(path):
+    """Bytes an unprivileged process may still write on the filesystem of `path`."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
 
 
 def parse_progress(lines, duration=None):

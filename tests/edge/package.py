@@ -20,7 +20,13 @@ def fake_package(src, outdir, on_progress=None):
         assert f.read()  # it was given the upload
     for step in (0.0, 0.5, 1.0):
         on_progress({"progress": step, "speed": 2.0, "eta": 1.0 - step})
-    for name, data in PACKAGE.items():
+    return write_package(outdir)
+
+
+def write_package(outdir, **changes):
+    """Write PACKAGE, with `changes` (name: bytes) to it, and its manifest into `outdir`; return
+    (video id, manifest)."""
+    for name, data in {**PACKAGE, **changes}.items():
         with open(os.path.join(outdir, name), "wb") as f:
             f.write(data)
     manifest = build_manifest(outdir, duration=4.0, renditions=RENDITIONS, poster="poster.jpg")

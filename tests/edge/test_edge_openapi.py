@@ -17,6 +17,8 @@ TUS = {"Tus-Resumable": "1.0.0"}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Documented, but no test makes the edge fail on purpose.
 UNPRODUCED = {"500"}
+# Answers that need a full disk: tests/edge/test_full_disk.py makes them and holds them to the document.
+ON_A_FULL_DISK = {("/api/v1/uploads/{upload_id}", "patch", "507")}
 
 
 def make_app(data_dir, tracker_url, **config):
@@ -159,7 +161,7 @@ def test_real_answers_match_the_document(app, spec, tmp_path):
     documented = {(path, method, status) for path, item in spec["paths"].items()
                   for method, operation in item.items() if method in METHODS
                   for status in operation["responses"]}
-    assert {seen for seen in documented - call.seen if seen[2] not in UNPRODUCED} == set()
+    assert {seen for seen in documented - call.seen - ON_A_FULL_DISK if seen[2] not in UNPRODUCED} == set()
 
 
 def test_every_route_is_documented_and_every_documented_path_is_a_route(app, spec):

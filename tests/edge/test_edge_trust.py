@@ -240,9 +240,10 @@ def test_a_tus_upload_with_a_forged_ticket_creates_nothing(client, node):
 
 def test_capacity_is_the_setting_when_the_disk_has_room(client, node, tracker):
     status = client.get("/api/v1/status").json
-    assert status["capacity"] == 10**7 and status["free"] > 10**7
+    # Free is what a new transfer may take: all of EDGE_CAPACITY here, the disk having more.
+    assert (status["capacity"], status["free"], status["used"]) == (10**7, 10**7, 0)
     announce(node)
-    assert tracker.announces[-1]["capacity"] == 10**7 and tracker.announces[-1]["free"] > 10**7
+    assert (tracker.announces[-1]["capacity"], tracker.announces[-1]["free"]) == (10**7, 10**7)
     assert load({}, {})["EDGE_DISK_MARGIN"] == 10**9
 
 
@@ -265,3 +266,30 @@ def test_a_disk_with_less_room_than_the_margin_offers_nothing(tmp_path, tracker)
         assert os.listdir(node.uploads) == []
     finally:
         db.close()
+
+
+def test_promised_and_half_written_bytes_are_announced_as_used(tmp_path, tracker):
+    """Capacity 10 MB: a resumable upload's declared length counts from its creation, written or
+    not, and so do packages and replicas being written in staging/."""
+    app = edge_app(tmp_path, tracker, EDGE_MAX_UPLOAD="8MB")
+    node, client = app.extensions["edge"], app.test_client()
+    try:
+        assert tus_create(client, node, 4 * 10**6).status_code == 201
+        os.makedirs(node.staging_path("a-job"))
+        with open(os.path.join(node.staging_path("a-job"), "360p_00000.m4s"), "wb") as package:
+            package.write(b"x" * 10**6)
+        status = client.get("/api/v1/status").json
+        assert (status["used"], status["reserved"], status["free"]) == (5 * 10**6, 4 * 10**6, 5 * 10**6)
+        announce(node)
+        sent = tracker.announces[-1]
+        assert (sent["capacity"], sent["used"], sent["free"]) == (10**7, 5 * 10**6, 5 * 10**6)
+        refused = tus_create(client, node, 5 * 10**6 + 1, upload="more")
+        assert (refused.status_code, refused.json["error"]) == (507, "insufficient_storage")
+    finally:
+        db.close()
+
+
+def tus_create(client, node, length, upload="big"):
+    metadata = "ticket " + base64.b64encode(make_ticket(node, size=length, upload=upload).encode()).decode()
+    return client.post("/api/v1/uploads", headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(length),
+                                                   "Upload-Metadata": metadata})

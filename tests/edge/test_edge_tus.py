@@ -254,3 +254,29 @@ def test_sweep_removes_what_dead_receivers_left(edge):
 def test_tuspy_reports_a_refused_creation(edge):
     with pytest.raises((TusCommunicationError, Exception)):
         uploader(edge, b"x" * 100, ticket="forged").upload()
+
+
+def test_an_upload_lives_as_long_as_its_ticket(tmp_path, tracker, clock):
+    """Its space is held, and it may be resumed, until the ticket's `expires`; then it is unknown,
+    and the sweep removes its bytes and its hold. The app's clock moves; nothing sleeps."""
+    app = create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path / "edge"), "SLIPSTREAM_PUBLIC_URL": "http://edge.test",
+                      "EDGE_TRACKER_URL": tracker.url, "EDGE_BACKGROUND": False, "CLOCK": clock})
+    node, client = app.extensions["edge"], app.test_client()
+    expires = clock.now + 600
+    ticket = make_ticket(node, size=100, upload="lives", expires=expires)
+    created = client.post("/api/v1/uploads", headers={
+        **TUS, "Upload-Length": "100", "Upload-Metadata": "ticket " + base64.b64encode(ticket.encode()).decode()})
+    upload = created.headers["Location"].removeprefix("http://edge.test")
+    patch = {**TUS, "Content-Type": "application/offset+octet-stream"}
+    assert client.patch(upload, headers={**patch, "Upload-Offset": "0"}, data=b"x" * 10).status_code == 204
+    with db.connection_context():
+        assert Hold.get().expires == expires
+    clock.advance(599)
+    assert client.head(upload, headers=TUS).headers["Upload-Offset"] == "10"
+    assert sweep(node) == [] and client.get("/api/v1/status").json["reserved"] == 90
+    clock.advance(1)
+    assert client.head(upload, headers=TUS).status_code == 404
+    assert client.patch(upload, headers={**patch, "Upload-Offset": "10"}, data=b"x" * 10).status_code == 404
+    assert sweep(node) == [upload[-16:]]
+    assert os.listdir(node.uploads) == [] and client.get("/api/v1/status").json["reserved"] == 0
+    db.close()

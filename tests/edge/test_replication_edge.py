@@ -5,8 +5,7 @@ import os
 import threading
 
 import pytest
-from flask import Flask, Response, abort, redirect
-from werkzeug.serving import make_server
+from flask import Response, redirect
 
 from edge.errors import ApiError
 from edge.handover import delete_copy
@@ -16,34 +15,9 @@ from edge.replication import BASE_DEADLINE, MAX_DEADLINE, ReplicationError, Repl
 from protocol.ids import canonical_json, content_id
 from protocol.manifest import verify_dir
 from tests.edge.package import published_video
+from tests.edge.sources import Source
 
 SEGMENT = "360p_00000.m4s"
-
-
-class Source:
-    """An edge as seen from outside: serves the files it is given under /videos/<id>/<name> (bytes,
-    or a function making the answer), and remembers the names asked for."""
-
-    def __init__(self, files):
-        self.files, self.hits = files, []
-        flask_app = Flask("source")
-        flask_app.get("/videos/<video_id>/<name>")(self.serve)
-        self.server = make_server("127.0.0.1", 0, flask_app, threaded=True)
-        # The edge hangs up on an answer longer than listed: that is a test passing, not an error.
-        self.server.handle_error = lambda request, address: None
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def serve(self, video_id, name):
-        self.hits.append(name)
-        if name not in self.files:
-            abort(404)
-        return self.files[name]() if callable(self.files[name]) else self.files[name]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
