@@ -14,7 +14,7 @@ def create_app(config=None):
 
     from player import create_blueprint
 
-    from . import config as settings, cors, db, errors, identity, metrics, openapi, schema, status
+    from . import config as settings, cors, db, errors, identity, metrics, openapi, ratelimits, schema, status
     from .bittorrent import frontend as bittorrent
     from .catalog import placement, views as catalog
     from .federation import lookup as federation
@@ -33,6 +33,7 @@ def create_app(config=None):
     errors.init_app(app)
     cors.init_app(app)
     metrics.init_app(app)
+    ratelimits.init_app(app)
     bittorrent.init_app(app)
     federation.init_app(app)
     audits.init_app(app)

@@ -7,6 +7,7 @@ refusals.py; the handlers below turn all of them, and every 4xx/5xx Flask raises
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
 from .refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound, Refused, TooMany, Unproven
 
 # The HTTP status of each kind of refusal (RFC 9110; 507 Insufficient Storage from RFC 4918).
@@ -29,8 +30,16 @@ def error_response(status, code, message):
 
 def init_app(app):
     app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message))
-    app.register_error_handler(Refused, lambda exc: error_response(status_of(exc), exc.code, exc.message))
+    app.register_error_handler(Refused, refused)
     app.register_error_handler(HTTPException, http_error)
+
+
+def refused(exc):
+    response = error_response(status_of(exc), exc.code, exc.message)
+    if isinstance(exc, TooMany):
+        metrics.current().rate_limited.labels(exc.code).inc()
+        response.headers["Retry-After"] = str(exc.retry_after)  # RFC 9110 section 10.2.3
+    return response
 
 
 def status_of(refusal):

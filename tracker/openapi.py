@@ -203,6 +203,31 @@ def with_server_refusals(paths):
                    for method, operation in item.items()} for path, item in paths.items()}
 
 
+# The operations with a per-address limit (ratelimits.py; README.md, rate limits), and which limits.
+RATE_LIMITED = {
+    ("/api/v1/uploads", "post"): "too many placements from your address (TRACKER_RATE_PLACEMENTS), or too many "
+                                 "bytes reserved in its placements not yet uploaded (TRACKER_RATE_RESERVED)",
+    ("/api/v1/donations", "post"): "too many donations from your address (TRACKER_RATE_DONATIONS)",
+    ("/api/v1/videos/{video_id}/sources", "get"): "too many lookups of videos this tracker does not know, which "
+                                                  "it asks its peers about, from your address (TRACKER_RATE_LOOKUPS)",
+    ("/api/v1/videos/{video_id}/reports", "post"): "too many reports from your address (TRACKER_REPORT_LIMIT)",
+}
+RETRY_AFTER = {"Retry-After": {"required": True, "description": "whole seconds until the limit lets this address "
+                               "try again (RFC 9110 section 10.2.3)", "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}
+
+
+def with_rate_limits(paths):
+    """The 429 of each limited operation, with its Retry-After."""
+    def limited(path, method, operation):
+        why = RATE_LIMITED.get((path, method))
+        if why is None:
+            return operation
+        return {**operation, "responses": {**operation["responses"], "429": {
+            "description": why, "headers": RETRY_AFTER, "content": {"application/json": {"schema": ref("Error")}}}}}
+    return {path: {method: limited(path, method, operation) for method, operation in item.items()}
+            for path, item in paths.items()}
+
+
 def document():
     config = current_app.config
     public_url = config["SLIPSTREAM_PUBLIC_URL"]
@@ -210,7 +235,7 @@ def document():
         "openapi": "3.1.0",
         "info": {"title": "Slipstream tracker", "version": "1"},
         "servers": [{"url": public_url}],
-        "paths": with_server_refusals({
+        "paths": with_server_refusals(with_rate_limits({
             **NODE_PATHS,
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
@@ -222,7 +247,7 @@ def document():
                 "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "the text exposition format", "content": {"text/plain": {"schema": STRING}}}}}},
-        }),
+        })),
         "components": {"schemas": SCHEMAS},
     }
 

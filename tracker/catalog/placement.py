@@ -4,7 +4,7 @@ from flask import Blueprint, current_app
 from protocol.signing import sign
 from protocol.tickets import encode_ticket
 
-from .. import clock, fields, metrics
+from .. import clock, fields, metrics, ratelimits
 from ..identity import signing_key
 from ..nodes.models import Node
 from ..refusals import NoSpace
@@ -14,16 +14,19 @@ bp = Blueprint("uploads", __name__)
 
 @bp.post("/api/v1/uploads")
 def place():
+    ratelimits.take("placements")
     body = fields.json_body()
     wanted = {
         "title": fields.text(body, "title", 1, 200),
         "size": fields.integer(body, "size", minimum=1),
         "description": fields.text(body, "description", 0, 5000, default=""),
         "creator": fields.text(body, "creator", 0, 100, default="") or "anonymous",
+        "client": ratelimits.client(),
     }
     config = current_app.config
     try:
-        upload, node = Node.place(wanted, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"])
+        upload, node = Node.place(wanted, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"],
+                                  config["TRACKER_RATE_RESERVED"])
     except NoSpace as exc:
         metrics.current().placements.labels(exc.code).inc()
         raise
