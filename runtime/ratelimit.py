@@ -41,7 +41,8 @@ class TokenBuckets:
                     self.buckets.popitem(last=False)
                 return 0
             self.buckets[key] = (tokens, now)
-            return math.ceil((1 - tokens) / self.rate)
+            # Less a hair, so that float error (59 s × 1/60 a second) does not add a whole second.
+            return max(math.ceil((1 - tokens) / self.rate - 1e-6), 1)
 
     def level(self, bucket, now):
         if bucket is None:
