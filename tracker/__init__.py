@@ -4,7 +4,7 @@ Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (video
 placement), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
 failure reports), `ledger/` (donations and the money ledger), `federation/` (lookups across
 trackers); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
-metrics) serve them all and import none of them.
+metrics, ratelimits) serve them all and import none of them.
 """
 
 

@@ -1,4 +1,8 @@
-"""`POST /api/v1/uploads`: placement. Pick a live edge with room, reserve the bytes, sign a ticket."""
+"""`POST /api/v1/uploads`: placement. Pick a live edge with room, reserve the bytes, sign a ticket.
+
+Anyone may place, so each client address has a rate of placements (ratelimits.py) and a bound on the
+bytes it holds reserved (Upload.check_reserved): otherwise one address could reserve every edge's
+free space for a ticket's lifetime."""
 from flask import Blueprint, current_app
 
 from protocol.signing import sign
