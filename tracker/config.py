@@ -37,7 +37,8 @@ DEFAULTS = {
     # once and the rate a minute after that; 0 turns one off. Reserved bytes are counted across workers.
     "TRACKER_RATE_PLACEMENTS": 30,
     "TRACKER_RATE_PLACEMENTS_BURST": 60,
-    "TRACKER_RATE_RESERVED": 10**11,  # bytes one address may hold in placements not yet registered
+    # Bytes one address may hold in placements not yet registered: five of an edge's largest default uploads.
+    "TRACKER_RATE_RESERVED": 20 * 10**9,
     "TRACKER_RATE_DONATIONS": 30,
     "TRACKER_RATE_DONATIONS_BURST": 30,
     "TRACKER_RATE_LOOKUPS": 60,  # lookups of unknown videos that ask the peer trackers
