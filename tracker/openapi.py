@@ -116,16 +116,20 @@ REGISTER = {
         "422": "the node's URL is not proven, or the package there failed its check"})}
 
 
-CATALOG_PATHS = {
-    "/api/v1/uploads": {"post": {
+def placement_path(max_size):
+    """Placement, where `size` is at most what one address may hold reserved (TRACKER_RATE_RESERVED)."""
+    return {"/api/v1/uploads": {"post": {
         "summary": "placement of an upload on a live edge", **json_body({
             "type": "object", "required": ["title", "size"], "properties": {
-                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1),
+                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
                 "description": fields.text_schema(0, 5000, nullable=True),
                 "creator": fields.text_schema(0, 100, nullable=True)}}),
         **answer("where to upload, with a signed ticket", {"type": "object", "properties": {
             "upload_url": STRING, "ticket": STRING, "node": STRING, "expires": INTEGER, "upload": STRING}},
-            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}},
+            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}}}
+
+
+CATALOG_PATHS = {
     "/api/v1/videos": {"get": {
         "summary": "the catalog, newest first; every word of q matches as a prefix", "parameters": [
             {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_QUERY}}, PAGE],
@@ -237,6 +241,7 @@ def document():
         "servers": [{"url": public_url}],
         "paths": with_server_refusals(with_rate_limits({
             **NODE_PATHS,
+            **placement_path(config["TRACKER_RATE_RESERVED"] or fields.MAX_INT),
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **BITTORRENT_PATHS,

@@ -155,7 +155,9 @@ def test_reserved_bytes_are_bounded_per_address(reserving, clock):
         assert refused.headers["Retry-After"] == wait
         assert "TRACKER_RATE_RESERVED" in refused.json["message"]
     assert placement(client, "192.0.2.1").status_code == 200
-    assert_error(placement(client, "192.0.2.2", 1001), 400, "too_large")
+    too_large = placement(client, "192.0.2.2", 1001)
+    assert_error(too_large, 400, "invalid_size")
+    assert "TRACKER_RATE_RESERVED" in too_large.json["message"]
 
 
 def test_reserved_bytes_free_up_when_registered_or_expired(reserving, clock):

@@ -75,12 +75,11 @@ class Upload(BaseModel):
     @classmethod
     def check_reserved(cls, client, size, now, limit):
         """Refuse a placement of `size` bytes that would take `client` past `limit` bytes reserved in
-        its unfinished placements (TRACKER_RATE_RESERVED; 0: no limit). Called inside placement's
-        write transaction, so parallel placements cannot both slip under it."""
+        its unfinished placements (TRACKER_RATE_RESERVED; 0: no limit; `size` alone is within it, see
+        placement.py). Called inside placement's write transaction, so parallel placements cannot both
+        slip under it."""
         if not limit:
             return
-        if size > limit:
-            raise Invalid("too_large", f"one address may reserve at most {limit} bytes (TRACKER_RATE_RESERVED)")
         pending = list(cls.select(cls.size, cls.expires).where(
             (cls.client == client) & (cls.done == False) & (cls.expires > now))  # noqa: E712
             .order_by(cls.expires).tuples())

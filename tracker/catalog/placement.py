@@ -20,6 +20,7 @@ bp = Blueprint("uploads", __name__)
 def place():
     ratelimits.take("placements")
     body = fields.json_body()
+    config = current_app.config
     wanted = {
         "title": fields.text(body, "title", 1, 200),
         "size": fields.integer(body, "size", minimum=1),
@@ -27,7 +28,9 @@ def place():
         "creator": fields.text(body, "creator", 0, 100, default="") or "anonymous",
         "client": ratelimits.client(),
     }
-    config = current_app.config
+    if config["TRACKER_RATE_RESERVED"] and wanted["size"] > config["TRACKER_RATE_RESERVED"]:
+        raise fields.invalid("size", f"must be at most {config['TRACKER_RATE_RESERVED']} bytes, what one address "
+                                     "may hold reserved (TRACKER_RATE_RESERVED)")
     try:
         upload, node = Node.place(wanted, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"],
                                   config["TRACKER_RATE_RESERVED"])
