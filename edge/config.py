@@ -8,7 +8,7 @@ import re
 import time
 
 from protocol.ids import is_public_key
-from runtime.settings import parse_bool, parse_float, parse_int
+from runtime.settings import parse_bool, parse_count, parse_float, parse_int
 
 # Decimal units as disk vendors count them; the binary ones for operators who think in GiB.
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -34,10 +34,15 @@ DEFAULTS = {
     "EDGE_JOB_THREADS": 1,  # 0 when a separate `python -m edge worker` runs the jobs
     # Behind nginx: answer video files with `X-Accel-Redirect: <prefix>/<id>/<name>` and no body.
     "EDGE_ACCEL_REDIRECT": None,
+    # tus creations one client address may make (tus.py): a token bucket per address and worker,
+    # this many at once, then the rate a minute; 0 turns it off. The address is the socket's.
+    "EDGE_RATE_UPLOADS": 30,
+    "EDGE_RATE_UPLOADS_BURST": 60,
 }
 SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD", "EDGE_DISK_MARGIN")
 FLAGS = ("EDGE_BACKGROUND", "EDGE_ALLOW_PRIVATE")
-NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int}
+NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int,
+           "EDGE_RATE_UPLOADS": parse_count, "EDGE_RATE_UPLOADS_BURST": parse_count}
 
 
 def parse_size(name, value):

@@ -25,6 +25,8 @@ HEADERS = {  # components/headers
     "Slipstream-Job": {"description": "the job the whole upload became", "required": True, "schema": JOB_ID},
     "Slipstream-Status-Url": {"description": "where the job's state is read (GET /api/v1/jobs/{job_id})",
                               "required": True, "schema": URL},
+    "Retry-After": {"description": "whole seconds until this address may try again (RFC 9110 section 10.2.3)",
+                    "required": True, "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}},
 }
 JOB_HEADERS = {name: {**HEADERS[name], "required": False, "description": HEADERS[name]["description"]
                       + "; on the answer that completes the upload, and after"}
@@ -95,6 +97,8 @@ def creation(max_upload):
             **TICKET_REFUSED,
             "412": VERSION_REFUSED,
             "413": refused("larger than EDGE_MAX_UPLOAD or the ticket's size", "too_large"),
+            "429": refused("tus: too many creations from this address (EDGE_RATE_UPLOADS), refused before the "
+                           "ticket is read", "too_many_uploads", headers={"Retry-After": ref("Retry-After", "headers")}),
             "500": INTERNAL})}
 
 

@@ -19,6 +19,9 @@ from contextlib import contextmanager
 
 from flask import Blueprint, current_app, request
 
+from runtime.clients import client_key
+from runtime.ratelimit import TokenBuckets
+
 from .capacity import complete, release, reserve
 from .diskfull import full_disk_is_507
 from .errors import ApiError, not_found
@@ -40,9 +43,18 @@ def new_id():
     return secrets.token_urlsafe(12)  # 16 URL-safe characters; also the job's id
 
 
+@bp.record_once
+def add_rate_limit(state):
+    """Per-address buckets of tus creations: each one holds the upload's space while its ticket lasts."""
+    config = state.app.config
+    state.app.extensions["edge.tus_creations"] = TokenBuckets(config["EDGE_RATE_UPLOADS"],
+                                                              config["EDGE_RATE_UPLOADS_BURST"], config["CLOCK"])
+
+
 def create():
     node, max_upload = current_app.extensions["edge"], current_app.config["EDGE_MAX_UPLOAD"]
     _check_version()
+    _count_creation()
     if "Upload-Defer-Length" in request.headers:
         raise ApiError(400, "length_required", "send Upload-Length; deferred lengths are not supported")
     length = _header_int("Upload-Length")
@@ -197,6 +209,16 @@ def _job_headers(node, job):
 def _check_version():
     if request.headers.get("Tus-Resumable") != VERSION:
         raise ApiError(412, "tus_version", f"this edge speaks tus {VERSION}", {"Tus-Version": VERSION})
+
+
+def _count_creation():
+    """Refuse (429) a creation past this address's rate (EDGE_RATE_UPLOADS), before its ticket is read."""
+    wait = current_app.extensions["edge.tus_creations"].take(client_key(request.remote_addr or ""))
+    if wait:
+        config = current_app.config
+        raise ApiError(429, "too_many_uploads", f"too many uploads started from your address: at most "
+                       f"{config['EDGE_RATE_UPLOADS_BURST']} at once, then {config['EDGE_RATE_UPLOADS']} a minute "
+                       f"(EDGE_RATE_UPLOADS); retry in {wait} s", {"Retry-After": str(wait)})
 
 
 def _header_int(name):

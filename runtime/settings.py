@@ -30,6 +30,14 @@ def parse_int(name, value):
         raise ValueError(f"{name} must be an integer, not {value!r}") from None
 
 
+def parse_count(name, value):
+    """A non-negative integer: a limit, where 0 turns it off."""
+    count = parse_int(name, value)
+    if count < 0:
+        raise ValueError(f"{name} must not be negative, not {value!r}")
+    return count
+
+
 def parse_float(name, value):
     try:
         return float(value)

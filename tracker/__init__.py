@@ -4,7 +4,7 @@ Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (video
 placement), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
 failure reports), `ledger/` (donations and the money ledger), `federation/` (lookups across
 trackers); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
-metrics) serve them all and import none of them.
+metrics, ratelimits) serve them all and import none of them.
 """
 
 
@@ -14,7 +14,7 @@ def create_app(config=None):
 
     from player import create_blueprint
 
-    from . import config as settings, cors, db, errors, identity, metrics, openapi, schema, status
+    from . import config as settings, cors, db, errors, identity, metrics, openapi, ratelimits, schema, status
     from .bittorrent import frontend as bittorrent
     from .catalog import placement, views as catalog
     from .federation import lookup as federation
@@ -33,6 +33,7 @@ def create_app(config=None):
     errors.init_app(app)
     cors.init_app(app)
     metrics.init_app(app)
+    ratelimits.init_app(app)
     bittorrent.init_app(app)
     federation.init_app(app)
     audits.init_app(app)

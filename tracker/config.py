@@ -6,7 +6,7 @@ the values derived from others (the database inside the data dir, the node TTL f
 import os
 import time
 
-from runtime.settings import parse_bool, parse_float, parse_int, parse_list
+from runtime.settings import parse_bool, parse_count, parse_float, parse_int, parse_list
 
 from .ledger.split import DEFAULT as DEFAULT_SPLIT, parse_split
 
@@ -36,13 +36,24 @@ DEFAULTS = {
     # Integer weights of a donation's split; the edges' part is shared by bytes served (ledger/split.py).
     "TRACKER_SPLIT": DEFAULT_SPLIT,
     "TRACKER_BT_INTERVAL": 1800,  # BitTorrent peers' announce interval (BEP 3), before jitter
-    "TRACKER_TRUST_PROXY": False,  # take a peer's address from `ip=` / X-Forwarded-For
+    # Behind a reverse proxy: a client's address is the last X-Forwarded-For entry (runtime/clients.py).
+    "TRACKER_TRUST_PROXY": False,
     "TRACKER_SWARM_FLUSH": 0.25,  # seconds a worker buffers swarm writes (bittorrent/swarm.py)
     "TRACKER_FEDERATION_HOPS": 3,  # how far a lookup of an unknown video travels (federation/lookup.py)
     "TRACKER_FEDERATION_TIMEOUT": 1.0,  # seconds per hop a lookup waits for peer trackers
     "TRACKER_FEDERATION_TTL": 60,  # seconds a found answer is cached (a miss: a tenth of it)
     "TRACKER_REPORT_WINDOW": 3600,  # seconds a player's failure report ranks an edge down (nodes/reports.py)
     "TRACKER_REPORT_LIMIT": 20,  # failure reports one address may send a minute
+    # Per-address rate limits (ratelimits.py): a token bucket per client and worker, `_BURST` at
+    # once and the rate a minute after that; 0 turns one off. Reserved bytes are counted across workers.
+    "TRACKER_RATE_PLACEMENTS": 30,
+    "TRACKER_RATE_PLACEMENTS_BURST": 60,
+    # Bytes one address may hold in placements not yet registered: five of an edge's largest default uploads.
+    "TRACKER_RATE_RESERVED": 20 * 10**9,
+    "TRACKER_RATE_DONATIONS": 30,
+    "TRACKER_RATE_DONATIONS_BURST": 30,
+    "TRACKER_RATE_LOOKUPS": 60,  # lookups of unknown videos that ask the peer trackers
+    "TRACKER_RATE_LOOKUPS_BURST": 120,
     # Checks of what nodes claim (nodes/proofs.py, nodes/audits.py; README.md, trust model).
     "TRACKER_PROOF_INTERVAL": 3600,  # seconds before a node's URL is proven again
     "TRACKER_CHECK_TIMEOUT": 5.0,  # seconds one proof or one audited file may take
@@ -73,6 +84,9 @@ PARSERS = {
     "TRACKER_REPLICATION_TIMEOUT": parse_int,
     "TRACKER_REPORT_WINDOW": parse_int,
     "TRACKER_REPORT_LIMIT": parse_int,
+    **{name: parse_count for name in ("TRACKER_RATE_PLACEMENTS", "TRACKER_RATE_PLACEMENTS_BURST", "TRACKER_RATE_RESERVED",
+                                    "TRACKER_RATE_DONATIONS", "TRACKER_RATE_DONATIONS_BURST", "TRACKER_RATE_LOOKUPS",
+                                    "TRACKER_RATE_LOOKUPS_BURST")},
     "TRACKER_PROOF_INTERVAL": parse_int,
     "TRACKER_CHECK_TIMEOUT": parse_float,
     "TRACKER_AUDIT_INTERVAL": parse_int,

@@ -9,6 +9,7 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
 from .db import UNAVAILABLE, database, drop_connection
 from .refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound, Refused, TooMany, Unproven
 
@@ -35,10 +36,18 @@ def error_response(status, code, message):
 
 def init_app(app):
     app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message))
-    app.register_error_handler(Refused, lambda exc: error_response(status_of(exc), exc.code, exc.message))
+    app.register_error_handler(Refused, refused)
     app.register_error_handler(HTTPException, http_error)
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, database_unavailable)
+
+
+def refused(exc):
+    response = error_response(status_of(exc), exc.code, exc.message)
+    if isinstance(exc, TooMany):
+        metrics.current().rate_limited.labels(exc.code).inc()
+        response.headers["Retry-After"] = str(exc.retry_after)  # RFC 9110 section 10.2.3
+    return response
 
 
 def status_of(refusal):

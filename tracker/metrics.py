@@ -7,6 +7,11 @@ from flask import Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
 
+# The codes of the 429s (ratelimits.py, catalog/models.py, nodes/reports.py), shown as zeros from the start.
+RATE_LIMIT_CODES = ("too_many_placements", "too_much_reserved", "too_many_donations", "too_many_lookups",
+                    "too_many_reports")
+
+
 class Metrics:
     def __init__(self, app):
         from .catalog.models import Video
@@ -19,6 +24,10 @@ class Metrics:
                                   ["result"], registry=self.registry)
         self.registrations = Counter("tracker_registrations", "Videos registered by edges",
                                      registry=self.registry)
+        self.rate_limited = Counter("tracker_rate_limited", "Requests refused past a per-address limit, by its code",
+                                    ["code"], registry=self.registry)
+        for code in RATE_LIMIT_CODES:
+            self.rate_limited.labels(code)
         for result in ("accepted", "stopped", "refused"):
             self.announces.labels(result)  # show zeros before the first announce
         for result in ("placed", "no_space"):

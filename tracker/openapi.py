@@ -116,16 +116,20 @@ REGISTER = {
         "422": "the node's URL is not proven, or the package there failed its check"})}
 
 
-CATALOG_PATHS = {
-    "/api/v1/uploads": {"post": {
+def placement_path(max_size):
+    """Placement, where `size` is at most what one address may hold reserved (TRACKER_RATE_RESERVED)."""
+    return {"/api/v1/uploads": {"post": {
         "summary": "placement of an upload on a live edge", **json_body({
             "type": "object", "required": ["title", "size"], "properties": {
-                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1),
+                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
                 "description": fields.text_schema(0, 5000, nullable=True),
                 "creator": fields.text_schema(0, 100, nullable=True)}}),
         **answer("where to upload, with a signed ticket", {"type": "object", "properties": {
             "upload_url": STRING, "ticket": STRING, "node": STRING, "expires": INTEGER, "upload": STRING}},
-            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}},
+            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}}}
+
+
+CATALOG_PATHS = {
     "/api/v1/videos": {"get": {
         "summary": "the catalog, newest first; every word of q matches as a prefix", "parameters": [
             {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_QUERY}}, PAGE],
@@ -212,6 +216,31 @@ SERVER_ANSWERS = {code: {"description": why, "content": {"text/plain": {"schema"
                   for code, why in SERVER_REFUSALS.items()}
 
 
+# The operations with a per-address limit (ratelimits.py; README.md, rate limits), and which limits.
+RATE_LIMITED = {
+    ("/api/v1/uploads", "post"): "too many placements from your address (TRACKER_RATE_PLACEMENTS), or too many "
+                                 "bytes reserved in its placements not yet uploaded (TRACKER_RATE_RESERVED)",
+    ("/api/v1/donations", "post"): "too many donations from your address (TRACKER_RATE_DONATIONS)",
+    ("/api/v1/videos/{video_id}/sources", "get"): "too many lookups of videos this tracker does not know, which "
+                                                  "it asks its peers about, from your address (TRACKER_RATE_LOOKUPS)",
+    ("/api/v1/videos/{video_id}/reports", "post"): "too many reports from your address (TRACKER_REPORT_LIMIT)",
+}
+RETRY_AFTER = {"Retry-After": {"required": True, "description": "whole seconds until the limit lets this address "
+                               "try again (RFC 9110 section 10.2.3)", "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}
+
+
+def with_rate_limits(paths):
+    """The 429 of each limited operation, with its Retry-After."""
+    def limited(path, method, operation):
+        why = RATE_LIMITED.get((path, method))
+        if why is None:
+            return operation
+        return {**operation, "responses": {**operation["responses"], "429": {
+            "description": why, "headers": RETRY_AFTER, "content": {"application/json": {"schema": ref("Error")}}}}}
+    return {path: {method: limited(path, method, operation) for method, operation in item.items()}
+            for path, item in paths.items()}
+
+
 def document():
     config = current_app.config
     public_url = config["SLIPSTREAM_PUBLIC_URL"]
@@ -219,8 +248,9 @@ def document():
         "openapi": "3.1.0",
         "info": {"title": "Slipstream tracker", "version": "1"},
         "servers": [{"url": public_url}],
-        "paths": with_responses({**with_responses({
+        "paths": with_responses({**with_responses(with_rate_limits({
             **NODE_PATHS,
+            **placement_path(config["TRACKER_RATE_RESERVED"] or fields.MAX_INT),
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **FEDERATION_PATHS,
@@ -230,7 +260,7 @@ def document():
                 "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "the text exposition format", "content": {"text/plain": {"schema": STRING}}}}}},
-        }, {"503": UNAVAILABLE}), **BITTORRENT_PATHS}, SERVER_ANSWERS),
+        }), {"503": UNAVAILABLE}), **BITTORRENT_PATHS}, SERVER_ANSWERS),
         "components": {"schemas": SCHEMAS},
     }
 

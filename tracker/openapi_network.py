@@ -35,7 +35,8 @@ BITTORRENT_PATHS = {
             bep("numwant", "peers wanted, a non-negative integer: default 50, at most 100 are given"),
             bep("compact", "BEP 23: compact unless 0"),
             bep("no_peer_id", "1 drops peer ids from a non-compact list"),
-            bep("ip", "ignored unless TRACKER_TRUST_PROXY is set")],
+            bep("ip", "ignored, with a warning message: a peer is listed at the address it connects from "
+                      "(behind TRACKER_TRUST_PROXY, the client the proxy appended to X-Forwarded-For)")],
         **bencoded("d: interval, min interval, complete (edges holding the video count), incomplete, "
                    "peers (6-byte entries, BEP 23), peers6 (18-byte entries, BEP 7), warning message?"
                    + FAILURE)}},

@@ -38,4 +38,8 @@ class NoSpace(Refused):
 
 
 class TooMany(Refused):
-    """The sender went past a rate limit."""
+    """The sender went past a rate limit; `retry_after` is the whole seconds until it may try again."""
+
+    def __init__(self, code, message, retry_after):
+        super().__init__(code, message)
+        self.retry_after = retry_after

@@ -15,7 +15,13 @@ def tracker():
 
 
 @pytest.fixture
-def app(tmp_path, tracker):
+def edge_config():
+    """Settings a test module adds to its edge app's (by defining a fixture of this name)."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, tracker, edge_config):
     tracker.announces.clear()
     tracker.registrations.clear()
     tracker.drops.clear()
@@ -28,6 +34,7 @@ def app(tmp_path, tracker):
         "EDGE_CAPACITY": "10MB",
         "EDGE_MAX_UPLOAD": "1MB",
         "EDGE_BACKGROUND": False,
+        **edge_config,
     })
     yield app
     db.close()

@@ -71,7 +71,7 @@ def metadata(ticket):
     return "ticket " + base64.b64encode(ticket.encode()).decode() + ",filename " + base64.b64encode(b"clip.mp4").decode()
 
 
-def test_real_answers_match_the_document(app, spec, tmp_path):
+def test_real_answers_match_the_document(app, spec, tmp_path, tracker):
     call, node = Checked(app, spec), app.extensions["edge"]
     uploads = "/api/v1/uploads"
 
@@ -157,6 +157,12 @@ def test_real_answers_match_the_document(app, spec, tmp_path):
     lonely_call("post", uploads, 503, **form(ticket))
     lonely_call("delete", video, 502, f"/api/v1/videos/{published_video(lonely.extensions['edge'])}", headers=bearer)
     call.seen |= lonely_call.seen
+    # An address past its rate of tus creations (EDGE_RATE_UPLOADS).
+    limited_call = Checked(make_app(tmp_path / "limited", tracker.url, EDGE_RATE_UPLOADS=1, EDGE_RATE_UPLOADS_BURST=1),
+                           spec)
+    limited_call("post", uploads, 401, headers={**TUS, "Upload-Length": "10"})
+    assert int(limited_call("post", uploads, 429, headers={**TUS, "Upload-Length": "10"}).headers["Retry-After"]) > 0
+    call.seen |= limited_call.seen
 
     documented = {(path, method, status) for path, item in spec["paths"].items()
                   for method, operation in item.items() if method in METHODS

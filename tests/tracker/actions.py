@@ -2,6 +2,7 @@
 video, search, ask for sources; `assert_error` holds an answer to the one JSON error shape."""
 import secrets
 
+from tests.servers import GENEROUS_LIMITS
 from tracker import create_app
 from tracker.nodes.audits import run_pending
 
@@ -14,7 +15,8 @@ def make_app(tmp_path, **config):
     """A tracker for Flask's test client; its edges are on loopback, and audits run when a test says
     (audit_all), not in a thread."""
     return create_app({"SLIPSTREAM_DATA_DIR": str(tmp_path), "SLIPSTREAM_PUBLIC_URL": "https://tracker.example",
-                       "TESTING": True, "TRACKER_ALLOW_PRIVATE": True, "TRACKER_BACKGROUND": False, **config})
+                       "TESTING": True, "TRACKER_ALLOW_PRIVATE": True, "TRACKER_BACKGROUND": False, **GENEROUS_LIMITS,
+                       **config})
 
 
 def audit_all(app):

@@ -52,13 +52,18 @@ def test_reports_are_rate_limited_per_reporter(two_edges):
     assert [report(client, video_id, roomy.id).status_code for _ in range(5)] == [202] * 5
     assert_error(report(client, video_id, roomy.id), 429, "too_many_reports")
     assert report(client, video_id, roomy.id, address="127.0.0.9").status_code == 202
+    # An IPv6 /64 is one reporter: one subscriber's addresses, which one host can all take.
+    assert [report(client, video_id, roomy.id, address=f"2001:db8::{n}").status_code for n in range(1, 7)] \
+        == [202] * 5 + [429]
 
 
 def test_the_rate_limit_is_per_minute(two_edges, clock):
     client, video_id, roomy, _ = two_edges
     assert [report(client, video_id, roomy.id).status_code for _ in range(5)] == [202] * 5
     clock.advance(59)
-    assert_error(report(client, video_id, roomy.id), 429, "too_many_reports")
+    refused = report(client, video_id, roomy.id)
+    assert_error(refused, 429, "too_many_reports")
+    assert refused.headers["Retry-After"] == "1"  # the oldest of the minute's reports counts one more second
     clock.advance(1)
     assert report(client, video_id, roomy.id).status_code == 202
 

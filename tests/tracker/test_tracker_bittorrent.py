@@ -93,18 +93,20 @@ def test_claimed_ip_is_ignored_with_a_warning(client, video):
     assert announce(client, info_hash, peer_id(2), 6882)[b"peers"] == bytes([127, 0, 0, 1, 0x1a, 0xe1])
 
 
-def test_claimed_ip_is_used_behind_a_trusted_proxy(tmp_path):
+def test_behind_a_trusted_proxy_the_forwarded_client_counts_and_ip_does_not(tmp_path):
     app = make_app(tmp_path, TRACKER_TRUST_PROXY=True)
     client = app.test_client()
     edge = Edge()
     edge.announce(client)
     info_hash = bytes.fromhex(publish(client, edge))
-    answer = announce(client, info_hash, peer_id(1), 6881, ip="203.0.113.9")
-    assert b"warning message" not in answer
-    forwarded = client.get("/announce?" + announce_query(info_hash, peer_id(2), 6882),
-                           headers={"X-Forwarded-For": "198.51.100.1, 198.51.100.4"})
-    assert bdecode(forwarded.data)[b"peers"] == bytes([203, 0, 113, 9, 0x1a, 0xe1])
-    assert announce(client, info_hash, peer_id(3), 6883)[b"peers"].count(bytes([198, 51, 100, 4])) == 1
+    proxied = {"X-Forwarded-For": "198.51.100.1, 198.51.100.4"}  # a client's claim, then the proxy's entry
+    claimed = client.get("/announce?" + announce_query(info_hash, peer_id(1), 6881, ip="203.0.113.9"),
+                         headers=proxied)
+    assert b"ignored" in bdecode(claimed.data)[b"warning message"]
+    forwarded = client.get("/announce?" + announce_query(info_hash, peer_id(2), 6882), headers=proxied)
+    assert bdecode(forwarded.data)[b"peers"] == bytes([198, 51, 100, 4, 0x1a, 0xe1])
+    listed = announce(client, info_hash, peer_id(3), 6883)[b"peers"]
+    assert listed.count(bytes([198, 51, 100, 4])) == 2 and bytes([203, 0, 113, 9]) not in listed
 
 
 def test_stopped_leaves_and_completed_counts_as_downloaded(app, client, video):

@@ -8,6 +8,8 @@ import functools
 import ipaddress
 from urllib.parse import unquote_to_bytes
 
+from runtime.clients import client_address
+
 
 class BadRequest(Exception):
     """An announce or scrape the tracker refuses; the message becomes BEP 3's `failure reason`."""
@@ -59,16 +61,13 @@ def packed_address(text):
 
 
 def peer_address(client, params, trust_proxy):
-    """The connecting address (BEP 3's `ip` and BEP 7's `ipv4`/`ipv6` are claims, so only a trusted
-    proxy's word replaces it); returns (packed address, whether a claimed address was ignored).
-    `client` is (connecting address, a function giving the X-Forwarded-For header or "")."""
-    remote, forwarded_for = client
-    claimed = first(params, b"ip")
-    if trust_proxy:
-        forwarded = forwarded_for().split(",")[-1].strip()
-        for candidate in (claimed and claimed.decode("latin-1"), forwarded):
-            try:
-                return packed_address(candidate), False
-            except (ValueError, TypeError):
-                continue
-    return packed_address(remote), claimed is not None
+    """The peer's address: the connecting one, or behind a trusted proxy the client the proxy names
+    (runtime/clients.py). BEP 3's `ip` and BEP 7's `ipv4`/`ipv6` are claims, so they never replace
+    it; returns (packed address, whether a claimed `ip` was ignored). `client` is (connecting
+    address, a function giving the X-Forwarded-For header or "")."""
+    address = client_address(*client, trust_proxy)
+    try:
+        packed = packed_address(address)
+    except ValueError:  # a proxy's X-Forwarded-For that is no address: the proxy's own then
+        packed = packed_address(client[0])
+    return packed, first(params, b"ip") is not None

@@ -2,6 +2,7 @@
 they reserve until done or expired). Durable state, the ledger this tracker is trusted with; the
 nodes that hold the videos are soft state (nodes/models.py).
 """
+import math
 from datetime import datetime, timezone
 
 from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
@@ -9,7 +10,7 @@ from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatF
 from protocol.ids import is_video_id
 
 from ..db import BaseModel, JSONField
-from ..refusals import Invalid, NotFound
+from ..refusals import Invalid, NotFound, TooMany
 from .search import matches
 
 
@@ -68,6 +69,32 @@ class Upload(BaseModel):
     expires = DoubleField(index=True)
     done = BooleanField(default=False)
     video = CharField(max_length=40, null=True)  # what it became, once registered
+    # Who placed it (runtime/clients.py's key: an IPv4 address or an IPv6 /64), for the reserved-bytes limit.
+    client = CharField(max_length=64, null=True, index=True)
+
+    @classmethod
+    def check_reserved(cls, client, size, now, limit):
+        """Refuse a placement of `size` bytes that would take `client` past `limit` bytes reserved in
+        its unfinished placements (TRACKER_RATE_RESERVED; 0: no limit; `size` alone is within it, see
+        placement.py). Called inside placement's write transaction, so parallel placements cannot both
+        slip under it."""
+        if not limit:
+            return
+        pending = list(cls.select(cls.size, cls.expires).where(
+            (cls.client == client) & (cls.done == False) & (cls.expires > now))  # noqa: E712
+            .order_by(cls.expires).tuples())
+        held = sum(reserved for reserved, _ in pending)
+        if held + size <= limit:
+            return
+        left = held
+        for reserved, expires in pending:  # the earliest time enough of them expire, should none be registered
+            left -= reserved
+            if left + size <= limit:
+                break
+        wait = max(math.ceil(expires - now), 1)
+        raise TooMany("too_much_reserved", f"your address holds {held} bytes in placements not yet uploaded, at most "
+                      f"{limit} with this one (TRACKER_RATE_RESERVED); finish an upload, or retry in {wait} s "
+                      "when one expires", wait)
 
 
 MODELS = [Video, Upload]

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 
 from protocol.http import GuardedClient, UnsafeRequest
 
+from .. import ratelimits
 from ..errors import ApiError
 from ..nodes.urls import check_node_url
 
@@ -76,8 +77,9 @@ class Federation:
                 continue
         return found
 
-    def lookup(self, video_id, hops, visited):
-        """A peer's sources answer for `video_id`, or None; cached either way."""
+    def lookup(self, video_id, hops, visited, admit=lambda: None):
+        """A peer's sources answer for `video_id`, or None; cached either way. `admit` is called
+        before the peers are asked (not for a cached answer), and may refuse by raising."""
         now = self.config["CLOCK"]()
         hit = self.cache.get(video_id)
         if hit and hit[0] > now:
@@ -86,6 +88,8 @@ class Federation:
         if hops <= 0:
             self.lookups.labels("missing").inc()
             return None  # the hop limit, not an answer: nothing to cache
+        if self.config["TRACKER_PEERS"]:  # with none, no peer is asked: nothing to limit
+            admit()
         me = self.config["SLIPSTREAM_PUBLIC_URL"]
         self.learn(now)
         targets = [p for p in self.peers() if p not in visited and p != me]
@@ -164,7 +168,8 @@ def sources(video_id, hops):
     """The answer of `GET .../sources` for a video this tracker does not know: a peer's, or a 404."""
     federation = current_app.extensions["tracker.federation"]
     visited = set(filter(None, request.args.get("visited", "").split(",")[:MAX_VISITED]))
-    answer = federation.lookup(video_id, hops, visited)
+    # Only a lookup that asks the peers costs: a flood of them would have this tracker flood its peers.
+    answer = federation.lookup(video_id, hops, visited, admit=lambda: ratelimits.take("lookups"))
     if answer is None:
         raise ApiError(404, "unknown_video", "neither this tracker nor its peers know a video with that id")
     return answer

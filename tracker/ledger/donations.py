@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter
 
-from .. import clock, fields
+from .. import clock, fields, ratelimits
 from ..catalog.models import Video
 from ..errors import ApiError
 from ..refusals import Conflict, Refused
@@ -44,6 +44,7 @@ def add_metrics(state):
 def donate():
     counter = current_app.extensions["tracker.donations"]
     try:
+        ratelimits.take("donations")
         key = idempotency_key()
         gift = read_gift(fields.json_body())
         answer, replayed = Donation.record(key, gift, *postings(gift), clock.now())

@@ -106,11 +106,13 @@ class Node(BaseModel):
         return found
 
     @classmethod
-    def place(cls, fields, now, node_ttl, ticket_ttl):
-        """Pick a live node with room, weighted by free space, and reserve `size` bytes on it.
+    def place(cls, fields, now, node_ttl, ticket_ttl, reserved_limit=0):
+        """Pick a live node with room, weighted by free space, and reserve `size` bytes on it, within
+        what `fields["client"]` may hold reserved (Upload.check_reserved).
 
         Returns (upload, node)."""
         with write_transaction():
+            Upload.check_reserved(fields.get("client"), fields["size"], now, reserved_limit)
             free = cls.free_space(now)
             candidates = list(cls.select(cls, free.alias("free"))
                               .where(cls.is_live(now, node_ttl) & (free >= fields["size"])))

@@ -3,17 +3,19 @@
 `POST /api/v1/videos/<id>/reports` with `{"node": id, "reason": "hash_mismatch"|"http_error"|"timeout"}`
 → 202. Anyone may report, so a report only ever moves an edge down the sources list, never out of
 it, and what counts is the number of distinct reporters over the last `TRACKER_REPORT_WINDOW`
-seconds: one viewer (one address) weighs as one however often it reports. Each address may send
-`TRACKER_REPORT_LIMIT` reports a minute (429 beyond), which also bounds the table's growth.
+seconds: one viewer (one address; with IPv6 one /64, as tracker/ratelimits.py counts clients) weighs as
+one however often it reports. Each address may send `TRACKER_REPORT_LIMIT` reports a minute (429
+with Retry-After beyond), counted in this table, so across every worker, which also bounds its growth.
 """
 import hashlib
+import math
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from peewee import CharField, DoubleField, fn
 
 from protocol.ids import is_video_id
 
-from .. import clock, fields
+from .. import clock, fields, ratelimits
 from ..catalog.models import Video
 from ..db import BaseModel, write_transaction
 from ..errors import ApiError
@@ -41,9 +43,12 @@ class Report(BaseModel):
     def add(cls, node, video, reason, reporter, now, window, limit):
         """Store a report, and forget those older than the window; refused past the reporter's rate."""
         with write_transaction():
-            recent = cls.select().where((cls.reporter == reporter) & (cls.created > now - MINUTE)).count()
+            recent, oldest = (cls.select(fn.COUNT(cls.id), fn.MIN(cls.created))
+                              .where((cls.reporter == reporter) & (cls.created > now - MINUTE)).tuples().get())
             if recent >= limit:
-                raise TooMany("too_many_reports", f"at most {limit} reports a minute")
+                wait = max(math.ceil(oldest + MINUTE - now), 1)
+                raise TooMany("too_many_reports", f"at most {limit} reports a minute from one address "
+                              f"(TRACKER_REPORT_LIMIT); retry in {wait} s", wait)
             cls.create(node=node, video=video, reason=reason, reporter=reporter, created=now)
             cls.delete().where(cls.created <= now - max(window, MINUTE)).execute()
 
@@ -73,7 +78,6 @@ REPORT_PATHS = {"/api/v1/videos/{video_id}/reports": {"post": {
                       "type": "object", "properties": {"accepted": {"const": True}}}}}},
                   "400": {"description": "a field is malformed (it is named)", "content": ERROR},
                   "404": {"description": "no such video, or no such node", "content": ERROR},
-                  "429": {"description": "past the rate limit (TRACKER_REPORT_LIMIT a minute)", "content": ERROR},
                   "default": {"description": "an error", "content": ERROR}}}}}
 
 
@@ -102,10 +106,7 @@ def report(video_id):
     if not Node.select().where(Node.id == node).exists():
         raise ApiError(404, "unknown_node", "this tracker knows no node with that id")
     config = current_app.config
-    address = request.remote_addr or ""
-    if config["TRACKER_TRUST_PROXY"]:  # behind a proxy it appends the viewer's address
-        address = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip() or address
-    reporter = hashlib.sha256((config["TRACKER_ID"] + address).encode()).hexdigest()
+    reporter = hashlib.sha256((config["TRACKER_ID"] + ratelimits.client()).encode()).hexdigest()
     Report.add(node, video_id, reason, reporter, clock.now(),
                config["TRACKER_REPORT_WINDOW"], config["TRACKER_REPORT_LIMIT"])
     return {"accepted": True}, 202
