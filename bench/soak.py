@@ -284,9 +284,11 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=10, help="the whole run, warm-up and baseline included")
     parser.add_argument("--baseline", type=float, default=60, help="seconds of honest traffic alone, after warm-up")
     parser.add_argument("--warm-up", type=float, default=30)
+    parser.add_argument("--cool-down", type=float, default=15, help="seconds of honest traffic after the attack, "
+                                                                      "before memory and descriptors are read again")
     parser.add_argument("--slow", type=int, default=1000, help="slow connections against each of tracker and edge")
     args = parser.parse_args(argv)
-    attack_seconds = args.minutes * 60 - args.warm_up - args.baseline
+    attack_seconds = args.minutes * 60 - args.warm_up - args.baseline - args.cool_down
     tmp = tempfile.mkdtemp(prefix="slipstream-soak-")
     network = {}
     try:
@@ -322,12 +324,14 @@ def main(argv=None):
             attacker.join(10)
             held.append(sum(fds for _, fds in footprint(network).values()))
         recorder.begin("after")
+        time.sleep(args.cool_down)  # honest traffic alone again, while the servers let go of the attack
+        after = footprint(network)
+        recorder.begin("stopped")
         stop.set()
         for thread in threads:
             thread.join(150)
-        after = footprint(network)
 
-        report(recorder, ("baseline", "attacked"))
+        report(recorder, ("baseline", "attacked", "after"))
         rate = {phase: recorder.bytes[phase] / (recorder.started[later] - recorder.started[phase])
                 for phase, later in (("baseline", "attacked"), ("attacked", "after"))}
         print(f"\nsegments: {rate['baseline'] / 2**20:.1f} MiB/s alone, {rate['attacked'] / 2**20:.1f} MiB/s attacked "
@@ -337,11 +341,11 @@ def main(argv=None):
         print(f"edge announces failed after warm-up: {announces}")
         print(f"attackers: {dict(sorted(results.items()))}; descriptors held by the servers during the attack: "
               f"max {max(held, default=0)}")
-        print(f"\n{'process':22} {'RSS MiB start':>13} {'end':>7} {'fds start':>9} {'end':>5}")
+        print(f"\n{'process':22} {'RSS MiB start':>13} {'end':>7} {'growth':>7} {'fds start':>9} {'end':>5}")
         for key in sorted(before):
             (rss0, fds0), (rss1, fds1) = before[key], after.get(key, (float("nan"), 0))
-            print(f"{key[0] + ' ' + str(key[1]):22} {rss0:13.1f} {rss1:7.1f} {fds0:9} {fds1:5}")
-        honest_failures = sum(len(f) for (phase, _), f in recorder.failures.items() if phase != "warm-up")
+            print(f"{key[0] + ' ' + str(key[1]):22} {rss0:13.1f} {rss1:7.1f} {rss1 / rss0 - 1:7.1%} {fds0:9} {fds1:5}")
+        honest_failures = sum(len(f) for (phase, _), f in recorder.failures.items() if phase not in ("warm-up", "stopped"))
         print(f"\nhonest requests failed: {honest_failures}")
         return 1 if honest_failures or any(announces.values()) else 0
     finally:
