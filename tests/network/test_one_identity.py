@@ -10,6 +10,7 @@ import requests
 
 from tests.actions import announced, place, send, wait_for, wait_published
 from tests.servers import start_edge, start_tracker
+from tests.tracker.bittorrent import announce_query, get, scrape_query
 
 STAGED = 120  # seconds a transcode may take on a busy 2-core machine
 # Swarm writes are buffered TRACKER_SWARM_FLUSH seconds and each process rereads a swarm every second
@@ -66,6 +67,15 @@ def test_two_processes_with_one_key_and_one_database_accept_each_others_tickets(
         assert (video["title"], video["creator"]) == ("Placed through B", "dyno")
         found = requests.get(f"{tracker.url}/api/v1/videos", params={"q": "Placed"}, timeout=10).json()
         assert [v["id"] for v in found["videos"]] == [video_id]
+
+    # The BitTorrent swarm is in the database too: a peer announced to A is counted and listed by B.
+    info_hash = bytes.fromhex(video_id)
+    get(a.url, "/announce", announce_query(info_hash, b"-LT2000-peer-of-A-01", 6881, left=100))
+    wait_for(lambda: get(b.url, "/scrape", scrape_query(info_hash))[b"files"][info_hash][b"incomplete"] == 1,
+             timeout=SWARM_LAG, message="B counting A's peer")
+    listed = get(b.url, "/announce", announce_query(info_hash, b"-LT2000-peer-of-B-01", 6882, compact=0))
+    assert [p[b"peer id"] for p in listed[b"peers"]] == [b"-LT2000-peer-of-A-01"]
+    assert listed[b"complete"] == 1  # the edge, a seeder
 
 
 def test_a_process_with_another_key_is_another_tracker_to_the_edge(tmp_path, postgres_url, small_clip):
