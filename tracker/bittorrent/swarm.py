@@ -5,8 +5,8 @@ announced to one must appear in the peer lists and scrape counts another answers
 would split every swarm in as many pieces; SO_REUSEPORT or sticky routing cannot fix that, since a
 client's announce and its scrape, or two peers of one swarm, land on any worker. So every worker
 shares `swarm.db` in the data dir: WAL (readers never wait for the writer), kept apart from the
-catalog so it never contends with placement's write lock and stays local when the catalog is on
-PostgreSQL, and it survives a restart. Writes are batched: each worker buffers its announces and a
+catalog so it never contends with placement's write lock, and it survives a restart. (With the
+catalog on PostgreSQL the swarms go there instead, pgswarm.py, to be shared by every host.) Writes are batched: each worker buffers its announces and a
 background thread writes them in one transaction every `flush` seconds, so the write lock is taken
 a few times a second, not once per announce. Reads are cached the same way: a worker answers a
 swarm from its own copy (a View: the peers as read, with the worker's own writes applied since) and
