@@ -27,6 +27,7 @@ SQLITE_PRAGMAS = {
 BUSY_TIMEOUT = 10  # seconds a writer waits for the lock before "database is locked"
 # Any constant works: it only has to be the same in every process that places uploads.
 PG_WRITE_LOCK = 0x5_1105_7EA3
+PG_SCHEMA_LOCK = 0x5_1105_7EA4
 POOL_SIZE = 64  # connections per worker at most: gunicorn's threads, and the BitTorrent index's
 POOL_STALE = 300  # seconds an idle pooled connection is kept
 # What a lost connection raises: the server ended it (restart, failover, pg_terminate_backend), the
@@ -103,6 +104,37 @@ def startup_lock(data_dir):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def only_process(key):
+    """Yield whether this process alone holds `key` among all processes on the database, for work
+    that must not run twice at once (audits). PostgreSQL: a session advisory lock, freed at the end
+    or when the connection dies with its process, on whatever host. SQLite lives on one machine,
+    where the caller's flock in the data dir already excludes the others: always True."""
+    if not isinstance(database.obj, PostgresqlDatabase):
+        yield True
+        return
+    held = database.execute_sql("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            database.execute_sql("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+@contextlib.contextmanager
+def schema_lock(data_dir):
+    """Held while tables are created: by the processes on this machine (a flock in the data dir) and,
+    on PostgreSQL, by those on others too (two dynos starting at once would race to CREATE TABLE)."""
+    with startup_lock(data_dir), database.connection_context():
+        if isinstance(database.obj, PostgresqlDatabase):
+            database.execute_sql("SELECT pg_advisory_lock(%s)", (PG_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            if isinstance(database.obj, PostgresqlDatabase):
+                database.execute_sql("SELECT pg_advisory_unlock(%s)", (PG_SCHEMA_LOCK,))
 
 
 @contextlib.contextmanager

@@ -2,13 +2,13 @@
 
 gunicorn's master runs this once before it forks (tracker.prepare, from gunicorn.conf.py's
 on_starting); each worker's create_app runs it again, and the lock lets one process create while
-the others find the tables there.
+the others find the tables there, on this machine and (PostgreSQL) on every other sharing the database.
 """
 from playhouse.migrate import SchemaMigrator, migrate
 
 from .catalog import search
 from .catalog.models import MODELS as CATALOG_MODELS
-from .db import database, startup_lock
+from .db import database, schema_lock
 from .ledger.models import MODELS as LEDGER_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
@@ -19,7 +19,7 @@ MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LED
 
 def create_all(app):
     """Create the missing tables and the search index in the app's database."""
-    with startup_lock(app.config["SLIPSTREAM_DATA_DIR"]), database.connection_context():
+    with schema_lock(app.config["SLIPSTREAM_DATA_DIR"]):
         add_missing_columns()
         database.create_tables(MODELS, safe=True)
         search.create_index()

@@ -248,10 +248,12 @@ def publish_over_http(tracker, edges):
     return requests.post(tracker.url + "/api/v1/videos", json=document, timeout=10).json()["video_id"]
 
 
-def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch):
-    from tracker.bittorrent import swarm
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_huge_swarm_is_counted_in_full_and_sampled(tmp_path, monkeypatch, request, database):
+    from tracker.bittorrent import pgswarm, swarm
     monkeypatch.setattr(swarm, "READ_CAP", 10)
-    store = swarm.Swarms(str(tmp_path / "swarm.db"))
+    store = (pgswarm.PostgresSwarms(request.getfixturevalue("postgres_url")) if database == "postgresql"
+             else swarm.Swarms(str(tmp_path / "swarm.db")))
     for n in range(25):
         store.put(b"h" * 20, peer_id(n), (bytes([10, 0, 0, n, 0, 80]), int(n < 5), 2e9))
     store.flush(now=1e9)

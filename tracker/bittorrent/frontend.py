@@ -9,10 +9,12 @@ requests a second) and need the raw query bytes anyway (see query.py).
 """
 import ipaddress
 import random
+from urllib.parse import urlsplit
 
 from prometheus_client import Counter
 
 from .bencode import bencode
+from .pgswarm import PostgresSwarms
 from .query import BadRequest, first, integer, parse_query, peer_address, twenty_bytes
 from .swarm import Swarms
 from .videoindex import Unavailable, VideoIndex
@@ -33,7 +35,7 @@ class BitTorrent:
         config = app.config
         self.interval, self.trust_proxy = config["TRACKER_BT_INTERVAL"], config["TRACKER_TRUST_PROXY"]
         self.clock = config["CLOCK"]
-        self.swarms = Swarms(f"{config['SLIPSTREAM_DATA_DIR']}/swarm.db", config["TRACKER_SWARM_FLUSH"], self.clock)
+        self.swarms = swarms_for(config)
         self.videos = VideoIndex(app)
         requests = Counter("tracker_bittorrent_requests", "BitTorrent announces and scrapes, by result",
                            ["kind", "result"], registry=app.extensions["tracker.metrics"].registry)
@@ -121,6 +123,14 @@ class BitTorrent:
         counts = self.swarms.counts(known, now)
         return {"files": {h: {"complete": counts[h][0] + edges[h], "incomplete": counts[h][1],
                                "downloaded": counts[h][2]} for h in known}}
+
+
+def swarms_for(config):
+    """The swarms beside the catalog: in its PostgreSQL database, where every process of the tracker
+    (on any host) shares them; else in swarm.db in the data dir, shared by the workers of this one."""
+    if urlsplit(config["DATABASE_URL"]).scheme.startswith("postgres"):
+        return PostgresSwarms(config["DATABASE_URL"], config["TRACKER_SWARM_FLUSH"], config["CLOCK"])
+    return Swarms(f"{config['SLIPSTREAM_DATA_DIR']}/swarm.db", config["TRACKER_SWARM_FLUSH"], config["CLOCK"])
 
 
 def compact_answer(a):

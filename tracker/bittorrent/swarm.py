@@ -5,8 +5,8 @@ announced to one must appear in the peer lists and scrape counts another answers
 would split every swarm in as many pieces; SO_REUSEPORT or sticky routing cannot fix that, since a
 client's announce and its scrape, or two peers of one swarm, land on any worker. So every worker
 shares `swarm.db` in the data dir: WAL (readers never wait for the writer), kept apart from the
-catalog so it never contends with placement's write lock and stays local when the catalog is on
-PostgreSQL, and it survives a restart. Writes are batched: each worker buffers its announces and a
+catalog so it never contends with placement's write lock, and it survives a restart. (With the
+catalog on PostgreSQL the swarms go there instead, pgswarm.py, to be shared by every host.) Writes are batched: each worker buffers its announces and a
 background thread writes them in one transaction every `flush` seconds, so the write lock is taken
 a few times a second, not once per announce. Reads are cached the same way: a worker answers a
 swarm from its own copy (a View: the peers as read, with the worker's own writes applied since) and
@@ -77,6 +77,11 @@ class View:
 
 
 class Swarms:
+    """The swarms in `swarm.db` beside this process (see the module's doc); pgswarm.py keeps them in
+    PostgreSQL instead, shared by every process of the tracker on any host."""
+
+    Error = sqlite3.Error  # what a failed read or write raises
+
     def __init__(self, path, flush=0.25, clock=time.time):
         self.path, self.flush_interval, self.clock = path, flush, clock
         self.lock, self.flush_lock = threading.Lock(), threading.Lock()
@@ -86,6 +91,10 @@ class Swarms:
         self.local = threading.local()
         self.owner = None  # the pid whose flusher thread runs; a forked child starts its own
         self.last_purge = 0.0
+        self.create()
+
+    def create(self):
+        path = self.path
         with sqlite3.connect(path, timeout=10) as conn:
             conn.execute("PRAGMA journal_mode=wal")
             conn.executescript(SCHEMA)
@@ -174,10 +183,9 @@ class Swarms:
         purge = now - self.last_purge > PURGE_EVERY
         if not (upserts or removals or completed or purge):
             return
-        conn = self.connection()
         try:
-            self.commit(conn, upserts, removals, completed, purge, now)
-        except sqlite3.Error:
+            self.commit(upserts, removals, completed, purge, now)
+        except self.Error:
             with self.lock:  # keep the batch for the next flush; newer announces win
                 for h, peers in pending.items():
                     self.pending[h] = {**peers, **self.pending.get(h, {})}
@@ -188,7 +196,8 @@ class Swarms:
             with self.lock:
                 self.flushing = {}
 
-    def commit(self, conn, upserts, removals, completed, purge, now):
+    def commit(self, upserts, removals, completed, purge, now):
+        conn = self.connection()
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("INSERT OR REPLACE INTO peer VALUES (?, ?, ?, ?, ?)", upserts)
@@ -206,7 +215,7 @@ def run_flusher(ref):
         interval = swarms.flush_interval
         try:
             swarms.flush()
-        except sqlite3.Error:
+        except swarms.Error:
             log.exception("swarm flush failed; retrying")
         del swarms
         time.sleep(interval)

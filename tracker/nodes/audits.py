@@ -21,7 +21,7 @@ from protocol.errors import ManifestError
 from protocol.http import GuardedClient, UnsafeRequest
 from protocol.manifest import MANIFEST_NAME, check_bytes, package_size, parse_manifest
 
-from ..db import database
+from ..db import database, only_process
 from .models import Copy
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 MAX_MANIFEST = 4 * 1024 * 1024
 BATCH = 16  # copies audited per round
 POLL = 0.5  # seconds the auditor sleeps when nothing is due
+# Any constant works: every process of this tracker, on any host, asks for the same one.
+PG_AUDIT_LOCK = 0x5_1105_7EA5
 
 
 class AuditFailed(Exception):
@@ -67,11 +69,13 @@ def fetch(client, url, cap):
 
 
 def run_pending(app, limit=BATCH, rng=random):
-    """Audit the copies that are due; return how many were looked at."""
+    """Audit the copies that are due; return how many were looked at. While one process of the
+    tracker audits, another one's round (another host's, on the same PostgreSQL) does nothing, so
+    no copy is audited twice at once."""
     config, client = app.config, app.extensions["tracker.checker"]
     now = config["CLOCK"]()
-    with database.connection_context():
-        due = Copy.due(now, config["TRACKER_NODE_TTL"], limit)
+    with database.connection_context(), only_process(PG_AUDIT_LOCK) as alone:
+        due = Copy.due(now, config["TRACKER_NODE_TTL"], limit) if alone else []
         for node_id, url, video_id, size in due:
             try:
                 audit(client, url, video_id, config["TRACKER_AUDIT_SAMPLES"], size, rng=rng)
@@ -89,7 +93,8 @@ def next_gap(mean, rng):
 
 
 class Auditor(threading.Thread):
-    """Runs the audits in one process of the tracker on this machine (the holder of auditor.lock)."""
+    """Runs the audits in one process of the tracker on this machine (the holder of auditor.lock);
+    across machines on one PostgreSQL, run_pending's advisory lock lets one round run at a time."""
 
     def __init__(self, app, lock_fd):
         super().__init__(name="tracker-auditor", daemon=True)
