@@ -1,6 +1,7 @@
 """An edge with several trackers (issue 16, item 4) on Flask's test client and two fake trackers:
 the settings, a pin per tracker (an old single pin kept), tickets from either tracker registered with
 their signer, one pull for two trackers' tasks, and a copy deleted only on every tracker's word."""
+import contextlib
 import json
 import os
 
@@ -28,9 +29,8 @@ KEY_A, KEY_B = "a" * 64, "B" * 64
 
 @pytest.fixture(scope="module")
 def second():
-    fake = FakeTracker()
-    yield fake
-    fake.close()
+    with contextlib.closing(FakeTracker()) as fake:
+        yield fake
 
 
 @pytest.fixture
