@@ -1,4 +1,8 @@
-"""Announcing this edge to its tracker: on start, every `interval` seconds, and after a publish."""
+"""Announcing this edge to each of its trackers: on start, every `interval` seconds, and after a publish.
+
+Each tracker has its own Announcer thread on its own schedule (its answer's `interval`), so a dead or
+slow tracker delays only the announces to itself.
+"""
 import logging
 import threading
 import time
@@ -12,12 +16,13 @@ DEFAULT_INTERVAL = 30.0
 FIRST_RETRY = 1.0  # a tracker started at the same moment (make run) is found within seconds
 
 
-def announce(node, event="", timeout=10, on_tasks=None):
-    """Send one signed announce; return the tracker's answer once its key is the pinned one (the
-    first answer pins it; edge/trackerkey.py), else raise TrackerError and act on nothing in it.
+def announce(node, tracker, event="", timeout=10, on_tasks=None):
+    """Send one signed announce to `tracker` (a PinnedKey of node.trackers); return its answer once
+    its key is the pinned one (the first answer pins it; edge/trackerkey.py), else raise
+    TrackerError and act on nothing in it.
 
-    `on_tasks` takes the tasks the answer carries: the replicator's `submit` in the process that
-    runs it (edge/background.py wires it in), None elsewhere."""
+    `on_tasks(tasks, tracker)` takes the tasks the answer carries: the replicator's `submit` in the
+    process that runs it (edge/background.py wires it in), None elsewhere."""
     # Room as the edge itself counts it (edge/space.py): `used` includes the bytes promised to
     # transfers in flight, and `free` is what is left within EDGE_CAPACITY and the real disk.
     space = report(node)
@@ -31,50 +36,66 @@ def announce(node, event="", timeout=10, on_tasks=None):
         "videos": node.published(),
         "event": event,
     }
-    answer = post_signed(node, "/api/v1/nodes/announce", payload, timeout=timeout)
-    node.tracker_pin.check(answer.get("tracker"), node.tracker_url)
+    answer = post_signed(node, tracker.url, "/api/v1/nodes/announce", payload, timeout=timeout)
+    tracker.check(answer.get("tracker"))
     # Every answer may carry tasks (replicate, delete), and the tracker hands each out once; so
     # whoever announced, the process running the replicator (if this is it) gets them.
     if on_tasks is not None and answer.get("tasks"):
-        on_tasks(answer["tasks"])
+        on_tasks(answer["tasks"], tracker)
     return answer
 
 
-class Announcer(threading.Thread):
-    """Announces until stopped; tracker errors are logged and retried, never raised."""
+def announce_all(node, trackers=None, event="", timeout=10, on_tasks=None):
+    """Announce to each of `trackers` (default: all) in turn; a failure is logged, never raised."""
+    for tracker in node.trackers if trackers is None else trackers:
+        try:
+            announce(node, tracker, event, timeout, on_tasks)
+        except TrackerError as exc:
+            log.warning("announce to %s failed: %s", tracker.url, exc)
 
-    def __init__(self, node, interval=None, on_tasks=None):
-        super().__init__(name="edge-announcer", daemon=True)
-        self.node, self.override, self.on_tasks = node, interval, on_tasks
+
+class Announcer(threading.Thread):
+    """Announces to one tracker until stopped; its errors are logged and retried, never raised."""
+
+    def __init__(self, node, tracker, interval=None, on_tasks=None):
+        super().__init__(name=f"edge-announcer-{tracker.url}", daemon=True)
+        self.node, self.tracker, self.override, self.on_tasks = node, tracker, interval, on_tasks
         self.interval = interval or DEFAULT_INTERVAL
         self.answer = None  # the last answer
-        self._stop_event = threading.Event()
+        self._stop_event, self._poked = threading.Event(), threading.Event()
+
+    def poke(self):
+        """Announce now rather than at the next interval (a copy was just published here)."""
+        self._poked.set()
 
     def run(self):
         event, retry = "started", FIRST_RETRY
         while not self._stop_event.is_set():
             try:
-                self.answer = announce(self.node, event, on_tasks=self.on_tasks)
+                self.answer = announce(self.node, self.tracker, event, on_tasks=self.on_tasks)
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
                 if not isinstance(exc, TrackerError):
-                    log.exception("announce failed unexpectedly")
-                log.warning("announce failed, retrying in %.0f s: %s", min(retry, self.interval), exc)
+                    log.exception("announce to %s failed unexpectedly", self.tracker.url)
+                log.warning("announce to %s failed, retrying in %.0f s: %s", self.tracker.url,
+                            min(retry, self.interval), exc)
                 wait, retry = min(retry, self.interval), retry * 2
             else:
                 event, retry = "", FIRST_RETRY
                 self.interval = self.override or _positive(self.answer.get("interval")) or DEFAULT_INTERVAL
                 wait = self.interval
-            self._stop_event.wait(wait)
+            self._poked.wait(wait)
+            self._poked.clear()
 
     def stop(self, timeout=5):
         """Stop the loop, then tell the tracker we are leaving (best effort, short timeout)."""
         self._stop_event.set()
+        self._poked.set()
         if self.is_alive():
             self.join(timeout)
         try:
-            announce(self.node, "stopped", timeout=2, on_tasks=self.on_tasks)
+            announce(self.node, self.tracker, "stopped", timeout=2, on_tasks=self.on_tasks)
         except TrackerError as exc:
-            log.info("could not announce 'stopped': %s", exc)
+            log.info("could not announce 'stopped' to %s: %s", self.tracker.url, exc)
 
 
 def _positive(value):

@@ -1,4 +1,4 @@
-"""The edge's background threads (announcer, job loop), in exactly one process per data dir.
+"""The edge's background threads (an announcer per tracker, job loop), in exactly one process per data dir.
 
 gunicorn starts WEB_CONCURRENCY copies of the app; the first to take a non-blocking `flock` on
 `<data>/background.lock` runs the threads and keeps the lock for its lifetime. If that worker dies,
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    """The running threads; `on_tasks` takes the tracker's tasks from any announce in this process."""
+    """The running threads; `on_tasks` takes the trackers' tasks from any announce in this process."""
 
     def __init__(self, lock_fd, threads, on_tasks):
         self.lock_fd, self.threads, self.on_tasks = lock_fd, threads, on_tasks
@@ -49,7 +49,9 @@ def start(app):
     replicator = Replicator(node, pull_client(app.config["EDGE_ALLOW_PRIVATE"]))
     # Every announce made here hands the answer's tasks to the replicator (edge/announcer.py).
     on_tasks = replicator.submit
-    threads = [replicator, Announcer(node, app.config["EDGE_ANNOUNCE_INTERVAL"], on_tasks), Sweeper(node)]
+    announcers = [Announcer(node, tracker, app.config["EDGE_ANNOUNCE_INTERVAL"], on_tasks) for tracker in node.trackers]
+    replicator.after_copy = lambda: [announcer.poke() for announcer in announcers]
+    threads = [replicator, *announcers, Sweeper(node)]
     threads += [JobLoop(node, f"edge-jobs-{n}", on_tasks) for n in range(app.config["EDGE_JOB_THREADS"])]
     for thread in threads:
         thread.start()

@@ -8,7 +8,7 @@ import re
 import time
 
 from protocol.ids import is_public_key
-from runtime.settings import parse_bool, parse_count, parse_float, parse_int
+from runtime.settings import parse_bool, parse_count, parse_float, parse_int, parse_list
 
 # Decimal units as disk vendors count them; the binary ones for operators who think in GiB.
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -18,12 +18,14 @@ SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 DEFAULTS = {
     "SLIPSTREAM_DATA_DIR": "./var/edge",
     "SLIPSTREAM_PUBLIC_URL": None,  # http://127.0.0.1:$PORT, or :8001 without $PORT
+    # The trackers it announces to, comma-separated; a list after load().
     "EDGE_TRACKER_URL": "http://127.0.0.1:8000",
     "EDGE_CAPACITY": "10GB",
     # Disk space left free for everything else on the machine: the edge offers at most the
     # filesystem's free space (statvfs of the data dir) minus this.
     "EDGE_DISK_MARGIN": "1GB",
-    # The tracker's public key (64 hex); unset, the key its first announce answer gives is pinned.
+    # The trackers' public keys (64 hex), comma-separated in EDGE_TRACKER_URL's order; a missing or
+    # empty entry pins the key that tracker's first announce answer gives. A list after load().
     "EDGE_TRACKER_KEY": None,
     # Let replication pull from loopback/private addresses (a local network, tests).
     "EDGE_ALLOW_PRIVATE": False,
@@ -83,10 +85,25 @@ def load(config=None, environ=os.environ):
             settings[name] = parse(name, settings[name])
     if not settings["SLIPSTREAM_PUBLIC_URL"]:
         settings["SLIPSTREAM_PUBLIC_URL"] = f"http://127.0.0.1:{environ.get('PORT', '8001')}"
-    if settings["EDGE_TRACKER_KEY"]:
-        settings["EDGE_TRACKER_KEY"] = parse_key("EDGE_TRACKER_KEY", settings["EDGE_TRACKER_KEY"])
+    settings["EDGE_TRACKER_URL"], settings["EDGE_TRACKER_KEY"] = parse_trackers(
+        settings["EDGE_TRACKER_URL"], settings["EDGE_TRACKER_KEY"])
     if settings["EDGE_ACCEL_REDIRECT"]:
         settings["EDGE_ACCEL_REDIRECT"] = "/" + settings["EDGE_ACCEL_REDIRECT"].strip("/")
-    for name in ("SLIPSTREAM_PUBLIC_URL", "EDGE_TRACKER_URL"):
-        settings[name] = settings[name].rstrip("/")
+    settings["SLIPSTREAM_PUBLIC_URL"] = settings["SLIPSTREAM_PUBLIC_URL"].rstrip("/")
     return settings
+
+
+def parse_trackers(urls, keys):
+    """EDGE_TRACKER_URL and EDGE_TRACKER_KEY (strings, or lists already) -> (URLs, keys): one key or
+    None per URL. Keys pair with URLs by position, so an entry may be empty, never left out inside."""
+    urls = list(dict.fromkeys(urls if isinstance(urls, list) else parse_list("EDGE_TRACKER_URL", urls or "")))
+    if not urls:
+        raise ValueError("EDGE_TRACKER_URL must name at least one tracker URL")
+    if isinstance(keys, list):
+        entries = keys
+    else:
+        entries = [entry.strip() for entry in (keys or "").split(",")]
+    if len(entries) > len(urls):
+        raise ValueError(f"EDGE_TRACKER_KEY has {len(entries)} entries for {len(urls)} EDGE_TRACKER_URL entries")
+    keys = [parse_key("EDGE_TRACKER_KEY", entry) if entry else None for entry in entries]
+    return urls, keys + [None] * (len(urls) - len(keys))

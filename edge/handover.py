@@ -1,11 +1,16 @@
 """Operator actions on stored videos: hand one over to other edges, and re-check everything stored.
 
-`DELETE /api/v1/videos/<id>` (bearer EDGE_ADMIN_TOKEN) and `python -m edge drop <id>` ask the
-tracker to move the video (`POST {tracker}/api/v1/nodes/drop`, signed like an announce). The copy
-is deleted only when the tracker's announce answer says `{"action": "delete"}`, which it sends once
-another live edge has announced a verified copy, and only for a video this edge asked to drop.
+`DELETE /api/v1/videos/<id>` (bearer EDGE_ADMIN_TOKEN) and `python -m edge drop <id>` ask every
+configured tracker to move the video (`POST {tracker}/api/v1/nodes/drop`, signed like an announce).
+A tracker's announce answer says `{"action": "delete"}` once enough other live edges hold audited
+copies for it. The copy is deleted only for a video this edge asked to drop, and only once every
+tracker that took the request has said `delete`: each counts copies on its own, and any of them may
+still count this one among a video's last. A tracker that was unreachable or refused the request
+(it never knew the copy) is not waited for; one that took it and then dies holds the copy back
+until the operator asks again.
 """
 import hmac
+import json
 import logging
 import os
 import time
@@ -44,21 +49,46 @@ def check_admin(token, authorization):
 
 
 def request_drop(node, video_id):
-    """Record that we may delete the video on the tracker's word, then ask the tracker."""
-    Drop.insert(video_id=video_id, requested=time.time()).on_conflict_replace().execute()
-    try:
-        post_signed(node, "/api/v1/nodes/drop", {"node": node.id, "timestamp": time.time(), "video_id": video_id})
-    except TrackerError as exc:
+    """Record that we may delete the video on the trackers' word, then ask each tracker; the ones
+    that take the request are those whose `delete` is waited for."""
+    urls = [tracker.url for tracker in node.trackers]
+    # Recorded first: a tracker may answer an announce with `delete` before we hear back from all.
+    Drop.insert(video_id=video_id, requested=time.time(), waiting=json.dumps(urls)).on_conflict_replace().execute()
+    refused = {}
+    for tracker in node.trackers:
+        try:
+            post_signed(node, tracker.url, "/api/v1/nodes/drop",
+                        {"node": node.id, "timestamp": time.time(), "video_id": video_id})
+        except TrackerError as exc:
+            refused[tracker.url] = str(exc)
+    if len(refused) == len(urls):
         Drop.delete().where(Drop.video_id == video_id).execute()
-        raise ApiError(502, "tracker_refused", f"the tracker did not take the hand-over: {exc}") from exc
+        raise ApiError(502, "tracker_refused", f"no tracker took the hand-over: {'; '.join(refused.values())}")
+    for url, reason in refused.items():
+        log.warning("hand-over of %s: tracker %s did not take it, so it is not waited for: %s", video_id, url, reason)
+    with db.atomic():
+        drop = Drop.get_or_none(Drop.video_id == video_id)
+        if drop is not None:
+            drop.waiting = json.dumps([url for url in json.loads(drop.waiting) if url not in refused])
+            drop.save()
 
 
-def delete_copy(node, video_id):
-    """The tracker's `delete` task: honoured only for a video we asked to drop."""
-    with db.connection_context():
-        if Drop.get_or_none(Drop.video_id == video_id) is None:
+def delete_copy(node, video_id, tracker_url=None):
+    """A tracker's `delete` task: honoured only for a video we asked to drop, and only once each
+    tracker that took the request has sent it."""
+    with db.connection_context(), db.atomic():
+        drop = Drop.get_or_none(Drop.video_id == video_id)
+        if drop is None:
             log.warning("tracker asked to delete %s, which this edge never asked to drop; kept", video_id)
             return False
+        if drop.waiting is not None:
+            waiting = [url for url in json.loads(drop.waiting) if url != tracker_url]
+            if waiting:
+                drop.waiting = json.dumps(waiting)
+                drop.save()
+                log.info("tracker %s agrees to delete %s; still waiting for %s", tracker_url, video_id,
+                         ", ".join(waiting))
+                return False
         node.unpublish(video_id)
         Drop.delete().where(Drop.video_id == video_id).execute()
     log.info("handed video %s over; local copy deleted", video_id)

@@ -4,7 +4,8 @@ Each running job holds an exclusive `flock` on `staging/<job>.lock`. The kernel 
 process dies, so a job still packaging whose lock is free was abandoned by a killed edge: it is
 queued again (`recover`), up to MAX_STARTS times, and then failed, its upload removed.
 
-Once its package is published here a job only waits for the tracker's registration: a tracker that
+Once its package is published here a job only waits for its registration with the tracker that
+signed its ticket (its origin; the others learn of the copy from the announce): a tracker that
 is away or busy is tried again with back-off (REGISTER_FIRST_RETRY doubling up to
 REGISTER_MAX_DELAY), by whichever job loop finds the try due, for up to REGISTER_PATIENCE seconds
 after the upload. Meanwhile the job is "running" in the "registering" stage, its `message` says why
@@ -127,7 +128,7 @@ def try_register(node, job, on_tasks=None):
         give_up(node, job, f"internal error while registering: {exc}", 500)
         return
     try:
-        announce(node, on_tasks=on_tasks)
+        announce(node, origin(node, job), on_tasks=on_tasks)
     except TrackerError as exc:  # registered already; the next regular announce catches up
         log.warning("announce after publishing %s failed: %s", job.video_id, exc)
     job.publish(job.video_id)
@@ -143,11 +144,23 @@ def give_up(node, job, message, status):
 
 
 def register(node, job):
-    """Tell the tracker this job's upload became its video. The tracker reads everything else
-    (size, duration, renditions) from the manifest it fetches here."""
+    """Tell the tracker that placed this job's upload that it became its video. The tracker reads
+    everything else (size, duration, renditions) from the manifest it fetches here."""
     payload = {"node": node.id, "timestamp": time.time(), "upload": job.ticket_payload["upload"],
                "video_id": job.video_id}
-    return post_signed(node, "/api/v1/videos", payload)
+    return post_signed(node, origin(node, job).url, "/api/v1/videos", payload)
+
+
+def origin(node, job):
+    """The configured tracker whose key signed the job's ticket (edge/tickets.py); a job queued by an
+    edge with one tracker has no `tracker` in its ticket and belongs to the first."""
+    key = job.ticket_payload.get("tracker")
+    if key is None:
+        return node.trackers[0]
+    tracker = node.tracker_keys().get(key)
+    if tracker is None:  # the operator removed that tracker, or its pin, since the upload
+        raise TrackerError(f"no configured tracker has the key {key} that signed the upload's ticket", 403)
+    return tracker
 
 
 class Progress:

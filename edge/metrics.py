@@ -22,7 +22,7 @@ class EdgeCollector:
 
     def collect(self):
         yield InfoMetricFamily("edge", "This edge's identity", value={
-            "node": self.node.id, "url": self.node.public_url, "tracker": self.node.tracker_url})
+            "node": self.node.id, "url": self.node.public_url, "tracker": ",".join(t.url for t in self.node.trackers)})
         space = report(self.node)
         yield GaugeMetricFamily("edge_capacity_bytes", "Bytes this edge offers: EDGE_CAPACITY, or less when "
                                 "the disk has less room", value=space["capacity"])
@@ -32,8 +32,11 @@ class EdgeCollector:
                                 "flight", value=space["used"])
         yield GaugeMetricFamily("edge_free_bytes", "Bytes a new upload or replica may still take",
                                 value=space["free"])
-        yield GaugeMetricFamily("edge_tracker_key_mismatch", "1 when the tracker answered with a key other "
-                                "than the pinned one", value=int(self.node.tracker_pin.status()["mismatch"]))
+        mismatch = GaugeMetricFamily("edge_tracker_key_mismatch", "1 when the tracker answered with a key other "
+                                     "than the pinned one", labels=["tracker"])
+        for tracker in self.node.trackers:
+            mismatch.add_metric([tracker.url], int(tracker.status()["mismatch"]))
+        yield mismatch
         yield GaugeMetricFamily("edge_videos", "Published videos", value=len(self.node.published()))
         jobs = GaugeMetricFamily("edge_jobs", "Transcoding jobs by state", labels=["state"])
         for state, count in Job.counts().items():

@@ -25,6 +25,7 @@ def init_db(path):
     with database.connection_context():
         database.create_tables([Job, Hold, Drop], safe=True)
         add_new_columns(database, Job)
+        add_new_columns(database, Drop)
     return database
 
 
@@ -203,9 +204,12 @@ class Hold(Model):
 
 
 class Drop(Model):
-    """A video this edge asked its tracker to move elsewhere: only these may be deleted on its word."""
+    """A video this edge asked its trackers to move elsewhere: only these may be deleted on their word."""
     video_id = CharField(primary_key=True)
     requested = FloatField(default=time.time)
+    # JSON list of the URLs of the trackers that took the request and have not sent `delete` yet;
+    # null in a row from a single-tracker edge (its one tracker's word is enough).
+    waiting = TextField(null=True)
 
     class Meta:
         database = db

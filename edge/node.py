@@ -1,8 +1,8 @@
 """This edge's identity (its Ed25519 key) and its data directory.
 
     <data>/node.key        the node's key; its public half, in hex, is the node id
-    <data>/tracker.pub     the tracker's public key, pinned from its first announce answer (edge/trackerkey.py)
-    <data>/tracker.seen    the key of its latest answer
+    <data>/trackers/       each tracker's public key, pinned from its first announce answer, and the key
+                           of its latest answer (edge/trackerkey.py)
     <data>/uploads/        incoming files (`<id>.part` while arriving, `<job>.upload` once whole), never served
     <data>/staging/<job>/  packages being written
     <data>/videos/<id>/    published packages; publishing is one atomic rename from staging
@@ -13,14 +13,13 @@ import shutil
 from protocol.ids import is_video_id
 from protocol.signing import load_or_create_key, node_id
 
-from .trackerkey import PinnedKey
+from .trackerkey import pin_all
 
 
 class Node:
     def __init__(self, config):
         self.data_dir = os.path.abspath(config["SLIPSTREAM_DATA_DIR"])
         self.public_url = config["SLIPSTREAM_PUBLIC_URL"]
-        self.tracker_url = config["EDGE_TRACKER_URL"]
         self.capacity = config["EDGE_CAPACITY"]
         self.clock = config["CLOCK"]  # Unix seconds for whatever expires (edge/config.py)
         self.disk_margin = config["EDGE_DISK_MARGIN"]
@@ -31,7 +30,14 @@ class Node:
             os.makedirs(path, exist_ok=True)
         self.key = load_or_create_key(os.path.join(self.data_dir, "node.key"))
         self.id = node_id(self.key)
-        self.tracker_pin = PinnedKey(self.data_dir, config["EDGE_TRACKER_KEY"])
+        # One PinnedKey per configured tracker, in EDGE_TRACKER_URL's order.
+        self.trackers = pin_all(self.data_dir, config["EDGE_TRACKER_URL"], config["EDGE_TRACKER_KEY"])
+
+    def proof_keys(self):
+        """The tracker keys this edge proves its URL to (edge/proof.py): every tracker's pinned key,
+        or None (any tracker) while one of them has none, as its first announce needs a proof."""
+        keys = sorted(self.tracker_keys())
+        return keys if len(keys) == len(self.trackers) else None
 
     def path(self, *parts):
         return os.path.join(self.data_dir, *parts)
@@ -49,9 +55,19 @@ class Node:
     def video_path(self, video_id):
         return os.path.join(self.videos, video_id)
 
+    @property
+    def tracker_pin(self):
+        """The first configured tracker's pin (the one status's `tracker` names)."""
+        return self.trackers[0]
+
     def tracker_key(self):
-        """The pinned tracker key (tickets are checked against it); None before first contact."""
+        """The first tracker's pinned key; None before its first answer."""
         return self.tracker_pin.pinned()
+
+    def tracker_keys(self):
+        """{pinned key: its tracker} (tickets are checked against these); a tracker not heard from
+        yet has none."""
+        return {key: tracker for tracker in self.trackers if (key := tracker.pinned())}
 
     def published(self):
         """Ids of the published videos, sorted."""

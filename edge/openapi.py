@@ -40,19 +40,23 @@ JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalPr
                             "413 too large, 415 unsupported format, 422 not a valid or safe video (nothing of "
                             "it is kept); 500 the edge failed; 502 the tracker did not register the video; "
                             "507 the edge's disk filled while packaging it (nothing of it is kept)"}}}
+TRACKER_KEY = {"type": "object", "required": ["pinned", "seen", "mismatch"], "additionalProperties": False,
+               "description": "EDGE_TRACKER_KEY entry or the key pinned on first contact, the key of its "
+                              "latest answer, and whether they differ (then its answers and tickets are refused)",
+               "properties": {"pinned": {**NODE_ID, "type": ["string", "null"]},
+                              "seen": {**NODE_ID, "type": ["string", "null"]}, "mismatch": {"type": "boolean"}}}
 STATUS = {"type": "object", "additionalProperties": False,
-          "required": ["node", "url", "tracker", "tracker_key", "capacity", "free", "used", "reserved", "videos",
+          "required": ["node", "url", "tracker", "tracker_key", "trackers", "capacity", "free", "used", "reserved", "videos",
                        "jobs"],
           "properties": {
               "node": NODE_ID, "url": URL,
               "tracker": {**NODE_ID, "type": ["string", "null"],
-                          "description": "the pinned tracker key; null until the tracker has answered an announce"},
-              "tracker_key": {
-                  "type": "object", "required": ["pinned", "seen", "mismatch"], "additionalProperties": False,
-                  "description": "EDGE_TRACKER_KEY or the key pinned on first contact, the key of the tracker's "
-                                 "latest answer, and whether they differ (then its answers and tickets are refused)",
-                  "properties": {"pinned": {**NODE_ID, "type": ["string", "null"]},
-                                 "seen": {**NODE_ID, "type": ["string", "null"]}, "mismatch": {"type": "boolean"}}},
+                          "description": "the first tracker's pinned key; null until it has answered an announce"},
+              "tracker_key": {**TRACKER_KEY, "description": "the first tracker's " + TRACKER_KEY["description"]},
+              "trackers": {"type": "array", "items": {
+                  **TRACKER_KEY, "required": ["url", *TRACKER_KEY["required"]],
+                  "properties": {"url": URL, **TRACKER_KEY["properties"]}},
+                  "description": "every tracker of EDGE_TRACKER_URL, in its order, with its key's state"},
               "capacity": {**COUNT, "description": "what it announces: EDGE_CAPACITY, or used + free when less"},
               "free": {**COUNT, "description": "what a new upload or replica may take, as announced: within "
                                                "EDGE_CAPACITY and the disk's free space (statvfs of the data "
@@ -154,12 +158,12 @@ PATHS = {  # and upload_paths(), which depend on EDGE_MAX_UPLOAD
 
 def proof_path(public_url, pinned):
     """POST /api/v1/proof (edge/proof.py, protocol/proofs.py): only this edge's URL, and only its
-    pinned tracker once one is pinned."""
+    trackers' pinned keys once every tracker has one (`pinned`: that list, else None)."""
     challenge = {"type": "object", "required": ["challenge", "tracker", "url"], "additionalProperties": False,
                  "properties": {
                      "challenge": {**NODE_ID, "description": "a fresh random challenge: 32 bytes in hex"},
                      "tracker": {**NODE_ID, "description": "the asking tracker's key"}
-                     | ({"enum": [pinned], "description": "the pinned tracker's key"} if pinned else {}),
+                     | ({"enum": pinned, "description": "a pinned tracker key"} if pinned else {}),
                      "url": {"type": "string", "enum": [public_url], "description": "this edge's own URL"}}}
     signed = {"type": "object", "required": ["payload", "signature"], "additionalProperties": False,
               "properties": {
@@ -174,7 +178,7 @@ def proof_path(public_url, pinned):
         "responses": {
             "200": answer("the challenge, signed by this node's key with its id added", signed),
             "400": refused("not a JSON object of a 64-hex challenge, a tracker key and a URL", "bad_challenge"),
-            "403": refused("not this edge's URL, or not its pinned tracker", "wrong_url", "wrong_tracker"),
+            "403": refused("not this edge's URL, or not one of its pinned trackers", "wrong_url", "wrong_tracker"),
             "413": refused(f"the body is over {MAX_BODY} bytes", "too_large"),
             "500": INTERNAL}}}
 
@@ -190,7 +194,7 @@ def document():
                  "`X-Content-Type-Options: nosniff`."},
         "servers": [{"url": current_app.config["SLIPSTREAM_PUBLIC_URL"]}],
         "paths": {**upload_paths(current_app.config["EDGE_MAX_UPLOAD"]), **PATHS,
-                  PATH: proof_path(node.public_url, node.tracker_key())},
+                  PATH: proof_path(node.public_url, node.proof_keys())},
         "components": {"headers": HEADERS, "securitySchemes": {"operator": {
             "type": "http", "scheme": "bearer", "description": "EDGE_ADMIN_TOKEN"}}},
     }

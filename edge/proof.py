@@ -1,9 +1,9 @@
 """`POST /api/v1/proof`: this edge shows a tracker that the server at its URL holds its node key
 (README.md, trust model: proven URLs; the format is protocol/proofs.py's).
 
-Signed only for this edge's own URL and for its pinned tracker (any well-formed tracker id before
-one is pinned, since the tracker proves the URL during the very first announce), so an answer can
-vouch for nothing but this edge at its own address.
+Signed only for this edge's own URL and for its trackers' pinned keys (any well-formed tracker id
+while one of its trackers has none pinned, since a tracker proves the URL during its very first
+announce), so an answer can vouch for nothing but this edge at its own address.
 """
 import json
 from urllib.parse import urlsplit
@@ -35,9 +35,9 @@ def proof():
         raise ApiError(400, "bad_challenge", "'challenge' and 'tracker' are 64 lowercase hex characters each")
     if not same_url(url, node.public_url):
         raise ApiError(403, "wrong_url", f"this edge proves only its own URL, {node.public_url}")
-    pinned = node.tracker_key()
-    if pinned is not None and tracker != pinned:
-        raise ApiError(403, "wrong_tracker", f"this edge answers only its tracker, whose key is {pinned}")
+    pinned = node.proof_keys()
+    if pinned is not None and tracker not in pinned:
+        raise ApiError(403, "wrong_tracker", f"this edge answers only its trackers, whose keys are {', '.join(pinned)}")
     return prove(challenge, tracker, url, node.key, node.id)
 
 

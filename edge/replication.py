@@ -22,7 +22,7 @@ from protocol.ids import is_video_id
 from protocol.manifest import MANIFEST_NAME, package_size, parse_manifest, verify_dir
 
 from . import handover
-from .announcer import announce
+from .announcer import announce_all
 from .capacity import release, reserve
 from .diskfull import full_disk_is_507, is_disk_full
 from .errors import ApiError
@@ -147,27 +147,35 @@ def download(client, source, video_id, name, entry, staging):
 
 
 class Replicator(threading.Thread):
-    """Carries out the tracker's tasks one video at a time, off the announcer's thread."""
+    """Carries out the trackers' tasks one video at a time, off the announcers' threads.
+
+    Several trackers may each ask for the same video: a replicate task for a video held here or
+    already pending is dropped, so it is pulled once; a delete waits for every tracker's word
+    (edge/handover.py)."""
 
     def __init__(self, node, client):
         super().__init__(name="edge-replicator", daemon=True)
         self.node, self.client, self.tasks, self.pending = node, client, queue.Queue(), set()
         self._lock, self._stop_event = threading.Lock(), threading.Event()
+        # Called once a copy is published here; edge/background.py has the announcers announce at
+        # once, each on its own thread, so a dead tracker holds up no pull.
+        self.after_copy = lambda: announce_all(self.node, on_tasks=self.submit)
 
-    def submit(self, tasks):
+    def submit(self, tasks, tracker=None):
+        """Queue the tasks of `tracker`'s answer (a PinnedKey; None: a single-tracker caller)."""
         for task in tasks if isinstance(tasks, list) else []:
             video_id = task.get("video_id") if isinstance(task, dict) else None
             if not is_video_id(video_id):
                 continue
             if task.get("action") == "delete":
-                handover.delete_copy(self.node, video_id)
+                handover.delete_copy(self.node, video_id, tracker and tracker.url)
             elif task.get("action") == "replicate" and isinstance(task.get("sources"), list):
                 size = task.get("size")
                 if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
                     log.warning("replicate task for %s ignored: size %r is not a positive integer", video_id, size)
                     continue
                 with self._lock:
-                    if video_id in self.pending:
+                    if video_id in self.pending or os.path.isdir(self.node.video_path(video_id)):
                         continue
                     self.pending.add(video_id)
                 self.tasks.put((video_id, [str(s).rstrip("/") for s in task["sources"]][:20], size))
@@ -180,8 +188,8 @@ class Replicator(threading.Thread):
                 continue
             try:
                 replicate(self.node, video_id, sources, self.client, size)
-                # The tracker counts the copy from this announce on.
-                announce(self.node, on_tasks=self.submit)
+                # The trackers count the copy from this announce on.
+                self.after_copy()
             except (ReplicationError, ApiError, TrackerError) as exc:
                 log.warning("replication of %s abandoned: %s", video_id, exc)
             except Exception:  # noqa: BLE001 - one bad task must not stop the others

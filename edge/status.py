@@ -12,9 +12,10 @@ def node_status(node):
     return {
         "node": node.id,
         "url": node.public_url,
-        "tracker": node.tracker_key(),  # None until the tracker has answered an announce
+        "tracker": node.tracker_key(),  # the first tracker's; None until it has answered an announce
         # pinned, the key of the latest answer, and whether they differ (edge/trackerkey.py)
         "tracker_key": node.tracker_pin.status(),
+        "trackers": [{"url": tracker.url, **tracker.status()} for tracker in node.trackers],
         # What the announce says (edge/space.py); `reserved` is the part of `used` still promised to
         # uploads and replicas arriving.
         **report(node),

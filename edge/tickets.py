@@ -1,4 +1,4 @@
-"""Checking an upload ticket: signed by our tracker, for this node, unexpired, for a size."""
+"""Checking an upload ticket: signed by one of our trackers, for this node, unexpired, for a size."""
 import time
 
 from protocol.errors import BadSignature
@@ -9,31 +9,48 @@ from .errors import ApiError
 from .upstream import TrackerError
 
 
-def tracker_key(node, on_tasks=None):
-    """The tracker's public key; announce first if this edge has not heard from it yet."""
-    key = node.tracker_key()
-    if key is None:
+def learn_keys(node, on_tasks=None):
+    """Announce to the trackers not heard from yet (their first answer pins their key); return the
+    keys newly pinned."""
+    before, failures = node.tracker_keys(), []
+    for tracker in node.trackers:
+        if tracker.pinned() is None:
+            try:
+                announce(node, tracker, on_tasks=on_tasks)
+            except TrackerError as exc:
+                failures.append(str(exc))
+    learnt = [key for key in node.tracker_keys() if key not in before]
+    if not learnt and not before:
+        raise ApiError(503, "tracker_unreachable",
+                       f"this edge cannot check tickets before reaching a tracker: {'; '.join(failures)}")
+    return learnt
+
+
+def signer(ticket, keys):
+    """(payload, key) of the first of `keys` that signed `ticket`, or (None, the last problem)."""
+    problem = "no tracker key is pinned yet"
+    for key in keys:
         try:
-            announce(node, on_tasks=on_tasks)
-        except TrackerError as exc:
-            raise ApiError(503, "tracker_unreachable",
-                           f"this edge cannot check tickets before reaching its tracker: {exc}") from exc
-        key = node.tracker_key()
-    if key is None:
-        raise ApiError(503, "tracker_unknown", "the tracker did not say its key; try again shortly")
-    return key
+            # now=0: check only the signature here, so that expiry gets an answer of its own.
+            return decode_ticket(ticket, key, now=0), key
+        except BadSignature as exc:
+            problem = str(exc)
+    return None, problem
 
 
 def check_ticket(node, ticket, now=None, on_tasks=None):
-    """Return the ticket's payload, or raise ApiError with the reason it is refused. `on_tasks`
-    takes the tasks of an announce made to learn the tracker's key (edge/announcer.py)."""
+    """Return the ticket's payload, its `tracker` the key that signed it, or raise ApiError with the
+    reason it is refused. `on_tasks` takes the tasks of an announce made to learn a tracker's key
+    (edge/announcer.py); only a ticket no pinned key checks makes one, so a dead tracker never
+    slows the uploads of the others."""
     if not ticket:
         raise ApiError(401, "missing_ticket", "send the ticket from the tracker's placement in the field 'ticket'")
-    try:
-        # now=0: check only the signature here, so that expiry gets an answer of its own below.
-        payload = decode_ticket(ticket, tracker_key(node, on_tasks), now=0)
-    except BadSignature as exc:
-        raise ApiError(401, "invalid_ticket", f"the ticket is not signed by this edge's tracker ({exc})") from exc
+    payload, key = signer(ticket, node.tracker_keys())
+    if payload is None and any(tracker.pinned() is None for tracker in node.trackers):
+        payload, key = signer(ticket, learn_keys(node, on_tasks))
+    if payload is None:
+        raise ApiError(401, "invalid_ticket", f"the ticket is not signed by any of this edge's trackers ({key})")
+    payload["tracker"] = key  # where it is registered (edge/jobs.py)
     if payload.get("node") != node.id:
         raise ApiError(403, "wrong_node", "the ticket is for another edge; upload to the placement's upload_url")
     if payload["expires"] < (time.time() if now is None else now):

@@ -1,4 +1,4 @@
-"""Signed requests from this edge to its tracker (announces and video registrations)."""
+"""Signed requests from this edge to one of its trackers (announces, registrations, hand-overs)."""
 import requests
 
 from protocol.signing import sign
@@ -12,13 +12,12 @@ class TrackerError(Exception):
         self.status = status
 
 
-def post_signed(node, path, payload, timeout=10):
-    """POST `{"payload", "signature"}` signed by the node's key; return the JSON answer."""
-    url = node.tracker_url + path
+def post_signed(node, tracker_url, path, payload, timeout=10):
+    """POST `{"payload", "signature"}` signed by the node's key to `tracker_url`; return the JSON answer."""
     try:
-        answer = requests.post(url, json=sign(payload, node.key), timeout=timeout)
+        answer = requests.post(tracker_url + path, json=sign(payload, node.key), timeout=timeout)
     except requests.RequestException as exc:
-        raise TrackerError(f"tracker {node.tracker_url} is unreachable: {exc}") from exc
+        raise TrackerError(f"tracker {tracker_url} is unreachable: {exc}") from exc
     try:
         body = answer.json()
     except ValueError:
@@ -27,8 +26,8 @@ def post_signed(node, path, payload, timeout=10):
         body = {}
     if answer.status_code >= 400:
         reason = body.get("message") or body.get("error") or answer.reason
-        raise TrackerError(f"tracker refused {path} ({answer.status_code}): {reason}", answer.status_code)
+        raise TrackerError(f"tracker {tracker_url} refused {path} ({answer.status_code}): {reason}", answer.status_code)
     # BitTorrent style: a 200 answer may still carry a refusal.
     if body.get("failure reason"):
-        raise TrackerError(f"tracker refused {path}: {body['failure reason']}", answer.status_code)
+        raise TrackerError(f"tracker {tracker_url} refused {path}: {body['failure reason']}", answer.status_code)
     return body

@@ -69,7 +69,7 @@ def test_no_proof_for_another_url(client, url):
 
 
 def test_once_a_key_is_pinned_only_that_tracker_gets_a_proof(client, node):
-    announce(node)  # pins the fake tracker's key
+    announce(node, node.tracker_pin)  # pins the fake tracker's key
     refused = client.post("/api/v1/proof", json=challenge(tracker_id=OTHER_ID))
     assert (refused.status_code, refused.json["error"]) == (403, "wrong_tracker")
     assert client.post("/api/v1/proof", json=challenge()).status_code == 200
@@ -106,46 +106,46 @@ def test_a_challenge_in_another_type_or_too_large_is_refused(client):
 
 
 def test_the_first_key_is_pinned_and_a_changed_one_refused_loudly(client, node, tracker, caplog):
-    announce(node)
+    announce(node, node.tracker_pin)
     assert node.tracker_key() == TRACKER_ID
     tracker.key, tracker.tasks = OTHER_ID, [{"action": "delete", "video_id": "ab" * 20}]
     handed = []
     with caplog.at_level(logging.ERROR, logger="edge.trackerkey"), pytest.raises(TrackerKeyMismatch):
-        announce(node, on_tasks=handed.append)
+        announce(node, node.tracker_pin, on_tasks=lambda tasks, _tracker: handed.append(tasks))
     assert handed == []  # nothing in the impostor's answer is acted on
     assert any(record.levelno == logging.ERROR and OTHER_ID in record.getMessage() for record in caplog.records)
     assert node.tracker_key() == TRACKER_ID  # never replaced automatically
     status = client.get("/api/v1/status").json
     assert status["tracker"] == TRACKER_ID
     assert status["tracker_key"] == {"pinned": TRACKER_ID, "seen": OTHER_ID, "mismatch": True}
-    assert "edge_tracker_key_mismatch 1.0" in client.get("/metrics").get_data(as_text=True)
+    assert f'edge_tracker_key_mismatch{{tracker="{node.tracker_pin.url}"}} 1.0' in client.get("/metrics").get_data(as_text=True)
     # Tickets are checked against the pinned key only.
     forged = send(client, make_ticket(node, size=10, key=OTHER_KEY, upload="impostor"), b"x" * 10)
     assert (forged.status_code, forged.json["error"]) == (401, "invalid_ticket")
     assert send(client, make_ticket(node, size=10, upload="honest"), b"x" * 10).status_code == 202
     # The real tracker answers again: the mismatch is over.
     tracker.key = TRACKER_ID
-    announce(node)
+    announce(node, node.tracker_pin)
     assert client.get("/api/v1/status").json["tracker_key"] == {"pinned": TRACKER_ID, "seen": TRACKER_ID,
                                                                 "mismatch": False}
 
 
 def test_the_operator_accepts_a_new_key_by_deleting_tracker_pub(node, tracker):
-    announce(node)
+    announce(node, node.tracker_pin)
     tracker.key = OTHER_ID
     with pytest.raises(TrackerKeyMismatch):
-        announce(node)
-    os.remove(node.path("tracker.pub"))
-    announce(node)
+        announce(node, node.tracker_pin)
+    os.remove(node.tracker_pin.pin_path)
+    announce(node, node.tracker_pin)
     assert node.tracker_key() == OTHER_ID
 
 
 def test_an_answer_without_a_key_is_refused(node, tracker):
-    announce(node)
+    announce(node, node.tracker_pin)
     tracker.key, tracker.tasks = None, [{"action": "delete", "video_id": "ab" * 20}]
     handed = []
     with pytest.raises(TrackerError, match="did not give its key"):
-        announce(node, on_tasks=handed.append)
+        announce(node, node.tracker_pin, on_tasks=lambda tasks, _tracker: handed.append(tasks))
     assert handed == [] and node.tracker_key() == TRACKER_ID
 
 
@@ -160,8 +160,8 @@ def test_edge_tracker_key_is_the_key_from_the_start(tmp_path, tracker):
         refused = send(client, make_ticket(node, size=10, upload="theirs"), b"x" * 10)
         assert (refused.status_code, refused.json["error"]) == (401, "invalid_ticket")
         with pytest.raises(TrackerKeyMismatch):  # the fake tracker answers with another key
-            announce(node)
-        assert not os.path.exists(node.path("tracker.pub"))
+            announce(node, node.tracker_pin)
+        assert not os.path.exists(node.tracker_pin.pin_path)
         assert client.get("/api/v1/status").json["tracker_key"] == {"pinned": OTHER_ID, "seen": TRACKER_ID,
                                                                     "mismatch": True}
     finally:
@@ -242,7 +242,7 @@ def test_capacity_is_the_setting_when_the_disk_has_room(client, node, tracker):
     status = client.get("/api/v1/status").json
     # Free is what a new transfer may take: all of EDGE_CAPACITY here, the disk having more.
     assert (status["capacity"], status["free"], status["used"]) == (10**7, 10**7, 0)
-    announce(node)
+    announce(node, node.tracker_pin)
     assert (tracker.announces[-1]["capacity"], tracker.announces[-1]["free"]) == (10**7, 10**7)
     assert load({}, {})["EDGE_DISK_MARGIN"] == 10**9
 
@@ -255,7 +255,7 @@ def test_a_disk_with_less_room_than_the_margin_offers_nothing(tmp_path, tracker)
             f.write(b"x" * 1000)
         status = client.get("/api/v1/status").json
         assert (status["capacity"], status["free"], status["used"]) == (1000, 0, 1000)
-        announce(node)
+        announce(node, node.tracker_pin)
         assert (tracker.announces[-1]["capacity"], tracker.announces[-1]["free"]) == (1000, 0)
         refused = send(client, make_ticket(node, size=10), b"x" * 10)
         assert (refused.status_code, refused.json["error"]) == (507, "insufficient_storage")
@@ -280,7 +280,7 @@ def test_promised_and_half_written_bytes_are_announced_as_used(tmp_path, tracker
             package.write(b"x" * 10**6)
         status = client.get("/api/v1/status").json
         assert (status["used"], status["reserved"], status["free"]) == (5 * 10**6, 4 * 10**6, 5 * 10**6)
-        announce(node)
+        announce(node, node.tracker_pin)
         sent = tracker.announces[-1]
         assert (sent["capacity"], sent["used"], sent["free"]) == (10**7, 5 * 10**6, 5 * 10**6)
         refused = tus_create(client, node, 5 * 10**6 + 1, upload="more")

@@ -138,7 +138,7 @@ def test_a_form_upload_the_disk_fills_under_is_507_and_leaves_nothing(app, small
     assert leftovers(small_disk) == []
     with db.connection_context():
         assert Hold.select().count() == 0
-    announce(node)
+    announce(node, node.tracker_pin)
     assert offers_the_smaller_room(tracker.announces[-1], before, small_disk)
 
 

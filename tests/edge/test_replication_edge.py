@@ -102,7 +102,7 @@ def test_tasks_from_an_announce_are_carried_out(node, package, sources, tracker,
     try:
         tracker.tasks = [{"action": "replicate", "video_id": video_id, "sources": [sources(files).url]},
                          {"action": "replicate", "video_id": "not-an-id", "sources": []}]
-        announce(node, on_tasks=replicator.submit)
+        announce(node, node.tracker_pin, on_tasks=replicator.submit)
         for _ in range(200):  # bounded: 10 s at most
             if video_id in node.published():
                 break
@@ -223,7 +223,7 @@ def test_hand_over_asks_the_tracker_and_deletes_only_when_told(app, client, node
     (drop,) = tracker.drops
     assert drop["video_id"] == video_id and drop["node"] == node.id
     assert video_id in node.published()  # still here until the tracker says so
-    assert delete_copy(node, video_id) and video_id not in node.published()
+    assert delete_copy(node, video_id, node.tracker_pin.url) and video_id not in node.published()
 
 
 def test_the_background_hands_the_tasks_it_is_sent_to_its_replicator(app, client, node, tracker):
