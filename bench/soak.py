@@ -136,6 +136,21 @@ def honest_traffic(recorder, tracker, video, clip, stop):
     return threads
 
 
+def warm_every_thread(tracker, video):
+    """Bring up every Flask thread of every worker, and each one's database connection, with a burst
+    of parallel lookups: memory and descriptors are then read from a warm server, as the attack's
+    slower answers would otherwise be the first to need them all."""
+    def burst(_):
+        with requests.Session() as session:
+            for _ in range(20):
+                session.get(f"{tracker.url}/api/v1/videos/{video}/sources", timeout=30)
+    threads = [threading.Thread(target=burst, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def segment_urls(tracker, video):
     """Every segment of the video's package, alternating between its two edges."""
     sources = requests.get(f"{tracker.url}/api/v1/videos/{video}/sources", timeout=10).json()["sources"]
@@ -256,6 +271,18 @@ def footprint(servers):
     return sizes
 
 
+def descriptor_kinds(pid):
+    """What a process's open descriptors are: sockets, pipes, the database, other files."""
+    kinds = collections.Counter()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        kinds[target.split(":")[0] if ":[" in target else os.path.basename(target)] += 1
+    return dict(kinds)
+
+
 def count_lines(server, text):
     return server.logs().count(text)
 
@@ -284,7 +311,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=10, help="the whole run, warm-up and baseline included")
     parser.add_argument("--baseline", type=float, default=60, help="seconds of honest traffic alone, after warm-up")
     parser.add_argument("--warm-up", type=float, default=30)
-    parser.add_argument("--cool-down", type=float, default=15, help="seconds of honest traffic after the attack, "
+    parser.add_argument("--cool-down", type=float, default=40, help="seconds of honest traffic after the attack, "
                                                                       "before memory and descriptors are read again")
     parser.add_argument("--slow", type=int, default=1000, help="slow connections against each of tracker and edge")
     args = parser.parse_args(argv)
@@ -309,6 +336,7 @@ def main(argv=None):
 
         recorder, stop = Recorder(), threading.Event()
         threads = honest_traffic(recorder, tracker, video, short, stop)
+        warm_every_thread(tracker, video)
         time.sleep(args.warm_up)
         before = footprint(network)
         failed_announces = {name: count_lines(network[name], "announce failed") for name in ("edge-a", "edge-b")}
@@ -344,7 +372,8 @@ def main(argv=None):
         print(f"\n{'process':22} {'RSS MiB start':>13} {'end':>7} {'growth':>7} {'fds start':>9} {'end':>5}")
         for key in sorted(before):
             (rss0, fds0), (rss1, fds1) = before[key], after.get(key, (float("nan"), 0))
-            print(f"{key[0] + ' ' + str(key[1]):22} {rss0:13.1f} {rss1:7.1f} {rss1 / rss0 - 1:7.1%} {fds0:9} {fds1:5}")
+            print(f"{key[0] + ' ' + str(key[1]):22} {rss0:13.1f} {rss1:7.1f} {rss1 / rss0 - 1:7.1%} {fds0:9} {fds1:5}"
+                  + (f"   now: {descriptor_kinds(key[1])}" if fds1 > fds0 else ""))
         honest_failures = sum(len(f) for (phase, _), f in recorder.failures.items() if phase not in ("warm-up", "stopped"))
         print(f"\nhonest requests failed: {honest_failures}")
         return 1 if honest_failures or any(announces.values()) else 0

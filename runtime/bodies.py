@@ -179,6 +179,8 @@ class Body:
                 self.complete = True
                 return
             if block and self.size >= due:
+                if timer.expired():  # the deadline fired while this chunk came in: too late to move it
+                    return
                 due = self.size + block
                 timer.reschedule(loop.time() + window)
 

@@ -10,10 +10,26 @@ by a timer per request: a timer would cost the hot paths (BitTorrent announces, 
 and a cancel on every request, where the sweep costs them two attribute writes.
 """
 import asyncio
+import ctypes
+import ctypes.util
 import json
 import socket
+import time
 
 IPV4_MAPPED = bytes(10) + b"\xff\xff"  # ::ffff:0:0/96, RFC 4291 section 2.5.5.2
+TRIM_EVERY = 30  # seconds between returns of freed memory to the system
+
+
+def _malloc_trim():
+    """glibc's malloc_trim(0), or a no-op elsewhere. A crowd of slow clients leaves the heap full of
+    freed buffers that glibc keeps for reuse; without a trim the worker's memory stays at the size of
+    the biggest crowd it ever held (bench/soak.py measured +160 % after an attack had ended)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+    trim = getattr(libc, "malloc_trim", None)
+    return (lambda: trim(0)) if trim else (lambda: None)
+
+
+trim_memory = _malloc_trim()
 
 
 def refusal(status, reason, code, message, headers=()):
@@ -67,13 +83,18 @@ class Connections:
                 self.per_address[connection.address] = left
 
     async def sweep(self, loop):
-        """Close every connection whose request head is older than the header timeout; runs for
-        the worker's life. The deadline is kept within a quarter of itself (a second at most)."""
+        """Close every connection whose request head is older than the header timeout, and now and
+        then give freed memory back; runs for the worker's life. The deadline is kept within a
+        quarter of itself (a second at most)."""
         timeout = self.limits.header_timeout
-        if not timeout:
-            return
+        trimmed = time.monotonic()
         while True:
-            await asyncio.sleep(min(timeout / 4, 1.0))
+            await asyncio.sleep(min(timeout / 4, 1.0) if timeout else 1.0)
+            if time.monotonic() - trimmed >= TRIM_EVERY:
+                trim_memory()
+                trimmed = time.monotonic()
+            if not timeout:
+                continue
             now = loop.time()
             late = [c for c in self.open if c.head_since is not None and now - c.head_since >= timeout]
             for connection in late:

@@ -10,6 +10,14 @@ from runtime.settings import parse_bool, parse_count, parse_float, parse_int, pa
 
 from .ledger.split import DEFAULT as DEFAULT_SPLIT, parse_split
 
+def parse_share(name, value):
+    """A share between 0 (no limit) and 1."""
+    share = parse_float(name, value)
+    if not 0 <= share <= 1:
+        raise ValueError(f"{name} must be between 0 and 1, not {share!r}")
+    return share
+
+
 def parse_key_seed(name, value):
     """64 hex digits: an Ed25519 key's seed (what `python -m tracker key` prints)."""
     text = value.strip().lower() if isinstance(value, str) else ""
@@ -50,6 +58,9 @@ DEFAULTS = {
     "TRACKER_RATE_PLACEMENTS_BURST": 60,
     # Bytes one address may hold in placements not yet registered: five of an edge's largest default uploads.
     "TRACKER_RATE_RESERVED": 20 * 10**9,
+    # ... and at most this share of the live edges' free space (plus its own reservations): on a small
+    # network 20 GB is everything (catalog/placement.py).
+    "TRACKER_RATE_RESERVED_SHARE": 0.25,
     "TRACKER_RATE_DONATIONS": 30,
     "TRACKER_RATE_DONATIONS_BURST": 30,
     "TRACKER_RATE_LOOKUPS": 60,  # lookups of unknown videos that ask the peer trackers
@@ -100,6 +111,7 @@ PARSERS = {
     "TRACKER_BT_INTERVAL": parse_int,
     "TRACKER_TRUST_PROXY": parse_bool,
     "TRACKER_SWARM_FLUSH": parse_float,
+    "TRACKER_RATE_RESERVED_SHARE": parse_share,
     "TRACKER_FEDERATION_HOPS": parse_int,
     "TRACKER_FEDERATION_TIMEOUT": parse_float,
     "TRACKER_FEDERATION_TTL": parse_int,

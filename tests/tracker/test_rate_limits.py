@@ -160,6 +160,24 @@ def test_reserved_bytes_are_bounded_per_address(reserving, clock):
     assert "TRACKER_RATE_RESERVED" in too_large.json["message"]
 
 
+def test_one_address_holds_at_most_a_share_of_a_small_networks_free_space(app, clock):
+    """On a network with less free space than TRACKER_RATE_RESERVED, the share is the bound: one
+    address cannot reserve every edge's room, and another address still can place."""
+    app.config.update(CLOCK=clock, TRACKER_RATE_RESERVED_SHARE=0.25)
+    client = app.test_client()
+    assert Edge(capacity=4000).announce(client).status_code == 200
+    refused = placement(client, "127.0.0.1", 1001)  # more than a quarter of the 4000 bytes free
+    assert_error(refused, 507, "no_space")
+    assert "TRACKER_RATE_RESERVED_SHARE" in refused.json["message"]
+    assert placement(client, "127.0.0.1", 600).status_code == 200
+    # 600 held of 1000 (a quarter of 3400 free + its own 600): 400 more fit, 401 do not.
+    crowded = placement(client, "127.0.0.1", 401)
+    assert_error(crowded, 429, "too_much_reserved")
+    assert "TRACKER_RATE_RESERVED_SHARE" in crowded.json["message"]
+    assert placement(client, "127.0.0.1", 400).status_code == 200
+    assert placement(client, "192.0.2.1", 700).status_code == 200  # a quarter of 3000 free, for another
+
+
 def test_reserved_bytes_free_up_when_registered_or_expired(reserving, clock):
     client, edge = reserving
     first = placement(client, "127.0.0.1", 1000).json["upload"]

@@ -5,7 +5,7 @@ nodes that hold the videos are soft state (nodes/models.py).
 import math
 from datetime import datetime, timezone
 
-from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
+from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField, fn
 
 from protocol.ids import is_video_id
 
@@ -73,16 +73,27 @@ class Upload(BaseModel):
     client = CharField(max_length=64, null=True, index=True)
 
     @classmethod
-    def check_reserved(cls, client, size, now, limit):
+    def held_by(cls, client, now):
+        """Bytes `client` holds in placements neither registered nor expired."""
+        return int(cls.select(fn.COALESCE(fn.SUM(cls.size), 0)).where(cls.pending_for(client, now)).scalar() or 0)
+
+    @classmethod
+    def pending_for(cls, client, now):
+        return (cls.client == client) & (cls.done == False) & (cls.expires > now)  # noqa: E712
+
+    @classmethod
+    def check_reserved(cls, client, size, now, limit, share_limit=None):
         """Refuse a placement of `size` bytes that would take `client` past `limit` bytes reserved in
         its unfinished placements (TRACKER_RATE_RESERVED; 0: no limit; `size` alone is within it, see
         placement.py). Called inside placement's write transaction, so parallel placements cannot both
         slip under it."""
+        setting = "TRACKER_RATE_RESERVED"
+        if share_limit is not None and (not limit or share_limit < limit):
+            limit, setting = share_limit, "TRACKER_RATE_RESERVED_SHARE of the network's free space"
         if not limit:
             return
-        pending = list(cls.select(cls.size, cls.expires).where(
-            (cls.client == client) & (cls.done == False) & (cls.expires > now))  # noqa: E712
-            .order_by(cls.expires).tuples())
+        pending = list(cls.select(cls.size, cls.expires).where(cls.pending_for(client, now))
+                       .order_by(cls.expires).tuples())
         held = sum(reserved for reserved, _ in pending)
         if held + size <= limit:
             return
@@ -93,7 +104,7 @@ class Upload(BaseModel):
                 break
         wait = max(math.ceil(expires - now), 1)
         raise TooMany("too_much_reserved", f"your address holds {held} bytes in placements not yet uploaded, at most "
-                      f"{limit} with this one (TRACKER_RATE_RESERVED); finish an upload, or retry in {wait} s "
+                      f"{limit} with this one ({setting}); finish an upload, or retry in {wait} s "
                       "when one expires", wait)
 
 

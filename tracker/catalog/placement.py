@@ -33,7 +33,7 @@ def place():
                                      "may hold reserved (TRACKER_RATE_RESERVED)")
     try:
         upload, node = Node.place(wanted, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"],
-                                  config["TRACKER_RATE_RESERVED"])
+                                  config["TRACKER_RATE_RESERVED"], config["TRACKER_RATE_RESERVED_SHARE"])
     except NoSpace as exc:
         metrics.current().placements.labels(exc.code).inc()
         raise

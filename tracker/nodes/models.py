@@ -106,14 +106,24 @@ class Node(BaseModel):
         return found
 
     @classmethod
-    def place(cls, fields, now, node_ttl, ticket_ttl, reserved_limit=0):
+    def place(cls, fields, now, node_ttl, ticket_ttl, reserved_limit=0, reserved_share=0):
         """Pick a live node with room, weighted by free space, and reserve `size` bytes on it, within
-        what `fields["client"]` may hold reserved (Upload.check_reserved).
+        what `fields["client"]` may hold reserved (Upload.check_reserved): at most `reserved_limit`
+        bytes, and at most `reserved_share` of what the live nodes had free before its reservations.
 
         Returns (upload, node)."""
         with write_transaction():
-            Upload.check_reserved(fields.get("client"), fields["size"], now, reserved_limit)
             free = cls.free_space(now)
+            client = fields.get("client")
+            share_limit = None
+            if reserved_share:
+                network = cls.select(fn.COALESCE(fn.SUM(free), 0)).where(cls.is_live(now, node_ttl)).scalar()
+                share_limit = int(reserved_share * (max(int(network or 0), 0) + Upload.held_by(client, now)))
+                if fields["size"] > share_limit:
+                    raise NoSpace("no_space", f"one address may hold at most {share_limit} bytes reserved, "
+                                              f"{reserved_share:.0%} of this network's free space "
+                                              "(TRACKER_RATE_RESERVED_SHARE)")
+            Upload.check_reserved(client, fields["size"], now, reserved_limit, share_limit)
             candidates = list(cls.select(cls, free.alias("free"))
                               .where(cls.is_live(now, node_ttl) & (free >= fields["size"])))
             if not candidates:
