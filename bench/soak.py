@@ -80,7 +80,7 @@ class Recorder:
             self.failures[self.phase, kind].append(detail)
 
 
-def honest_traffic(recorder, tracker, video, clip, stop):
+def honest_traffic(recorder, tracker, video, clip, stop, upload_every=20):
     """Start the honest clients' threads; they run until `stop` is set."""
     def every(seconds, work):
         def loop():
@@ -128,8 +128,8 @@ def honest_traffic(recorder, tracker, video, clip, stop):
         with recorder.lock:
             recorder.times[recorder.phase, "upload"].append(time.monotonic() - start)
 
-    loops = [every(0.1, look_up) for _ in range(4)] + [every(0, pull) for _ in range(2)] \
-        + [every(2, donate), every(20, upload_once)]
+    loops = [every(0.1, look_up) for _ in range(4)] + [every(0, pull) for _ in range(2)] + [every(2, donate)] \
+        + ([every(upload_every, upload_once)] if upload_every else [])
     threads = [threading.Thread(target=loop, daemon=True) for loop in loops]
     for thread in threads:
         thread.start()
@@ -313,6 +313,7 @@ def main(argv=None):
     parser.add_argument("--warm-up", type=float, default=30)
     parser.add_argument("--cool-down", type=float, default=40, help="seconds of honest traffic after the attack, "
                                                                       "before memory and descriptors are read again")
+    parser.add_argument("--upload-every", type=float, default=20, help="seconds between honest uploads (0: none)")
     parser.add_argument("--slow", type=int, default=1000, help="slow connections against each of tracker and edge")
     args = parser.parse_args(argv)
     attack_seconds = args.minutes * 60 - args.warm_up - args.baseline - args.cool_down
@@ -335,7 +336,7 @@ def main(argv=None):
               f"{os.cpu_count()} CPUs; announce interval {INTERVAL} s")
 
         recorder, stop = Recorder(), threading.Event()
-        threads = honest_traffic(recorder, tracker, video, short, stop)
+        threads = honest_traffic(recorder, tracker, video, short, stop, args.upload_every)
         warm_every_thread(tracker, video)
         time.sleep(args.warm_up)
         before = footprint(network)
