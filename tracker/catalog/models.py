@@ -10,7 +10,7 @@ from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatF
 from protocol.ids import is_video_id
 
 from ..db import BaseModel, JSONField
-from ..refusals import Invalid, NotFound, TooMany
+from ..refusals import Invalid, NoSpace, NotFound, TooMany
 from .search import matches
 
 
@@ -73,29 +73,28 @@ class Upload(BaseModel):
     client = CharField(max_length=64, null=True, index=True)
 
     @classmethod
-    def held_by(cls, client, now):
-        """Bytes `client` holds in placements neither registered nor expired."""
-        return int(cls.select(fn.COALESCE(fn.SUM(cls.size), 0)).where(cls.pending_for(client, now)).scalar() or 0)
-
-    @classmethod
     def pending_for(cls, client, now):
         return (cls.client == client) & (cls.done == False) & (cls.expires > now)  # noqa: E712
 
     @classmethod
-    def check_reserved(cls, client, size, now, limit, share_limit=None):
+    def check_reserved(cls, client, size, now, limit, share=0, network_free=0):
         """Refuse a placement of `size` bytes that would take `client` past `limit` bytes reserved in
         its unfinished placements (TRACKER_RATE_RESERVED; 0: no limit; `size` alone is within it, see
-        placement.py). Called inside placement's write transaction, so parallel placements cannot both
-        slip under it."""
-        setting = "TRACKER_RATE_RESERVED"
-        if share_limit is not None and (not limit or share_limit < limit):
-            limit, setting = share_limit, "TRACKER_RATE_RESERVED_SHARE of the network's free space"
-        if not limit:
-            return
+        placement.py), or past `share` of `network_free` plus what it holds (TRACKER_RATE_RESERVED_SHARE;
+        0: no share bound; a `size` alone over that is a 507). Called inside placement's write
+        transaction, so parallel placements cannot both slip under it."""
         pending = list(cls.select(cls.size, cls.expires).where(cls.pending_for(client, now))
                        .order_by(cls.expires).tuples())
         held = sum(reserved for reserved, _ in pending)
-        if held + size <= limit:
+        setting = "TRACKER_RATE_RESERVED"
+        if share:
+            share_limit = int(share * (max(network_free, 0) + held))
+            if size > share_limit:
+                raise NoSpace("no_space", f"one address may hold at most {share_limit} bytes reserved, "
+                                          f"{share:.0%} of this network's free space (TRACKER_RATE_RESERVED_SHARE)")
+            if not limit or share_limit < limit:
+                limit, setting = share_limit, "TRACKER_RATE_RESERVED_SHARE of the network's free space"
+        if not limit or held + size <= limit:
             return
         left = held
         for reserved, expires in pending:  # the earliest time enough of them expire, should none be registered

@@ -114,16 +114,10 @@ class Node(BaseModel):
         Returns (upload, node)."""
         with write_transaction():
             free = cls.free_space(now)
-            client = fields.get("client")
-            share_limit = None
-            if reserved_share:
-                network = cls.select(fn.COALESCE(fn.SUM(free), 0)).where(cls.is_live(now, node_ttl)).scalar()
-                share_limit = int(reserved_share * (max(int(network or 0), 0) + Upload.held_by(client, now)))
-                if fields["size"] > share_limit:
-                    raise NoSpace("no_space", f"one address may hold at most {share_limit} bytes reserved, "
-                                              f"{reserved_share:.0%} of this network's free space "
-                                              "(TRACKER_RATE_RESERVED_SHARE)")
-            Upload.check_reserved(client, fields["size"], now, reserved_limit, share_limit)
+            network = 0
+            if reserved_share:  # what the live nodes have free, for the share one address may hold
+                network = int(cls.select(fn.COALESCE(fn.SUM(free), 0)).where(cls.is_live(now, node_ttl)).scalar() or 0)
+            Upload.check_reserved(fields.get("client"), fields["size"], now, reserved_limit, reserved_share, network)
             candidates = list(cls.select(cls, free.alias("free"))
                               .where(cls.is_live(now, node_ttl) & (free >= fields["size"])))
             if not candidates:
