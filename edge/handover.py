@@ -9,7 +9,6 @@ still count this one among a video's last. A tracker that was unreachable or ref
 (it never knew the copy) is not waited for; one that took it and then dies holds the copy back
 until the operator asks again.
 """
-import hmac
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ import time
 from flask import Blueprint, current_app, request
 
 from protocol.manifest import verify_dir
+from protocol.operator import token_refusal
 
 from .errors import ApiError, not_found
 from .models import Drop, db
@@ -38,14 +38,10 @@ def hand_over(video_id):
 
 
 def check_admin(token, authorization):
-    if not token:
-        raise ApiError(403, "operator_api_off", "set EDGE_ADMIN_TOKEN to use operator actions")
-    scheme, _, given = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise ApiError(401, "unauthorized", "send Authorization: Bearer <EDGE_ADMIN_TOKEN>",
-                       {"WWW-Authenticate": 'Bearer realm="edge"'})
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise ApiError(403, "forbidden", "wrong operator token")
+    refusal = token_refusal(token, authorization, "EDGE_ADMIN_TOKEN")
+    if refusal:
+        status = refusal[0]
+        raise ApiError(*refusal, {"WWW-Authenticate": 'Bearer realm="edge"'} if status == 401 else None)
 
 
 def request_drop(node, video_id):

@@ -46,6 +46,8 @@ DEFAULTS = {
     "TRACKER_BT_INTERVAL": 1800,  # BitTorrent peers' announce interval (BEP 3), before jitter
     # Behind a reverse proxy: a client's address is the last X-Forwarded-For entry (runtime/clients.py).
     "TRACKER_TRUST_PROXY": False,
+    # Bearer token for the operator's /api/v1/admin/... routes (admin.py); None: those routes are off.
+    "TRACKER_ADMIN_TOKEN": None,
     "TRACKER_SWARM_FLUSH": 0.25,  # seconds a worker buffers swarm writes (bittorrent/swarm.py)
     "TRACKER_FEDERATION_HOPS": 3,  # how far a lookup of an unknown video travels (federation/lookup.py)
     "TRACKER_FEDERATION_TIMEOUT": 1.0,  # seconds per hop a lookup waits for peer trackers
@@ -110,6 +112,7 @@ PARSERS = {
     "TRACKER_SPLIT": parse_split,
     "TRACKER_BT_INTERVAL": parse_int,
     "TRACKER_TRUST_PROXY": parse_bool,
+    "TRACKER_ADMIN_TOKEN": lambda name, text: text,
     "TRACKER_SWARM_FLUSH": parse_float,
     "TRACKER_RATE_RESERVED_SHARE": parse_share,
     "TRACKER_FEDERATION_HOPS": parse_int,

@@ -13,8 +13,9 @@ from .ledger.models import MODELS as LEDGER_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
+from .signers import MODELS as SIGNER_MODELS
 
-MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS
+MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS
 
 
 def create_all(app):

@@ -1,7 +1,9 @@
-"""Documents edges sign: `{"payload": {"node": public key hex, "timestamp": s, ...}, "signature": hex}`.
+"""Documents keys sign: `{"payload": {"node": public key hex, "timestamp": s, ...}, "signature": hex}`
+from an edge, the same with `"channel"` in place of `"node"` from a channel (a creator's key).
 
-The signature proves the node wrote it; the timestamp, within MAX_SKEW of our clock, bounds how long
-a captured document could be replayed (models refuse one not newer than the last accepted).
+The signature proves the key's holder wrote it; the timestamp, within MAX_SKEW of our clock, bounds how
+long a captured document could be replayed (models refuse one not newer than the last accepted: nodes
+in their own rows, channels and any other signer through signers.py).
 """
 import math
 
@@ -14,11 +16,12 @@ from .errors import ApiError
 MAX_SKEW = 300
 
 
-def verified_payload(body):
-    """The payload of a signed body, or an ApiError saying what is wrong with it."""
+def verified_payload(body, signer="node"):
+    """The payload of a signed body, or an ApiError saying what is wrong with it. `signer` names the
+    payload field holding the public key that must have signed it ("node", "channel")."""
     if not isinstance(body.get("payload"), dict) or not isinstance(body.get("signature"), str):
         raise ApiError(400, "bad_document", 'the body must be {"payload": {...}, "signature": hex}')
-    node = fields.node_id(body["payload"])
+    node = fields.node_id(body["payload"], signer)
     try:
         payload = verify_fresh(body, node, MAX_SKEW, clock.now())
     except BadSignature:
@@ -30,6 +33,6 @@ def verified_payload(body):
     try:
         verify(body, node)
     except BadSignature:
-        raise ApiError(403, "bad_signature", "the signature does not verify with the node's key") from None
+        raise ApiError(403, "bad_signature", f"the signature does not verify with the {signer}'s key") from None
     raise ApiError(400, "stale_timestamp",
                    f"timestamp must be Unix seconds within {MAX_SKEW} s of the tracker's clock")
