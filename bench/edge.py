@@ -27,7 +27,8 @@ from tests.actions import announced, upload, wait_for, wait_published  # noqa: E
 from tests.clips import make_clip  # noqa: E402
 from tests.servers import Server, free_port, start_edge, start_tracker  # noqa: E402
 
-NGINX_CONF = """daemon off;
+# nginx as an anchor, in the foreground, with `servers` inside its http block.
+NGINX_MAIN = """daemon off;
 worker_processes {workers};
 {user}
 pid {tmp}/nginx.pid;
@@ -37,10 +38,14 @@ http {{
     access_log off;
     sendfile on;
     tcp_nopush on;
-    types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; video/mp4 mp4; application/json json; }}
+    types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; video/mp4 mp4; application/json json;
+            text/html html; text/javascript js; image/jpeg jpg; }}
     client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-    server {{
+{servers}
+}}
+"""
+NGINX_CONF = NGINX_MAIN.replace("{servers}", """    server {{
         listen 127.0.0.1:{port};
         location /videos/ {{ alias {videos}/; add_header Access-Control-Allow-Origin *; }}
     }}
@@ -50,9 +55,7 @@ http {{
         listen 127.0.0.1:{accel_port};
         location /videos/ {{ proxy_pass http://edge; proxy_http_version 1.1; proxy_set_header Connection ""; }}
         location /_accel/ {{ internal; alias {videos}/; }}
-    }}
-}}
-"""
+    }}""")
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))  # gunicorn.conf.py's default, like nginx's 2
 UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
 
@@ -71,14 +74,29 @@ def wrk(url, seconds, connections, threads):
 def start_nginx(videos, tmp, workers, accel_edge_port):
     port, accel_port = free_port(), free_port()
     user = "user root;" if os.geteuid() == 0 else ""  # temp dirs are 0700: workers must be able to read
+    url = f"http://127.0.0.1:{port}"
+    proc = launch_nginx(tmp, NGINX_CONF.format(workers=workers, user=user, tmp=tmp, port=port, videos=videos,
+                                               accel_port=accel_port, accel_edge_port=accel_edge_port), url)
+    return proc, url, f"http://127.0.0.1:{accel_port}"
+
+
+def launch_nginx(tmp, conf, url):
+    """nginx in the foreground with the config text `conf`, once `url` answers."""
     with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(workers=workers, user=user, tmp=tmp, port=port, videos=videos,
-                                  accel_port=accel_port, accel_edge_port=accel_edge_port))
+        f.write(conf)
     proc = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", os.path.join(tmp, "nginx.conf"),
                              "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     wait_for(lambda: _up(url), timeout=10, message="nginx listening")
-    return proc, url, f"http://127.0.0.1:{accel_port}"
+    return proc
+
+
+def tear_down(nginx, servers, tmp):
+    if nginx:
+        nginx.terminate()
+        nginx.wait(10)
+    for server in servers:
+        server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _up(url):
@@ -146,12 +164,7 @@ def main(argv=None):
             print(f"{label:10} {'ratio':6} {results['edge'][0] / results['nginx'][0]:10.2f} (edge / nginx), "
                   f"{results['accel'][0] / results['nginx'][0]:.2f} (nginx + edge with X-Accel-Redirect / nginx)\n")
     finally:
-        if nginx:
-            nginx.terminate()
-            nginx.wait(10)
-        for server in servers:
-            server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        tear_down(nginx, servers, tmp)
 
 
 if __name__ == "__main__":

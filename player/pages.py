@@ -1,5 +1,7 @@
 """The website's pages: shells whose scripts fetch their data from the tracker's JSON API."""
 
+from urllib.parse import urlsplit
+
 from flask import abort, current_app, render_template, request
 
 from protocol.ids import is_video_id
@@ -52,11 +54,29 @@ def upload():
 
 
 def watch(video_id):
-    return page("player/watch.html", video_id=checked(video_id))
+    return page("player/watch.html", video_id=checked(video_id), boot=boot(video_id))
 
 
 def embed(video_id):
-    return page("player/embed.html", video_id=checked(video_id), embeddable=True)
+    return page("player/embed.html", video_id=checked(video_id), boot=boot(video_id), embeddable=True)
+
+
+def boot(video_id):
+    """The video and its sources as the tracker mounting us would answer them, carried in the page so
+    the player starts at once (bench/first_frame.py); None when the pages talk to another tracker
+    (PLAYER_TRACKER_URL) or this one does not hold the video: the scripts then ask the API."""
+    find = current_app.extensions.get("player.boot")
+    if find is None or current_app.config["PLAYER_TRACKER_URL"]:
+        return None
+    found = find(video_id)
+    if found and found["sources"]["sources"]:
+        found["preconnect"] = origin(found["sources"]["sources"][0]["url"])
+    return found
+
+
+def origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def not_found(error):

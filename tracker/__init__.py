@@ -41,6 +41,7 @@ def create_app(config=None):
                       donations.bp, reports.bp, replication.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
+    app.extensions["player.boot"] = catalog.boot  # the pages' data, without an import of tracker in player/
     return app
 
 

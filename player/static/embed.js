@@ -10,13 +10,14 @@
  */
 (function () {
   "use strict";
-  const {setStatus, trackerUrl} = window.SlipstreamSite;
+  const {boot, setStatus, trackerUrl} = window.SlipstreamSite;
   const stage = document.querySelector(".embed-stage");
   const status = document.getElementById("player-status");
   const video = document.getElementById("player");
   const player = window.Slipstream.play(video, {
     tracker: trackerUrl(),
     videoId: stage.dataset.videoId,
+    sources: (boot(stage.dataset.videoId) || {}).sources,  // carried in the page: no lookup first
     // Embeds play on load unless the host page asks otherwise, as with ?autoplay=0 on other sites.
     autoplay: new URLSearchParams(location.search).get("autoplay") !== "0",
   });

@@ -25,8 +25,9 @@
       this.refreshedAt = 0;
     }
 
-    async find() {
-      const answer = await this.getJson(this.api + "/sources");
+    /* The tracker's sources answer: `known` if the page carried it, else asked for. */
+    async find(known) {
+      const answer = known || await this.getJson(this.api + "/sources");
       this.list = Array.isArray(answer.sources) ? answer.sources : [];
       this.foundBy = answer.found_by || this.tracker;
       if (!this.list.length) {

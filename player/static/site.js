@@ -71,11 +71,22 @@
     return date.toLocaleDateString();
   }
 
+  /* What the tracker put in the page for `videoId` (pages.py boot: {video, sources}), or null. */
+  function boot(videoId) {
+    const tag = document.getElementById("slipstream-boot");
+    try {
+      const data = tag ? JSON.parse(tag.textContent) : null;
+      return data && data.video && data.video.id === videoId ? data : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
   function setStatus(node, text, kind) {
     node.textContent = text || "";
     node.dataset.kind = kind || "";
     node.hidden = !text;
   }
 
-  global.SlipstreamSite = {api, postJson, el, trackerUrl, formatDuration, formatDate, setStatus};
+  global.SlipstreamSite = {api, postJson, el, trackerUrl, boot, formatDuration, formatDate, setStatus};
 })(window);

@@ -84,8 +84,39 @@
     return scripts[path];
   }
 
-  /* hls.js from the page if it loaded it, else from the server that served this script. */
-  const loadHls = () => loadScript("../vendor/hls.min.js", "Hls");
+  /* hls.js from the page if it loads it (its <script defer> may come after ours, so the player starts
+   * fetching while hls.js is still being parsed), else from the server that served this script. */
+  function loadHls() {
+    if (global.Hls) return Promise.resolve(global.Hls);
+    const tag = document.querySelector('script[src$="/hls.min.js"]');
+    if (!tag) return loadScript("../vendor/hls.min.js", "Hls");
+    scripts.page = scripts.page || new Promise((resolve, reject) => {
+      tag.addEventListener("load", () => (global.Hls ? resolve(global.Hls) : reject(new Error(tag.src + " defined no Hls"))));
+      tag.addEventListener("error", () => reject(new Error("could not load " + tag.src)));
+    });
+    return scripts.page;
+  }
+
+  const lines = (playlist) => playlist.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+
+  /* The first URI line of a media playlist: its first segment. */
+  function firstUri(playlist) {
+    return lines(playlist).find((line) => !line.startsWith("#")) || null;
+  }
+
+  /* The variant of a master playlist to start with: the smallest at least `height` pixels high (what
+   * hls.js's capLevelToPlayerSize allows at most), else the largest; the first listed if none says its size. */
+  function startVariant(master, height) {
+    const variants = [];
+    let size = null;
+    for (const line of lines(master)) {
+      if (line.startsWith("#EXT-X-STREAM-INF:")) size = /RESOLUTION=\d+x(\d+)/.exec(line);
+      else if (!line.startsWith("#")) variants.push({uri: line, height: size ? Number(size[1]) : 0});
+    }
+    if (!variants.length || variants.some((v) => !v.height)) return variants.length ? variants[0].uri : null;
+    variants.sort((a, b) => a.height - b.height);
+    return (variants.find((v) => v.height >= height) || variants[variants.length - 1]).uri;
+  }
 
   /* The parts, in load order; sha256.js only where WebCrypto is missing (see player-verify.js). */
   const PARTS = [["error.js", "SlipstreamError"], ["player-sources.js", "SlipstreamSources"],
@@ -116,6 +147,8 @@
       this.muted = false;      // true when autoplay was only allowed muted
       this.recoveredMedia = false;
       this.hls = null;
+      this.early = new Map();  // name → {bytes: promise, stats}: files fetched before hls.js asks (fetchAhead)
+      this.startVariant = null;  // the media playlist fetched ahead, which hls.js is told to start with
       this.listeners = {};
       this.ready = this.start();
     }
@@ -171,6 +204,52 @@
     /* The bytes of the file behind `url`, from the first source whose copy matches the manifest.
      * A source that fails (bad bytes, HTTP error, timeout) is reported and not used again. */
     async fetchVerified(url, signal, loaderStats, loadPolicy) {
+      const early = this.early.get(this.fileName(url));
+      if (early && !early.taken) {
+        early.taken = true;  // hls.js asks again only after a failure, and then the network answers
+        try {
+          const bytes = await early.bytes;
+          // The transfer's own times, which hls.js's bandwidth estimate reads.
+          if (loaderStats) Object.assign(loaderStats.loading, early.stats.loading);
+          return bytes;
+        } catch (err) {
+          if (signal.aborted) throw err;  // else that source is dropped already: fetch below, from the next
+        }
+      }
+      return this.fetchFromSources(url, signal, loaderStats, loadPolicy);
+    }
+
+    /* Fetched ahead (fetchAhead): `name`'s verified bytes, kept for hls.js's loader. */
+    prefetch(name) {
+      if (!this.early.has(name)) {
+        const stats = {loading: {start: performance.now(), first: 0, end: 0}, loaded: 0, total: 0, chunkCount: 0};
+        const bytes = this.fetchFromSources(this.fileUrl(this.source, name), new AbortController().signal, stats, null);
+        bytes.catch(() => {});  // hls.js's own request sees the failure, or the next source's bytes
+        this.early.set(name, {bytes, stats, taken: false});
+      }
+      return this.early.get(name).bytes;
+    }
+
+    /* What hls.js will ask for first, fetched while it loads and sets up the media source: the master
+     * playlist, the playlist of the variant that fits the player (hls.js is told to start there), that
+     * variant's init segment and first segment, the last two at once. Each is checked like any file. */
+    async fetchAhead() {
+      const master = this.fileUrl(this.source, "master.m3u8");
+      const text = async (name) => new TextDecoder().decode(await this.prefetch(name));
+      const nameOf = (uri, base) => this.fileName(new URL(uri, base).href);
+      const height = (this.video.clientHeight || 360) * (global.devicePixelRatio || 1);
+      const variant = startVariant(await text("master.m3u8"), height);
+      if (!variant) return;
+      this.startVariant = nameOf(variant, master);
+      const playlistUrl = this.fileUrl(this.source, this.startVariant);
+      const playlist = await text(this.startVariant);
+      const map = /^#EXT-X-MAP:.*URI="([^"]+)"/m.exec(playlist);
+      if (map) this.prefetch(nameOf(map[1], playlistUrl));
+      const segment = firstUri(playlist);
+      if (segment && !(this.options.startPosition > 0)) this.prefetch(nameOf(segment, playlistUrl));
+    }
+
+    async fetchFromSources(url, signal, loaderStats, loadPolicy) {
       const name = this.fileName(url);
       const entry = SlipstreamVerify.expected(this.manifest.files, name, url);
       const policyMs = loadPolicy && loadPolicy.maxTimeToFirstByteMs;
@@ -220,7 +299,9 @@
           throw new SlipstreamError("bad_id", "A video id is 40 lowercase hex characters.");
         }
         this.setState("finding", "Finding an edge…");
-        await this.edges.find();
+        // The page may carry the tracker's answer (pages.py boot): then no lookup.
+        const known = this.options.sources;
+        await this.edges.find(known && known.video_id === this.videoId ? known : null);
         this.setState("verifying", "Checking the video against its id…");
         for (const source of this.edges.list) {
           try {
@@ -235,6 +316,7 @@
           throw new SlipstreamError("no_valid_source", "No edge sent a manifest matching this video's id.");
         }
         this.setState("loading", "Loading…");
+        this.fetchAhead().catch(() => {});  // hls.js asks again for what fails here
         await this.attach();
       } catch (err) {
         this.fail(err);
@@ -295,6 +377,12 @@
       const hls = new Hls(this.hlsConfig(startPosition));
       this.hls = hls;
       hls.on(Hls.Events.ERROR, (event, data) => this.onHlsError(Hls, hls, data));
+      // Start with the variant fetched ahead (hls.js sorts its levels, so it is found by name); the
+      // listener runs before hls.js starts loading (its playlist loader's checkAutostartLoad).
+      hls.once(Hls.Events.MANIFEST_PARSED, (event, data) => {
+        const level = data.levels.findIndex((l) => this.fileName(l.uri || l.url) === this.startVariant);
+        if (level >= 0 && (this.options.hls || {}).startLevel === undefined) hls.startLevel = level;
+      });
       hls.loadSource(this.fileUrl(source, "master.m3u8"));
       hls.attachMedia(this.video);
     }

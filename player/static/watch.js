@@ -1,14 +1,16 @@
 /* Watch page: the video's metadata from the tracker, and the Slipstream player. */
 (function () {
   "use strict";
-  const {api, el, formatDate, setStatus, trackerUrl} = window.SlipstreamSite;
+  const {api, boot, el, formatDate, setStatus, trackerUrl} = window.SlipstreamSite;
   const article = document.querySelector(".watch");
   const videoId = article.dataset.videoId;
   const status = document.getElementById("player-status");
 
+  const carried = boot(videoId);  // the tracker's answers, in the page: no lookups before the first frame
+
   async function showMetadata() {
     try {
-      const video = await api("/api/v1/videos/" + videoId);
+      const video = carried ? carried.video : await api("/api/v1/videos/" + videoId);
       document.getElementById("video-title").textContent = video.title || "Untitled";
       document.title = (video.title || "Untitled") + " · " + document.title.split(" · ").pop();
       document.getElementById("video-creator").textContent = video.creator || "anonymous";
@@ -37,7 +39,8 @@
         + " dropped and reported." : "");
   }
 
-  const player = window.Slipstream.play(document.getElementById("player"), {tracker: trackerUrl(), videoId});
+  const player = window.Slipstream.play(document.getElementById("player"),
+    {tracker: trackerUrl(), videoId, sources: carried && carried.sources});
   window.slipstreamPlayer = player;
   // Our own seek bar under the video, with preview thumbnails (the native one cannot be hooked).
   window.SlipstreamThumbnails.attach(player, document.querySelector(".stage"));

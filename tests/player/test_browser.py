@@ -10,6 +10,14 @@ from tests.player.chromium import ARTIFACTS, PLAYING, SIZES, Tab
 from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
+LIE_IN_BOOT = """new MutationObserver((changes, observer) => {
+  const tag = document.getElementById("slipstream-boot");
+  if (!tag) return;
+  observer.disconnect();
+  const boot = JSON.parse(tag.textContent);
+  boot.sources.sources.unshift(%s);
+  tag.textContent = JSON.stringify(boot);
+}).observe(document, {childList: true, subtree: true});"""
 
 
 def player_state(page):
@@ -33,10 +41,17 @@ def record_first_frame(page_name, state):
 @pytest.mark.parametrize("page_name", ["watch", "embed"])
 def test_page_plays_the_video_from_an_edge(network, published, tab, tmp_path, page_name):
     vid = published["video_id"]
+    asked = []
+    tab.page.on("request", lambda request: asked.append(request.url))
     page = tab.open(f"{network.tracker.url}/{page_name}/{vid}")
     tab.wait(PLAYING, message="currentTime > 1.5 s and more than 30 decoded frames")
     state = player_state(page)
     record_first_frame(page_name, state)
+    # The page carried the video and its sources (player/pages.py boot): the player asked for neither.
+    assert not [url for url in asked if "/api/v1/videos/" in url and not url.endswith("/reports")]
+    # Fetched ahead (slipstream-player.js fetchAhead) and each file asked for once, hls.js taking those bytes.
+    media = [url for url in asked if f"/videos/{vid}/" in url and "/api/" not in url]
+    assert len(media) == len(set(media)), media
     tab.screenshot(tmp_path, f"{page_name}-playing.png")
 
     assert state["state"] == "playing" and state["mode"] == "mse" and state["verified"]
@@ -69,6 +84,9 @@ def test_a_source_whose_manifest_does_not_hash_to_the_id_is_skipped(network, pub
         route.fulfill(response=answer, json=body)
 
     tab.page.route(f"**/api/v1/videos/{vid}/sources", sources)
+    # The same lie in the sources the page carries (player/pages.py boot), told as the parser inserts them
+    # (a page fulfilled by the test would lose its loopback address space, and with it the edges).
+    tab.page.add_init_script(LIE_IN_BOOT % json.dumps({"node": "f" * 64, "url": liar}))
     tab.page.route(f"{liar}/**", lambda route: route.fulfill(
         body=tampered, content_type="application/json", headers={"Access-Control-Allow-Origin": "*"}))
     tab.open(f"{network.tracker.url}/embed/{vid}")

@@ -121,7 +121,9 @@ def test_watch_page_has_the_player_and_oembed_discovery(client):
     html = client.get(f"/watch/{VID}").get_data(as_text=True)
     assert f'data-video-id="{VID}"' in html and "<video id=\"player\"" in html
     scripts = re.findall(r'<script defer src="([^"]+)"', html)
-    assert scripts.index("/player/vendor/hls.min.js") < scripts.index("/player/static/slipstream-player.js")
+    # hls.js last: the player starts fetching while the browser still parses it (slipstream-player.js loadHls).
+    assert scripts[-1] == "/player/vendor/hls.min.js" and "/player/static/slipstream-player.js" in scripts
+    assert 'id="slipstream-boot"' not in html  # a video this tracker does not hold: the scripts ask the API
     assert 'type="application/json+oembed"' in html
     assert f"/embed/{VID}" in html  # the embed snippet
 

@@ -50,13 +50,27 @@ def sources(video_id):
     except NotFound:
         return federation.sources(video_id, hops)  # peer trackers may know it
     federation.counted("local")
-    nodes = live_sources([video.id]).get(video.id, [])[:MAX_SOURCES]
+    return sources_answer(video, live_sources([video.id]).get(video.id, []))
+
+
+def sources_answer(video, nodes):
     return {
         "video_id": video.id,
-        "sources": [{"node": n.id, "url": n.url} for n in nodes],
+        "sources": [{"node": n.id, "url": n.url} for n in nodes[:MAX_SOURCES]],
         # The donation ledger pays the tracker that found the edges.
         "found_by": current_app.config["SLIPSTREAM_PUBLIC_URL"],
     }
+
+
+def boot(video_id):
+    """What the watch and embed pages carry for their player (player/pages.py): the video's metadata and
+    sources exactly as the API answers them, so the first frame waits on neither lookup; None for a video
+    this tracker does not hold (the page's scripts then ask the API, and through it the peer trackers)."""
+    video = Video.get_or_none(Video.id == video_id)
+    if video is None:
+        return None
+    nodes = live_sources([video.id]).get(video.id, [])
+    return {"video": video.as_item(first_url(nodes)), "sources": sources_answer(video, nodes)}
 
 
 def live_sources(video_ids):
