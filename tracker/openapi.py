@@ -131,7 +131,7 @@ UNCREDITED = {"type": "array", "description": "served entries that earned nothin
                                                             "properties": {"node": STRING, "bytes": INTEGER, "reason": {
                                                                 "enum": ["no_audited_copy", "over_bound"]}}}}
 GIFT_REFUSALS = {"400": "a field is malformed (it is named)", "404": "no such video, or a node in served this "
-                 "tracker never knew"}
+                 "tracker never knew", "410": GONE}
 
 
 def donation_paths(trackers):
