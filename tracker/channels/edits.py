@@ -7,7 +7,7 @@ blocked channel may not (403 `channel_blocked`). The latest accepted document is
 """
 from flask import Blueprint
 
-from .. import clock, fields, signed, signers
+from .. import clock, fields, ratelimits, signed, signers
 from ..catalog.models import VISIBILITIES, Removal, Video
 from ..catalog.views import item
 from ..db import write_transaction
@@ -50,6 +50,7 @@ def delete(video_id):
 
 def owner_request(body, video_id):
     """The verified payload of a channel's request about the video at this URL."""
+    ratelimits.take("channels")
     payload = signed.verified_payload(body, signer="channel")
     if payload.get("video_id") != video_id:
         raise fields.invalid("video_id", "must be the id of the video in the URL")
