@@ -22,10 +22,11 @@ def update():
     now = clock.now()
     with write_transaction():
         channel = Channel.usable(payload["channel"], now)
-        signers.advance(channel.id, payload["timestamp"])
+        document = signed.as_received(body)
+        signers.advance(channel.id, payload["timestamp"], document, subject=channel.id)
         created = channel.document is None
         channel.name, channel.description, channel.updated = name, description, now
-        channel.document = signed.as_received(body)
+        channel.document = document
         channel.save()
         # Older clients show `creator`: it follows the channel's name.
         Video.update(creator=channel.display_name()).where(Video.channel == channel.id).execute()
