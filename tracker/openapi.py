@@ -11,50 +11,11 @@ from .catalog.views import MAX_PAGE, MAX_QUERY
 from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
+from .openapi_money import MONEY_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
-from .signed import MAX_SKEW
+from .openapi_parts import INTEGER, NUMBER, STRING, answer, json_body, payload, ref, signed
 
 bp = Blueprint("openapi", __name__)
-
-STRING, INTEGER, NUMBER = {"type": "string"}, {"type": "integer"}, {"type": "number"}
-
-
-def ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def answer(description, schema=None, status="200", refusals=None):
-    """The responses of an operation: its answer, the refusals it can meet, and `default` for the
-    rest (413 past the body limit, 500)."""
-    responses = {status: {"description": description}}
-    if schema:
-        responses[status]["content"] = {"application/json": {"schema": schema}}
-    for code, why in (refusals or {}).items():
-        responses[code] = {"description": why, "content": {"application/json": {"schema": ref("Error")}}}
-    responses["default"] = {"description": "an error", "content": {"application/json": {"schema": ref("Error")}}}
-    return {"responses": responses}
-
-
-def json_body(schema):
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-def signed(payload):
-    """A document signed by payload.node (tracker/signed.py)."""
-    return {"type": "object", "required": ["payload", "signature"],
-            "description": "Ed25519 signature by payload.node of the payload's canonical JSON",
-            "properties": {"payload": payload, "signature": {
-                "type": "string", "description": "the 64-byte Ed25519 signature in hex"}}}
-
-
-def payload(properties, required=()):
-    """A signed payload: node and timestamp, then the document's own fields."""
-    return {"type": "object", "required": ["node", "timestamp", *required], "properties": {
-        "node": fields.NODE_ID,
-        "timestamp": {"type": "number", "description": f"Unix seconds, within {MAX_SKEW} s of the "
-                      "tracker's clock and newer than the last one accepted from this node"},
-        **properties}}
-
 
 SIGNED_REFUSALS = {
     "400": "malformed (the field is named), a stale timestamp or a replay",
@@ -183,10 +144,14 @@ def donation_paths(trackers):
             **answer("the postings the gift would make", {"type": "object", "properties": {
                 "postings": POSTINGS, "exponent": INTEGER, "uncredited": UNCREDITED}}, refusals=GIFT_REFUSALS)}},
         "/api/v1/accounts/{account}": {"get": {
-            "summary": "an account's balances and statement, newest first", "parameters": [
+            "summary": "an account's balances and statement, newest first: each entry says why it was made "
+                       "(reason: donation, payout_requested, payout_paid, payout_rejected) and by what "
+                       "(its donation and video, or its payout)", "parameters": [
                 {"name": "account", "in": "path", "required": True, "schema": {
-                    "type": "string", "maxLength": MAX_ACCOUNT, "pattern": "^(creator|node|tracker|donor):[\\s\\S]",
-                    "description": "creator:<name>, node:<id>, tracker:<id or URL> or donor:external"}}, PAGE],
+                    "type": "string", "maxLength": MAX_ACCOUNT,
+                    "pattern": "^(creator|channel|node|tracker|donor|payouts):[\\s\\S]",
+                    "description": "creator:<name>, channel:<id>, node:<id>, tracker:<id or URL>, donor:external, "
+                                   "payouts:pending or payouts:paid"}}, PAGE],
             **answer("balances per currency and one page of entries", {"type": "object", "properties": {
                 "account": STRING, "balances": {"type": "object", "additionalProperties": INTEGER},
                 "entries": {"type": "array"}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
@@ -255,6 +220,7 @@ def document():
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **FEDERATION_PATHS,
             **REPORT_PATHS,
+            **MONEY_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
             "/healthz": {"get": {"summary": "health: the database answers", **answer(
                 "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},

@@ -28,12 +28,19 @@ def create_all(app):
 
 def add_missing_columns():
     """Columns a model gained after its table was made (an upgraded tracker keeps its data): added
-    with their defaults. Every column added since the first release is nullable or has a default."""
+    with their defaults. Every column added since the first release is nullable or has a default.
+    A column a model has since made optional (a posting's donation, now that payouts post too) loses
+    its NOT NULL."""
     migrator = SchemaMigrator.from_database(database.obj)
     for model in MODELS:
         if not model.table_exists():
             continue
-        have = {column.name for column in database.get_columns(model._meta.table_name)}
+        table = model._meta.table_name
+        have = {column.name: column for column in database.get_columns(table)}
         missing = [field for field in model._meta.sorted_fields if field.column_name not in have]
-        if missing:
-            migrate(*(migrator.add_column(model._meta.table_name, f.column_name, f) for f in missing))
+        relaxed = [field for field in model._meta.sorted_fields
+                   if field.null and field.column_name in have and not have[field.column_name].null]
+        operations = [migrator.add_column(table, f.column_name, f) for f in missing]
+        operations += [migrator.drop_not_null(table, f.column_name) for f in relaxed]
+        if operations:
+            migrate(*operations)
