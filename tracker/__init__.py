@@ -19,6 +19,7 @@ def create_app(config=None):
     from .catalog import placement, views as catalog
     from .federation import lookup as federation
     from .ledger import donations, payouts
+    from .moderation import flags
     from .nodes import audits, edge_announce, registration, replication, reports
 
     app = Flask(__name__)
@@ -38,7 +39,7 @@ def create_app(config=None):
     federation.init_app(app)
     audits.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
-                      donations.bp, payouts.bp, reports.bp, replication.bp):
+                      donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     return app

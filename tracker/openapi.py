@@ -189,6 +189,7 @@ RATE_LIMITED = {
     ("/api/v1/videos/{video_id}/sources", "get"): "too many lookups of videos this tracker does not know, which "
                                                   "it asks its peers about, from your address (TRACKER_RATE_LOOKUPS)",
     ("/api/v1/videos/{video_id}/reports", "post"): "too many reports from your address (TRACKER_REPORT_LIMIT)",
+    ("/api/v1/videos/{video_id}/flags", "post"): "too many flags from your address (TRACKER_RATE_FLAGS)",
 }
 RETRY_AFTER = {"Retry-After": {"required": True, "description": "whole seconds until the limit lets this address "
                                "try again (RFC 9110 section 10.2.3)", "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}

@@ -3,6 +3,7 @@ from . import fields
 from .ledger.currencies import CURRENCIES
 from .ledger.models import MAX_DESTINATION, MAX_NOTE
 from .ledger.payouts import STATES
+from .moderation.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
 from .openapi_parts import ADMIN_REFUSALS, INTEGER, STRING, answer, json_body, payload, signed
 
 PAYOUT = {"type": "object", "properties": {
@@ -49,4 +50,30 @@ PAYOUT_PATHS = {
             "409": "the payout was already decided"})}},
 }
 
-MONEY_PATHS = {**PAYOUT_PATHS}
+VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}
+FLAG_PATHS = {
+    "/api/v1/videos/{video_id}/flags": {"post": {
+        "summary": "flag a video for the operator; an address flagging the same video again counts once",
+        "parameters": [VIDEO_ID], **json_body({"type": "object", "required": ["reason"], "properties": {
+            "reason": {"enum": list(REASONS)}, "note": fields.text_schema(0, MAX_FLAG_NOTE, nullable=True)}}),
+        **answer("the flag was taken", {"type": "object", "properties": {
+            "video_id": STRING, "reason": STRING,
+            "counted": {"type": "boolean", "description": "false: this address already flagged the video"}}},
+            status="201", refusals={"400": "the video id, reason or note is malformed", "404": "no such video"})}},
+    "/api/v1/admin/flags": {"get": {
+        "summary": "videos with open flags, most recently flagged first (operator)", "parameters": [PAGE],
+        **answer("one page of flagged videos", {"type": "object", "properties": {
+            "videos": {"type": "array", "items": {"type": "object", "properties": {
+                "video_id": STRING, "title": {"type": ["string", "null"]}, "flags": INTEGER,
+                "reasons": {"type": "object", "additionalProperties": INTEGER},
+                "notes": {"type": "array", "items": STRING}, "latest": {"type": "string", "format": "date-time"}}}},
+            "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
+            refusals={"400": "page is malformed", **ADMIN_REFUSALS})}},
+    "/api/v1/admin/flags/{video_id}/dismiss": {"post": {
+        "summary": "dismiss a video's open flags (operator)", "parameters": [
+            {"name": "video_id", "in": "path", "required": True, "schema": STRING}],
+        **answer("how many flags were dismissed", {"type": "object", "properties": {
+            "video_id": STRING, "dismissed": INTEGER}}, refusals={**ADMIN_REFUSALS, "404": "no open flags"})}},
+}
+
+MONEY_PATHS = {**FLAG_PATHS, **PAYOUT_PATHS}

@@ -16,11 +16,11 @@ past the lookup: the loser's transaction rolls back and it answers like a repeat
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
 
 from peewee import (EXCLUDED, JOIN, BigAutoField, BigIntegerField, CharField, CompositeKey, DoubleField,
                     ForeignKeyField, IntegrityError, fn)
 
+from ..clock import iso
 from ..db import BaseModel, JSONField, write_transaction
 from ..nodes.models import Node
 from ..refusals import Conflict, NotFound, Unproven
@@ -229,10 +229,6 @@ def unknown_nodes(node_ids):
 def fingerprint_of(gift):
     canonical = json.dumps(gift, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def iso(stamp):
-    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def total_postings():
