@@ -17,6 +17,7 @@ def register(bp):
     bp.add_url_rule("/upload", "upload", upload)
     bp.add_url_rule("/watch/<video_id>", "watch", watch)
     bp.add_url_rule("/embed/<video_id>", "embed", embed)
+    bp.add_url_rule("/admin", "admin", admin)
     bp.register_error_handler(404, not_found)
     bp.context_processor(page_context)
 
@@ -57,6 +58,13 @@ def watch(video_id):
 
 def embed(video_id):
     return page("player/embed.html", video_id=checked(video_id), embeddable=True)
+
+
+def admin():
+    """The operator's page: a shell; its script asks the operator API with the token typed in."""
+    response = page("player/admin.html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def not_found(error):

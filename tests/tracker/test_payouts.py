@@ -1,14 +1,12 @@
 """Payouts through Flask's test client, on SQLite and on PostgreSQL: a channel's or a node's key claims
 its balance, the operator pays or rejects, and the ledger stays balanced through every step."""
 import time
-import uuid
 
-import nacl.signing
 import pytest
 
-from protocol.signing import node_id, sign
+from protocol.signing import sign
 from tests.edges import Edge
-from tests.tracker.actions import assert_error, audit_all, make_app, publish
+from tests.tracker.actions import Owner, assert_error, audit_all, credit, make_app, publish
 from tracker.db import database
 from tracker.ledger.audit import check
 from tracker.ledger.models import DONOR, Donation, Payout, Posting
@@ -20,31 +18,6 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def tracker_config():
     return {"TRACKER_ADMIN_TOKEN": TOKEN}
-
-
-class Owner:
-    """A channel's (or a node's) key, signing payout claims with a clock that only goes forward."""
-
-    def __init__(self, kind="channel", key=None):
-        self.kind, self.key = kind, key or nacl.signing.SigningKey.generate()
-        self.id = node_id(self.key)
-        self.account = f"{kind}:{self.id}"
-        self.last = 0.0
-
-    def claim(self, amount=400, currency="EUR", destination="IBAN DE02 1203 0000 0000 2020 51", **changes):
-        self.last = max(time.time(), self.last + 0.001)
-        payload = {self.kind: self.id, "timestamp": self.last, "amount": amount, "currency": currency,
-                   "destination": destination, **changes}
-        return sign(payload, self.key)
-
-
-def credit(app, account, amount, currency="EUR"):
-    """Give `account` money through the ledger's own posting of a donation (until channels get theirs
-    from donations to their videos)."""
-    database.initialize(app.extensions["tracker.db"])
-    with database.connection_context():
-        gift = {"video_id": "0" * 40, "amount": amount, "currency": currency, "tracker": "tracker:test"}
-        Donation.record(uuid.uuid4().hex, gift, [(DONOR, -amount), (account, amount)], [], time.time())
 
 
 def breaches(app):
