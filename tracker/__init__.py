@@ -19,7 +19,7 @@ def create_app(config=None):
     from .catalog import placement, views as catalog
     from .federation import lookup as federation
     from .ledger import donations, payouts
-    from .moderation import flags
+    from .flags import views as flags
     from .nodes import audits, edge_announce, registration, replication, reports
 
     app = Flask(__name__)

@@ -3,7 +3,7 @@ from . import fields
 from .ledger.currencies import CURRENCIES
 from .ledger.models import MAX_DESTINATION, MAX_NOTE
 from .ledger.payouts import STATES
-from .moderation.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
+from .flags.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
 from .openapi_parts import ADMIN_REFUSALS, INTEGER, STRING, answer, json_body, payload, signed
 
 PAYOUT = {"type": "object", "properties": {
