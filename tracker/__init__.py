@@ -1,7 +1,8 @@
 """The tracker: the ledger of edges, placement of uploads, and the catalog (README.md, architecture).
 
 Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (videos, search,
-placement), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
+placement, removals), `channels/` (creators' keys: their signed edits and deletions, and the
+operator's moderation), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
 failure reports), `ledger/` (donations and the money ledger), `federation/` (lookups across
 trackers); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
 metrics, ratelimits) serve them all and import none of them.
@@ -17,9 +18,10 @@ def create_app(config=None):
     from . import config as settings, cors, db, errors, identity, metrics, openapi, ratelimits, schema, status
     from .bittorrent import frontend as bittorrent
     from .catalog import placement, views as catalog
+    from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
-    from .ledger import donations, payouts
     from .flags import views as flags
+    from .ledger import donations, payouts
     from .nodes import audits, edge_announce, registration, replication, reports
 
     app = Flask(__name__)
@@ -39,7 +41,8 @@ def create_app(config=None):
     federation.init_app(app)
     audits.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
-                      donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp):
+                      donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp, channels.bp, edits.bp,
+                      moderation.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     return app

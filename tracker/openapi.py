@@ -13,13 +13,11 @@ from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
 from .openapi_money import MONEY_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
-from .openapi_parts import INTEGER, NUMBER, STRING, answer, json_body, payload, ref, signed
+from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
+from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
 
 bp = Blueprint("openapi", __name__)
 
-SIGNED_REFUSALS = {
-    "400": "malformed (the field is named), a stale timestamp or a replay",
-    "403": "the signature does not verify with payload.node's key, or the node may not do this"}
 PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}
 VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}
 
@@ -27,7 +25,10 @@ SCHEMAS = {
     "Error": {"type": "object", "required": ["error", "message"],
               "properties": {"error": STRING, "message": STRING}},
     "Video": {"type": "object", "properties": {
-        "id": STRING, "title": STRING, "description": STRING, "creator": STRING, "duration": NUMBER,
+        "id": STRING, "title": STRING, "description": STRING, "duration": NUMBER,
+        "creator": {**STRING, "description": "free text for an anonymous video; a channel's video: its channel's name"},
+        "channel": {"type": ["string", "null"], "description": "the owning channel's key; null: anonymous"},
+        "visibility": {"enum": ["public", "unlisted"]},
         "created": {"type": "string", "format": "date-time"}, "size": INTEGER,
         "renditions": {"type": "array", "items": {"type": "object", "properties": {
             "name": STRING, "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
@@ -52,7 +53,10 @@ TASK = {"oneOf": [
         "action": {"const": "replicate"}, "video_id": fields.VIDEO_ID, "sources": {"type": "array", "items": STRING},
         "size": {**INTEGER, "description": "the package's bytes, manifest included: hold them, accept no more"}}},
     {"type": "object", "required": ["action", "video_id"], "properties": {
-        "action": {"const": "delete"}, "video_id": fields.VIDEO_ID}}]}
+        "action": {"const": "delete"}, "video_id": fields.VIDEO_ID}},
+    {"type": "object", "required": ["action", "video_id", "reason"], "description": "the video was deleted or "
+     "taken down: delete the copy now", "properties": {
+        "action": {"const": "remove"}, "video_id": fields.VIDEO_ID, "reason": {"enum": ["deleted", "takedown"]}}}]}
 
 NODE_PATHS = {
     "/api/v1/nodes/announce": {"post": {
@@ -74,20 +78,26 @@ REGISTER = {
     **json_body(signed(REGISTRATION)),
     **answer("registered", {"type": "object", "properties": {"video_id": STRING}}, status="201", refusals={
         **SIGNED_REFUSALS, "404": "no such upload", "409": "the upload already produced another video",
+        "410": "the video was deleted or taken down here: its id is refused for good",
         "422": "the node's URL is not proven, or the package there failed its check"})}
 
 
 def placement_path(max_size):
     """Placement, where `size` is at most what one address may hold reserved (TRACKER_RATE_RESERVED)."""
     return {"/api/v1/uploads": {"post": {
-        "summary": "placement of an upload on a live edge", **json_body({
-            "type": "object", "required": ["title", "size"], "properties": {
-                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
-                "description": fields.text_schema(0, 5000, nullable=True),
-                "creator": fields.text_schema(0, 100, nullable=True)}}),
+        "summary": "placement of an upload on a live edge: anonymous, or signed by a channel that will own "
+                   "the video", **json_body({"anyOf": [{
+                       "type": "object", "required": ["title", "size"], "not": {"required": ["payload"]},
+                       "properties": {
+                           "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
+                           "description": fields.text_schema(0, 5000, nullable=True),
+                           "creator": fields.text_schema(0, 100, nullable=True)}},
+                       signed_placement(max_size)]}),
         **answer("where to upload, with a signed ticket", {"type": "object", "properties": {
             "upload_url": STRING, "ticket": STRING, "node": STRING, "expires": INTEGER, "upload": STRING}},
-            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}}}
+            refusals={"400": "a field is malformed (it is named), a stale timestamp or a replay",
+                      "403": "the channel's signature does not verify, or the operator blocked the channel",
+                      "507": "no live edge has room"})}}}
 
 
 CATALOG_PATHS = {
@@ -100,7 +110,8 @@ CATALOG_PATHS = {
         "post": REGISTER},
     "/api/v1/videos/{video_id}": {"get": {
         "summary": "one video's metadata", "parameters": [VIDEO_ID],
-        **answer("the video", ref("Video"), refusals={"404": "no such video"})}},
+        **answer("the video", ref("Video"), refusals={"404": "no such video", "410": GONE})},
+        **CHANNEL_VIDEO_OPERATIONS},
     "/api/v1/videos/{video_id}/sources": {"get": {
         "summary": "live edges holding the video, best first; peer trackers are asked about an unknown "
                    "video", "parameters": [VIDEO_ID, *SOURCES_PARAMETERS],
@@ -108,7 +119,8 @@ CATALOG_PATHS = {
                              "properties": {
             "video_id": STRING, "found_by": STRING, "sources": {"type": "array", "items": {
                 "type": "object", "properties": {"node": STRING, "url": STRING}}}}},
-            refusals={"400": "hops is malformed", "404": "neither this tracker nor its peers know it"})}},
+            refusals={"400": "hops is malformed", "404": "neither this tracker nor its peers know it",
+                      "410": GONE})}},
 }
 
 
@@ -220,6 +232,7 @@ def document():
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **FEDERATION_PATHS,
+            **CHANNEL_PATHS,
             **REPORT_PATHS,
             **MONEY_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
@@ -228,7 +241,8 @@ def document():
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "the text exposition format", "content": {"text/plain": {"schema": STRING}}}}}},
         }), {"503": UNAVAILABLE}), **BITTORRENT_PATHS}, SERVER_ANSWERS),
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"operator": {
+            "type": "http", "scheme": "bearer", "description": "TRACKER_ADMIN_TOKEN"}}},
     }
 
 

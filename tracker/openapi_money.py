@@ -1,10 +1,11 @@
 """The OpenAPI description of moderation and money: flags, payouts, and the operator's side of both."""
 from . import fields
+from .flags.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
 from .ledger.currencies import CURRENCIES
 from .ledger.models import MAX_DESTINATION, MAX_NOTE
 from .ledger.payouts import STATES
-from .flags.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
-from .openapi_parts import ADMIN_REFUSALS, INTEGER, STRING, answer, json_body, payload, signed
+from .openapi_base import INTEGER, STRING, answer, json_body, payload, signed
+from .openapi_channels import OPERATOR_REFUSALS as ADMIN_REFUSALS
 
 PAYOUT = {"type": "object", "properties": {
     "payout": STRING, "account": {"type": "string", "description": "channel:<id> or node:<id>"},

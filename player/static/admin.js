@@ -20,11 +20,12 @@
                       body: JSON.stringify(body)});
   }
 
-  /* Run an operator action from `button`, then show the lists again; a refusal is shown, not thrown. */
-  async function act(button, path, body, done) {
+  /* Run operator calls ([path, body] each, in order) from `button`, then show the lists again; a refusal
+   * is shown, not thrown. */
+  async function act(button, calls, done) {
     button.disabled = true;
     try {
-      await call(path, body);
+      for (const [path, body] of calls) await call(path, body);
       setStatus(status, done, "ok");
       await refresh();
     } catch (err) {
@@ -39,10 +40,12 @@
                                 placeholder: "reason (shown in the takedown record)"});
     const takeDown = el("button", {type: "button", class: "danger", "data-action": "takedown"}, "Take down");
     const dismiss = el("button", {type: "button", "data-action": "dismiss"}, "Dismiss");
-    takeDown.addEventListener("click", () => act(takeDown, "/api/v1/admin/takedowns",
-      {video_id: video.video_id, reason: reason.value.trim() || "flagged: " + reasons}, "Taken down."));
-    dismiss.addEventListener("click", () => act(dismiss, `/api/v1/admin/flags/${video.video_id}/dismiss`, {},
-      "Flags dismissed."));
+    const closeFlags = [`/api/v1/admin/flags/${video.video_id}/dismiss`, {}];
+    // A video taken down cannot be flagged again, so its open flags are dealt with: closed with it.
+    takeDown.addEventListener("click", () => act(takeDown, [
+      ["/api/v1/admin/takedowns", {video_id: video.video_id, reason: reason.value.trim() || "flagged: " + reasons}],
+      closeFlags], "Taken down."));
+    dismiss.addEventListener("click", () => act(dismiss, [closeFlags], "Flags dismissed."));
     return el("li", {class: "admin-item", "data-video-id": video.video_id}, [
       el("a", {href: "/watch/" + video.video_id, class: "card-title"}, video.title || video.video_id),
       el("p", {class: "card-meta"}, [video.flags + (video.flags === 1 ? " flag" : " flags"), " · ", reasons,
@@ -70,7 +73,7 @@
         note.focus();
         return;
       }
-      act(button, "/api/v1/admin/payouts/" + payout.payout, {state, [field]: note.value.trim()},
+      act(button, [["/api/v1/admin/payouts/" + payout.payout, {state, [field]: note.value.trim()}]],
           state === "paid" ? "Marked paid." : "Rejected; the amount went back.");
     };
     paid.addEventListener("click", () => decide(paid, "paid", "reference"));

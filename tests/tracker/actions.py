@@ -5,10 +5,8 @@ import time
 import uuid
 from types import SimpleNamespace
 
-import nacl.signing
 import requests
 
-from protocol.signing import node_id, sign
 from tests.servers import GENEROUS_LIMITS
 from tracker import create_app
 from tracker.db import database
@@ -74,22 +72,6 @@ class OverHttp:
     def post(self, path, json):
         answer = requests.post(self.url + path, json=json, timeout=10)
         return SimpleNamespace(status_code=answer.status_code, json=answer.json())
-
-
-class Owner:
-    """A channel's (or a node's) key, signing payout claims with a clock that only goes forward."""
-
-    def __init__(self, kind="channel", key=None):
-        self.kind, self.key = kind, key or nacl.signing.SigningKey.generate()
-        self.id = node_id(self.key)
-        self.account = f"{kind}:{self.id}"
-        self.last = 0.0
-
-    def claim(self, amount=400, currency="EUR", destination="IBAN DE02 1203 0000 0000 2020 51", **changes):
-        self.last = max(time.time(), self.last + 0.001)
-        payload = {self.kind: self.id, "timestamp": self.last, "amount": amount, "currency": currency,
-                   "destination": destination, **changes}
-        return sign(payload, self.key)
 
 
 def credit(app, account, amount, currency="EUR"):

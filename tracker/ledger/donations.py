@@ -124,8 +124,11 @@ def read_gift(body):
     if unknown:
         # Like any other reference to something this tracker does not have (the video): a 404.
         raise ApiError(404, "unknown_node", f"this tracker never knew the node {unknown[0]}")
-    return {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
+    gift = {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
             "served": dict(sorted(served.items())), "tracker": finding_tracker(body.get("found_by"))}
+    if video.channel:  # only then: an anonymous video's gift keeps its idempotency fingerprint
+        gift["channel"] = video.channel
+    return gift
 
 
 def gift_schema(trackers, query):
@@ -177,7 +180,8 @@ def postings(gift):
     a share claimed for a node that did not earn it goes to the creator (ledger/credit.py)."""
     config = current_app.config
     claims, earners, uncredited = credit(Video.get_by_id(gift["video_id"]), gift["served"], clock.now(), config)
-    creator = "creator:" + gift["creator"]
+    # A channel's video pays the channel's key holder; an anonymous one a name anybody may type.
+    creator = "channel:" + gift["channel"] if gift.get("channel") else "creator:" + gift["creator"]
     accounts = {("creator",): creator, ("tracker",): gift["tracker"]}
     shares = {}
     for party, share in split(gift["amount"], config["TRACKER_SPLIT"], claims):

@@ -1,4 +1,5 @@
-"""The pieces every part of the tracker's OpenAPI document is built of (openapi.py, openapi_money.py)."""
+"""The pieces every part of the tracker's OpenAPI document is built of (openapi.py): references,
+answers with their refusals, JSON bodies, and signed documents (tracker/signed.py)."""
 from . import fields
 from .signed import MAX_SKEW
 
@@ -26,7 +27,7 @@ def json_body(schema):
 
 
 def signed(payload, signer="node"):
-    """A document signed by the key in payload.<signer> (tracker/signed.py)."""
+    """A document signed by the key in payload[signer] (tracker/signed.py)."""
     return {"type": "object", "required": ["payload", "signature"],
             "description": f"Ed25519 signature by payload.{signer} of the payload's canonical JSON",
             "properties": {"payload": payload, "signature": {
@@ -34,7 +35,8 @@ def signed(payload, signer="node"):
 
 
 def payload(properties, required=(), signer="node"):
-    """A signed payload: the signer's key (a node's, a channel's) and timestamp, then the document's own fields."""
+    """A signed payload: the signer's key (a node's or a channel's) and timestamp, then the document's
+    own fields."""
     return {"type": "object", "required": [signer, "timestamp", *required], "properties": {
         signer: fields.NODE_ID,
         "timestamp": {"type": "number", "description": f"Unix seconds, within {MAX_SKEW} s of the "
@@ -42,6 +44,6 @@ def payload(properties, required=(), signer="node"):
         **properties}}
 
 
-# The operator's routes (admin.py): a bearer token, TRACKER_ADMIN_TOKEN.
-ADMIN_REFUSALS = {"401": "no Authorization: Bearer <TRACKER_ADMIN_TOKEN> was sent",
-                  "403": "the token is wrong, or the operator API is off (TRACKER_ADMIN_TOKEN unset)"}
+SIGNED_REFUSALS = {
+    "400": "malformed (the field is named), a stale timestamp or a replay",
+    "403": "the signature does not verify with payload.node's key, or the node may not do this"}
