@@ -72,6 +72,9 @@ def test_the_deny_list_is_the_operators(client, method):
 def test_bad_deny_requests_are_400(client):
     assert_error(deny(client, "not-a-video"), 400, "invalid_video_id")
     assert_error(deny(client, "ab" * 20, reason=5), 400, "invalid_reason")
+    assert_error(deny(client, "ab" * 20, reason={}), 400, "invalid_reason")
+    assert_error(client.post(f"/api/v1/deny/{'ab' * 20}", data="not json", headers=BEARER,
+                             content_type="application/json"), 400, "invalid_reason")
     assert_error(deny(client, "ab" * 20, reason="x" * 501), 400, "invalid_reason")
     assert client.get("/api/v1/deny", headers=BEARER).json == {"denied": []}
 
