@@ -49,7 +49,8 @@ def lookup(client, address, video_id=None):
 
 
 def flag(client, address, video_id):
-    return client.post(f"/api/v1/videos/{video_id}/flags", json={"reason": "spam"}, environ_base={"REMOTE_ADDR": address})
+    return client.post(f"/api/v1/videos/{video_id}/flags", json={"reason": "spam"},
+                       environ_base={"REMOTE_ADDR": address})
 
 
 def channel_request(client, address, video_id=None):

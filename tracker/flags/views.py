@@ -31,9 +31,10 @@ def flag(video_id):
 def flagged():
     page = fields.page_number(request.args)
     groups, total = Flag.open_by_video(page, PER_PAGE)
-    titles = dict(Video.select(Video.id, Video.title).where(Video.id.in_([g["video_id"] for g in groups])).tuples()) \
-        if groups else {}
-    videos = [{**group, "title": titles.get(group["video_id"]), "latest": clock.iso(group["latest"])} for group in groups]
+    ids = [group["video_id"] for group in groups]
+    titles = dict(Video.select(Video.id, Video.title).where(Video.id.in_(ids)).tuples()) if ids else {}
+    videos = [{**group, "title": titles.get(group["video_id"]), "latest": clock.iso(group["latest"])}
+              for group in groups]
     return {"videos": videos, "page": page, "per_page": PER_PAGE, "total": total}
 
 
