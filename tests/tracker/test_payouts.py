@@ -236,3 +236,22 @@ def test_a_ledger_from_before_payouts_is_upgraded_in_place(tmp_path):
     assert request_payout(client, channel.claim(amount=200)).status_code == 201
     entries = client.get(f"/api/v1/accounts/{channel.account}").json["entries"]
     assert [(e["reason"], e["amount"]) for e in entries] == [("payout_requested", -200), ("donation", 500)]
+
+
+def test_the_export_explains_payouts_too(app, client, channel, tmp_path):
+    import csv
+
+    from tracker.ledger.audit import export
+
+    payout = request_payout(client, channel.claim(amount=400)).json["payout"]
+    decide(client, payout, state="rejected", reason="unknown IBAN")
+    database.initialize(app.extensions["tracker.db"])
+    with database.connection_context():
+        export(str(tmp_path / "out"))
+    with open(tmp_path / "out" / "accounts.csv", newline="") as f:
+        files = {row["account"]: row["file"] for row in csv.DictReader(f)}
+    assert set(files) >= {channel.account, "payouts:pending", DONOR}
+    with open(tmp_path / "out" / files[channel.account], newline="") as f:
+        rows = [(r["reason"], r["payout"], r["amount_minor"], r["balance_minor"]) for r in csv.DictReader(f)]
+    assert rows == [("donation", "", "1000", "1000"), ("payout_requested", payout, "-400", "600"),
+                    ("payout_rejected", payout, "400", "1000")]
