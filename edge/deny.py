@@ -55,6 +55,20 @@ def deny(node, video_id, reason=""):
     return held
 
 
+def publish_unless_denied(node, staging, video_id):
+    """node.publish, unless the video is denied; None when it is (nothing of it published). Checked
+    before, so a denied video is never served even for a moment, and after: a deny that ran meanwhile
+    may have found nothing to delete, and since deny() records first and deletes second, one of the
+    two always sees the other."""
+    if is_denied(video_id):
+        return None
+    created = node.publish(staging, video_id)
+    if is_denied(video_id):
+        node.unpublish(video_id)
+        return None
+    return created
+
+
 def allow(video_id):
     """Take `video_id` off the deny-list; returns whether it was on it."""
     with db.connection_context():

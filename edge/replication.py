@@ -24,7 +24,7 @@ from protocol.manifest import MANIFEST_NAME, package_size, parse_manifest, verif
 from . import handover
 from .announcer import announce_all
 from .capacity import release, reserve
-from .deny import is_denied
+from .deny import is_denied, publish_unless_denied
 from .diskfull import full_disk_is_507, is_disk_full
 from .errors import ApiError
 from .files import remove_quietly
@@ -86,8 +86,8 @@ def replicate(node, video_id, sources, client, size=None):
             problems = verify_dir(staging, video_id)  # the whole package once more, as published
             if problems:
                 raise ReplicationError(f"{video_id} does not verify: {'; '.join(problems[:3])}")
-            refuse_denied(video_id)  # once more: the operator may have denied it during the pull
-            node.publish(staging, video_id)
+            if publish_unless_denied(node, staging, video_id) is None:  # denied during the pull
+                raise ReplicationError(f"{video_id} is on this edge's deny-list; not pulled")
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # first: the database needs the room to release
             with db.connection_context():

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 import segmenter
+from edge import deny as deny_list
 from edge.announcer import announce
 from edge.jobs import run_next
 from edge.replication import ReplicationError, Replicator, pull_client, replicate
@@ -92,6 +93,23 @@ def test_an_upload_that_is_a_denied_video_fails_and_nothing_is_kept(client, node
     assert os.listdir(node.uploads) == [] and os.listdir(node.videos) == []
     assert [name for name in os.listdir(node.staging) if not name.endswith(".lock")] == []
     assert tracker.registrations == []
+
+
+def test_a_deny_while_a_job_publishes_leaves_nothing(client, node, monkeypatch):
+    """The deny lands between the job's check and its publish, and finds nothing to delete yet."""
+    monkeypatch.setattr(segmenter, "package", fake_package, raising=False)
+    publish = node.publish
+
+    def denied_meanwhile(staging, video_id):
+        assert deny_list.deny(node, video_id, "raced") is False
+        return publish(staging, video_id)
+
+    monkeypatch.setattr(node, "publish", denied_meanwhile)
+    job = queue_upload(client, node)
+    assert run_next(node)
+    status = client.get(f"/api/v1/jobs/{job}").json
+    assert status["state"] == "failed" and status["error_status"] == 451
+    assert node.published() == [] and os.listdir(node.uploads) == []
 
 
 def test_a_replicate_task_for_a_denied_video_is_refused(client, node):
