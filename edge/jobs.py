@@ -23,6 +23,7 @@ from segmenter.errors import SegmenterError
 from protocol.manifest import MANIFEST_NAME, verify_dir
 
 from .announcer import announce
+from .deny import publish_unless_denied
 from .diskfull import filled_while, is_disk_full
 from .files import remove_quietly
 from .models import Job, db
@@ -77,7 +78,10 @@ def run(node, job, on_tasks=None):
         problems = verify_dir(staging, video_id)
         if problems:
             raise PublishError(f"the package does not match its manifest: {'; '.join(problems[:3])}")
-        created = node.publish(staging, video_id)
+        created = publish_unless_denied(node, staging, video_id)
+        if created is None:
+            raise PublishError(f"this upload is the video {video_id}, which this edge's operator has denied; "
+                               "nothing of it is kept", 451)
         # Recorded before the upload goes: an edge killed from here on resumes at the registration.
         job.await_registration(video_id, created, time.time())
         remove_quietly(upload)

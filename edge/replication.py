@@ -24,6 +24,7 @@ from protocol.manifest import MANIFEST_NAME, package_size, parse_manifest, verif
 from . import handover
 from .announcer import announce_all
 from .capacity import release, reserve
+from .deny import is_denied, publish_unless_denied
 from .diskfull import full_disk_is_507, is_disk_full
 from .errors import ApiError
 from .files import remove_quietly
@@ -60,6 +61,7 @@ def replicate(node, video_id, sources, client, size=None):
     them) that much is held before anything is fetched, and a manifest listing more is refused."""
     if os.path.isdir(node.video_path(video_id)):
         return True
+    refuse_denied(video_id)
     hold_id = new_id()
     staging = node.staging_path(hold_id)
     # The lock first: a hold whose lock is free looks abandoned to the sweeper.
@@ -84,13 +86,19 @@ def replicate(node, video_id, sources, client, size=None):
             problems = verify_dir(staging, video_id)  # the whole package once more, as published
             if problems:
                 raise ReplicationError(f"{video_id} does not verify: {'; '.join(problems[:3])}")
-            node.publish(staging, video_id)
+            if publish_unless_denied(node, staging, video_id) is None:  # denied during the pull
+                raise ReplicationError(f"{video_id} is on this edge's deny-list; not pulled")
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # first: the database needs the room to release
             with db.connection_context():
                 release(hold_id)
     log.info("replicated video %s from %s", video_id, ", ".join(sources))
     return True
+
+
+def refuse_denied(video_id):
+    if is_denied(video_id):
+        raise ReplicationError(f"{video_id} is on this edge's deny-list; not pulled")
 
 
 def hold(node, hold_id, size):
@@ -175,6 +183,9 @@ class Replicator(threading.Thread):
                 size = task.get("size")
                 if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
                     log.warning("replicate task for %s ignored: size %r is not a positive integer", video_id, size)
+                    continue
+                if is_denied(video_id):  # refused here already, before it holds space or a queue slot
+                    log.warning("replicate task for %s refused: it is on this edge's deny-list", video_id)
                     continue
                 with self._lock:
                     if video_id in self.pending or os.path.isdir(self.node.video_path(video_id)):

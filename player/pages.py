@@ -19,6 +19,7 @@ def register(bp):
     bp.add_url_rule("/upload", "upload", upload)
     bp.add_url_rule("/watch/<video_id>", "watch", watch)
     bp.add_url_rule("/embed/<video_id>", "embed", embed)
+    bp.add_url_rule("/admin", "admin", admin)
     bp.register_error_handler(404, not_found)
     bp.context_processor(page_context)
 
@@ -77,6 +78,13 @@ def boot(video_id):
 def origin(url):
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def admin():
+    """The operator's page: a shell; its script asks the operator API with the token typed in."""
+    response = page("player/admin.html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def not_found(error):
