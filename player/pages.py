@@ -2,7 +2,9 @@
 
 from flask import abort, current_app, render_template, request
 
-from protocol.ids import is_video_id
+from protocol.ids import is_public_key, is_video_id
+
+from . import feed
 
 # Scripts and styles only from this site; data, posters and media from any tracker or edge;
 # blob: for hls.js's MSE media source and its transmuxing worker, and for the seek-bar sprite
@@ -17,6 +19,9 @@ def register(bp):
     bp.add_url_rule("/upload", "upload", upload)
     bp.add_url_rule("/watch/<video_id>", "watch", watch)
     bp.add_url_rule("/embed/<video_id>", "embed", embed)
+    bp.add_url_rule("/channel", "your_channel", your_channel)
+    bp.add_url_rule("/c/<channel>", "channel", channel_page)
+    bp.add_url_rule("/c/<channel>/feed.atom", "channel_feed", channel_feed)
     bp.register_error_handler(404, not_found)
     bp.context_processor(page_context)
 
@@ -43,6 +48,12 @@ def checked(video_id):
     return video_id
 
 
+def checked_channel(channel):
+    if not is_public_key(channel):
+        abort(404)
+    return channel
+
+
 def home():
     return page("player/home.html", query=request.args.get("q", ""))
 
@@ -57,6 +68,18 @@ def watch(video_id):
 
 def embed(video_id):
     return page("player/embed.html", video_id=checked(video_id), embeddable=True)
+
+
+def your_channel():
+    return page("player/your_channel.html")
+
+
+def channel_page(channel):
+    return page("player/channel.html", channel=checked_channel(channel))
+
+
+def channel_feed(channel):
+    return feed.feed(checked_channel(channel))
 
 
 def not_found(error):
