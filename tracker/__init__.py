@@ -1,7 +1,8 @@
 """The tracker: the ledger of edges, placement of uploads, and the catalog (README.md, architecture).
 
 Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (videos, search,
-placement), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
+placement, removals), `channels/` (creators' keys: their signed edits and deletions, and the
+operator's moderation), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
 failure reports), `ledger/` (donations and the money ledger), `federation/` (lookups across
 trackers); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
 metrics, ratelimits) serve them all and import none of them.
@@ -17,6 +18,7 @@ def create_app(config=None):
     from . import config as settings, cors, db, errors, identity, metrics, openapi, ratelimits, schema, status
     from .bittorrent import frontend as bittorrent
     from .catalog import placement, views as catalog
+    from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
     from .ledger import donations
     from .nodes import audits, edge_announce, registration, replication, reports
@@ -38,7 +40,7 @@ def create_app(config=None):
     federation.init_app(app)
     audits.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
-                      donations.bp, reports.bp, replication.bp):
+                      donations.bp, reports.bp, replication.bp, channels.bp, edits.bp, moderation.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     return app

@@ -14,7 +14,7 @@ import uuid
 from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, DoubleField, ForeignKeyField,
                     IntegerField, Value, fn)
 
-from ..catalog.models import Upload, Video
+from ..catalog.models import Removal, Upload, Video
 from ..db import BaseModel, chunks, write_transaction
 from ..refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound
 
@@ -146,6 +146,7 @@ class Node(BaseModel):
             raise Forbidden("wrong_node", "this upload was placed on another node")
         if upload.video not in (None, payload["video_id"]):
             raise Conflict("upload_used", "this upload already produced another video")
+        Removal.refuse(payload["video_id"])  # a deleted or taken-down id never comes back
         return node, upload
 
     @classmethod
@@ -157,7 +158,8 @@ class Node(BaseModel):
             node.last_registration = payload["timestamp"]
             video = Video.get_or_none(Video.id == payload["video_id"]) or Video.create(
                 id=payload["video_id"], title=upload.title, description=upload.description,
-                creator=upload.creator, created=now, **package)
+                creator=upload.creator, channel=upload.channel, visibility=upload.visibility,
+                document=upload.document, created=now, **package)
             Copy.add(node.id, video.id, audited=now)
             Custody.passed(node.id, video.id, now)
             if not upload.done:
