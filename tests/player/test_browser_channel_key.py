@@ -100,6 +100,6 @@ def test_a_created_key_signs_fresh_documents_and_survives_export_and_import(netw
         assert page2.text_content("#key-channel") == channel
         # The owner's page asks for the channel and its account, which a channel with no name saved
         # and no gift does not have yet: the tracker's refusals, as expected.
-        assert [p for p in other.problems if "status of 4" not in p] == []
+        assert [p for p in other.problems if "status of 404" not in p] == []
     finally:
         other.close()
