@@ -20,7 +20,8 @@ def create_app(config=None):
     from .catalog import placement, views as catalog
     from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
-    from .ledger import donations
+    from .ledger import donations, payouts
+    from .moderation import flags
     from .nodes import audits, edge_announce, registration, replication, reports
 
     app = Flask(__name__)
@@ -40,7 +41,8 @@ def create_app(config=None):
     federation.init_app(app)
     audits.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
-                      donations.bp, reports.bp, replication.bp, channels.bp, edits.bp, moderation.bp):
+                      donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp, channels.bp, edits.bp,
+                      moderation.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     return app

@@ -18,6 +18,15 @@ NODE_ID = {"type": "string", "pattern": "^[0-9a-f]{64}$",
            "description": "an Ed25519 public key as 64 lowercase hex characters"}
 
 
+def page_number(args, maximum=10 ** 6):
+    """The `page` query parameter (1 when absent) of a paginated list."""
+    page = args.get("page", "1")
+    # Short ASCII digits only: int() fails on "²" and on strings of over 4300 digits.
+    if not (page.isascii() and page.isdecimal() and len(page) <= 7) or not 1 <= int(page) <= maximum:
+        raise ApiError(400, "invalid_page", "page must be a positive integer")
+    return int(page)
+
+
 def json_body():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -11,9 +11,10 @@ from .catalog.views import MAX_PAGE, MAX_QUERY
 from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
-from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
 from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
 from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
+from .openapi_money import MONEY_PATHS
+from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
 
 bp = Blueprint("openapi", __name__)
 
@@ -155,10 +156,14 @@ def donation_paths(trackers):
             **answer("the postings the gift would make", {"type": "object", "properties": {
                 "postings": POSTINGS, "exponent": INTEGER, "uncredited": UNCREDITED}}, refusals=GIFT_REFUSALS)}},
         "/api/v1/accounts/{account}": {"get": {
-            "summary": "an account's balances and statement, newest first", "parameters": [
+            "summary": "an account's balances and statement, newest first: each entry says why it was made "
+                       "(reason: donation, payout_requested, payout_paid, payout_rejected) and by what "
+                       "(its donation and video, or its payout)", "parameters": [
                 {"name": "account", "in": "path", "required": True, "schema": {
-                    "type": "string", "maxLength": MAX_ACCOUNT, "pattern": "^(creator|channel|node|tracker|donor):[\\s\\S]",
-                    "description": "creator:<name>, channel:<id>, node:<id>, tracker:<id or URL> or donor:external"}}, PAGE],
+                    "type": "string", "maxLength": MAX_ACCOUNT,
+                    "pattern": "^(creator|channel|node|tracker|donor|payouts):[\\s\\S]",
+                    "description": "creator:<name>, channel:<id>, node:<id>, tracker:<id or URL>, donor:external, "
+                                   "payouts:pending or payouts:paid"}}, PAGE],
             **answer("balances per currency and one page of entries", {"type": "object", "properties": {
                 "account": STRING, "balances": {"type": "object", "additionalProperties": INTEGER},
                 "entries": {"type": "array"}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
@@ -196,6 +201,7 @@ RATE_LIMITED = {
     ("/api/v1/videos/{video_id}/sources", "get"): "too many lookups of videos this tracker does not know, which "
                                                   "it asks its peers about, from your address (TRACKER_RATE_LOOKUPS)",
     ("/api/v1/videos/{video_id}/reports", "post"): "too many reports from your address (TRACKER_REPORT_LIMIT)",
+    ("/api/v1/videos/{video_id}/flags", "post"): "too many flags from your address (TRACKER_RATE_FLAGS)",
 }
 RETRY_AFTER = {"Retry-After": {"required": True, "description": "whole seconds until the limit lets this address "
                                "try again (RFC 9110 section 10.2.3)", "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}
@@ -228,6 +234,7 @@ def document():
             **FEDERATION_PATHS,
             **CHANNEL_PATHS,
             **REPORT_PATHS,
+            **MONEY_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
             "/healthz": {"get": {"summary": "health: the database answers", **answer(
                 "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},

@@ -1,6 +1,6 @@
 """How often one client address may ask the tracker for something costly (README.md, rate limits).
 
-Placements, donations and the lookups that ask peer trackers each have a token bucket per client
+Placements, donations, flags and the lookups that ask peer trackers each have a token bucket per client
 address (runtime/ratelimit.py), kept per worker process; past it a request is a 429 with
 Retry-After. Two limits are counted in the database instead, across workers, since their rows exist
 anyway: the bytes one address holds reserved in unfinished placements (catalog/models.py) and its
@@ -18,6 +18,7 @@ LIMITS = {  # name: (setting, what is counted)
     "placements": ("TRACKER_RATE_PLACEMENTS", "placements"),
     "donations": ("TRACKER_RATE_DONATIONS", "donations"),
     "lookups": ("TRACKER_RATE_LOOKUPS", "lookups of videos this tracker does not know"),
+    "flags": ("TRACKER_RATE_FLAGS", "flags"),
 }
 
 

@@ -11,13 +11,14 @@ from .catalog.models import MODELS as CATALOG_MODELS
 from .channels.models import MODELS as CHANNEL_MODELS
 from .db import database, schema_lock
 from .ledger.models import MODELS as LEDGER_MODELS
+from .moderation.models import MODELS as MODERATION_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
 from .signers import MODELS as SIGNER_MODELS
 
 MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS \
-    + CHANNEL_MODELS
+    + CHANNEL_MODELS + MODERATION_MODELS
 
 
 def create_all(app):
@@ -30,12 +31,19 @@ def create_all(app):
 
 def add_missing_columns():
     """Columns a model gained after its table was made (an upgraded tracker keeps its data): added
-    with their defaults. Every column added since the first release is nullable or has a default."""
+    with their defaults. Every column added since the first release is nullable or has a default.
+    A column a model has since made optional (a posting's donation, now that payouts post too) loses
+    its NOT NULL."""
     migrator = SchemaMigrator.from_database(database.obj)
     for model in MODELS:
         if not model.table_exists():
             continue
-        have = {column.name for column in database.get_columns(model._meta.table_name)}
+        table = model._meta.table_name
+        have = {column.name: column for column in database.get_columns(table)}
         missing = [field for field in model._meta.sorted_fields if field.column_name not in have]
-        if missing:
-            migrate(*(migrator.add_column(model._meta.table_name, f.column_name, f) for f in missing))
+        relaxed = [field for field in model._meta.sorted_fields
+                   if field.null and field.column_name in have and not have[field.column_name].null]
+        operations = [migrator.add_column(table, f.column_name, f) for f in missing]
+        operations += [migrator.drop_not_null(table, f.column_name) for f in relaxed]
+        if operations:
+            migrate(*operations)

@@ -17,7 +17,7 @@ from tracker.bittorrent.bencode import bdecode
 from tracker.catalog.models import Upload
 
 # One token a minute after a burst of two: the third request in a row is refused for 60 s.
-TIGHT = {f"TRACKER_RATE_{name}{burst}": value for name in ("PLACEMENTS", "DONATIONS", "LOOKUPS")
+TIGHT = {f"TRACKER_RATE_{name}{burst}": value for name in ("PLACEMENTS", "DONATIONS", "LOOKUPS", "FLAGS")
          for burst, value in (("", 1), ("_BURST", 2))}
 DEAD_PEER = "http://127.0.0.1:9"  # nothing listens there: a lookup asks it and misses at once
 
@@ -47,10 +47,15 @@ def lookup(client, address, video_id=None):
     return client.get(f"/api/v1/videos/{new_video_id()}/sources", environ_base={"REMOTE_ADDR": address})
 
 
+def flag(client, address, video_id):
+    return client.post(f"/api/v1/videos/{video_id}/flags", json={"reason": "spam"}, environ_base={"REMOTE_ADDR": address})
+
+
 LIMITED = pytest.mark.parametrize("ask, served, code", [
-    (placement, 200, "too_many_placements"), (donation, 201, "too_many_donations"), (lookup, 404, "too_many_lookups")])
+    (placement, 200, "too_many_placements"), (donation, 201, "too_many_donations"), (lookup, 404, "too_many_lookups"),
+    (flag, 201, "too_many_flags")])
 OPERATIONS = {placement: ("/api/v1/uploads", "post"), donation: ("/api/v1/donations", "post"),
-              lookup: ("/api/v1/videos/{video_id}/sources", "get")}
+              lookup: ("/api/v1/videos/{video_id}/sources", "get"), flag: ("/api/v1/videos/{video_id}/flags", "post")}
 
 
 @LIMITED

@@ -17,7 +17,7 @@ from peewee import JOIN, Case, PostgresqlDatabase, fn
 from .. import config as settings
 from ..db import database, open_database
 from .currencies import CURRENCIES, major
-from .models import DONOR, Balance, Donation, Posting, iso, total_postings
+from .models import DONOR, PENDING, Balance, Donation, Payout, Posting, total_postings
 
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -54,10 +54,14 @@ def run(command, directory=None):
 def check():
     """A list of breaches, empty when the ledger is sound."""
     breaches = []
-    unbalanced = (Posting.select(Posting.donation, Posting.currency, fn.SUM(Posting.amount))
-                  .group_by(Posting.donation, Posting.currency).having(fn.SUM(Posting.amount) != 0).tuples())
-    for donation, currency, total in unbalanced:
-        breaches.append(f"donation {donation}: postings in {currency} sum to {total}, not 0")
+    unbalanced = (Posting.select(Posting.donation, Posting.payout, Posting.reason, Posting.currency,
+                                 fn.SUM(Posting.amount))
+                  .group_by(Posting.donation, Posting.payout, Posting.reason, Posting.currency)
+                  .having(fn.SUM(Posting.amount) != 0).tuples())
+    for donation, payout, reason, currency, total in unbalanced:
+        what = f"donation {donation}" if donation else f"payout {payout} ({reason})"
+        breaches.append(f"{what}: postings in {currency} sum to {total}, not 0")
+    breaches += payout_breaches()
     credited = fn.SUM(Case(None, [(Posting.amount > 0, Posting.amount)], 0))
     donor = fn.SUM(Case(None, [(Posting.account == DONOR, Posting.amount)], 0))
     foreign = fn.SUM(Case(None, [(Posting.currency != Donation.currency, 1)], 0))
@@ -84,10 +88,35 @@ def check():
     return breaches
 
 
+def payout_breaches():
+    """Each payout has its request's postings and, once decided, exactly its decision's; and
+    payouts:pending holds exactly the pending payouts' amounts."""
+    breaches = []
+    steps = (Posting.select(Posting.payout, Posting.reason).where(Posting.payout.is_null(False))
+             .group_by(Posting.payout, Posting.reason).tuples())
+    made = {}
+    for payout, reason in steps:
+        made.setdefault(payout, set()).add(reason)
+    pending = {}
+    for payout in Payout.select():
+        want = {"payout_requested"} | ({"payout_" + payout.state} if payout.state != "pending" else set())
+        if made.get(payout.id, set()) != want:
+            breaches.append(f"payout {payout.id}: {payout.state}, but its postings are "
+                            f"{sorted(made.get(payout.id, set())) or 'missing'}")
+        if payout.state == "pending":
+            pending[payout.currency] = pending.get(payout.currency, 0) + payout.amount
+    held = total_postings()
+    for currency in sorted(set(pending) | {c for a, c in held if a == PENDING}):
+        if held.get((PENDING, currency), 0) != pending.get(currency, 0):
+            breaches.append(f"account {PENDING}: holds {held.get((PENDING, currency), 0)} {currency}, "
+                            f"but the pending payouts sum to {pending.get(currency, 0)}")
+    return breaches
+
+
 def export(directory):
     """Write one CSV statement per account into `directory`, and the index; returns the account count."""
     os.makedirs(directory, exist_ok=True)
-    rows = Posting.select(Posting, Donation).join(Donation).order_by(Posting.account, Posting.id).iterator()
+    rows = Posting.with_sources().order_by(Posting.account, Posting.id).iterator()
     index = []
     for account, postings in itertools.groupby(rows, key=lambda p: p.account):
         name = file_name(account)
@@ -106,13 +135,14 @@ def write_statement(path, postings):
     running = {}
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["posting", "date", "donation", "video_id", "currency", "amount_minor", "amount",
-                         "balance_minor"])
+        writer.writerow(["posting", "date", "reason", "donation", "video_id", "payout", "currency", "amount_minor",
+                         "amount", "balance_minor"])
         for p in postings:
             running[p.currency] = running.get(p.currency, 0) + p.amount
-            writer.writerow([p.id, iso(p.donation.created), p.donation.id, p.donation.video, p.currency,
-                             p.amount, major(p.amount, p.currency) if p.currency in CURRENCIES else "",
-                             running[p.currency]])
+            entry = p.as_entry()
+            writer.writerow([p.id, entry["created"], p.reason, entry["donation"] or "", entry["video_id"] or "",
+                             entry["payout"] or "", p.currency, p.amount,
+                             major(p.amount, p.currency) if p.currency in CURRENCIES else "", running[p.currency]])
     return running
 
 

@@ -27,7 +27,7 @@ MAX_SERVED = 100  # edges named in one donation; a player rarely uses more than 
 SERVED_QUERY = f"^,*(?:[0-9a-f]{{64}}:[0-9]{{1,15}}(?:,+|$)){{0,{MAX_SERVED}}}$"
 PER_PAGE = 50
 MAX_PAGE = 10 ** 6
-ACCOUNT = re.compile(r"(creator|channel|node|tracker|donor):.+", re.DOTALL)
+ACCOUNT = re.compile(r"(creator|channel|node|tracker|donor|payouts):.+", re.DOTALL)
 
 
 @bp.record_once
@@ -93,16 +93,13 @@ def query_int(text):
 def account(account):
     if len(account) > MAX_ACCOUNT or not ACCOUNT.fullmatch(account):
         raise ApiError(400, "invalid_account", "an account is creator:<name>, channel:<id>, node:<id>, "
-                                               "tracker:<id or URL> or donor:external")
-    page = request.args.get("page", "1")
-    # Short ASCII digits only: int() fails on "²" and on strings of over 4300 digits.
-    if not (page.isascii() and page.isdecimal() and len(page) <= 7) or not 1 <= int(page) <= MAX_PAGE:
-        raise ApiError(400, "invalid_page", "page must be a positive integer")
+                                               "tracker:<id or URL>, donor:external or payouts:pending|paid")
+    page = fields.page_number(request.args, MAX_PAGE)
     balances = Balance.of(account)
     if balances is None:
         raise ApiError(404, "unknown_account", "this ledger has no postings for that account")
-    entries, total = Posting.statement(account, int(page), PER_PAGE)
-    return {"account": account, "balances": balances, "entries": entries, "page": int(page),
+    entries, total = Posting.statement(account, page, PER_PAGE)
+    return {"account": account, "balances": balances, "entries": entries, "page": page,
             "per_page": PER_PAGE, "total": total}
 
 

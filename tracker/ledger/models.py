@@ -1,8 +1,10 @@
-"""The donation ledger: donations, their double-entry postings, and each account's balances.
+"""The money ledger: donations, payouts, their double-entry postings, and each account's balances.
 
 Every donation is written in one transaction as postings that sum to zero per currency: the
 counter-account `donor:external` (money that came in from outside Slipstream) is debited the
-amount, and the creator, the edges and the finding tracker are credited their shares. `Balance`
+amount, and the creator, the edges and the finding tracker are credited their shares. A payout
+(payouts.py) moves an owner's money to `payouts:pending`, then on to `payouts:paid` (money that
+left Slipstream) or back to the owner; each step is its own zero-sum pair of postings. `Balance`
 keeps each account's running total per currency so reading an account is one row per currency;
 `python -m tracker ledger check` proves it equal to the sum of the postings.
 
@@ -14,18 +16,23 @@ past the lookup: the loser's transaction rolls back and it answers like a repeat
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
 
-from peewee import (EXCLUDED, BigAutoField, BigIntegerField, CharField, CompositeKey, DoubleField, ForeignKeyField,
-                    IntegrityError, fn)
+from peewee import (EXCLUDED, JOIN, BigAutoField, BigIntegerField, CharField, CompositeKey, DoubleField,
+                    ForeignKeyField, IntegrityError, fn)
 
+from ..clock import iso
 from ..db import BaseModel, JSONField, write_transaction
 from ..nodes.models import Node
-from ..refusals import Conflict
+from ..refusals import Conflict, NotFound, Unproven
+from ..signers import advance
 
 DONOR = "donor:external"
+PENDING = "payouts:pending"  # claimed by their owners, not yet paid out
+PAID = "payouts:paid"  # money that left Slipstream: the counterpart of DONOR
 MAX_KEY = 255
 MAX_ACCOUNT = 300
+MAX_DESTINATION = 200
+MAX_NOTE = 500  # a payout's reference or the reason it was rejected
 
 
 class Donation(BaseModel):
@@ -73,9 +80,73 @@ class Donation(BaseModel):
                 "uncredited": self.uncredited or []}
 
 
+class Payout(BaseModel):
+    """An owner's claim on its balance (payouts.py): pending until the operator pays it outside
+    Slipstream (`reference` names that transfer) or rejects it (`reason`), and decided only once."""
+    id = CharField(primary_key=True, max_length=32)
+    account = CharField(max_length=MAX_ACCOUNT, index=True)  # the owner's: channel:<id> or node:<id>
+    amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    destination = CharField(max_length=MAX_DESTINATION)  # free text: an IBAN, a PayPal or Lightning address
+    state = CharField(max_length=10, default="pending", index=True)  # pending, paid, rejected
+    created = DoubleField()
+    decided = DoubleField(null=True)
+    reference = CharField(max_length=MAX_NOTE, null=True)
+    reason = CharField(max_length=MAX_NOTE, null=True)
+
+    @classmethod
+    def claim(cls, account, claim, signer, timestamp, now):
+        """Move `claim["amount"]` from `account` to payouts:pending, once per signed document."""
+        with write_transaction():
+            advance(signer, timestamp)
+            have = (Balance.of(account) or {}).get(claim["currency"], 0)
+            if have < claim["amount"]:
+                raise Unproven("insufficient_funds", f"{account} holds {have} {claim['currency']} (minor units), "
+                                                     f"less than the {claim['amount']} claimed")
+            payout = cls.create(id=uuid.uuid4().hex, account=account, created=now, **claim)
+            post(payout, "payout_requested", [(account, -payout.amount), (PENDING, payout.amount)])
+        return payout
+
+    @classmethod
+    def decide(cls, payout_id, state, note, now):
+        """Mark a pending payout paid (`note`: the transfer's reference) or rejected (`note`: why; the
+        amount goes back to its owner)."""
+        with write_transaction():
+            payout = cls.get_or_none(cls.id == payout_id)
+            if payout is None:
+                raise NotFound("unknown_payout", "this tracker has no payout with that id")
+            if payout.state != "pending":
+                raise Conflict("already_decided", f"this payout was already {payout.state}")
+            payout.state, payout.decided = state, now
+            if state == "paid":
+                payout.reference = note
+                back = [(PENDING, -payout.amount), (PAID, payout.amount)]
+            else:
+                payout.reason = note
+                back = [(PENDING, -payout.amount), (payout.account, payout.amount)]
+            payout.save()
+            post(payout, "payout_" + state, back)
+        return payout
+
+    @classmethod
+    def listing(cls, state, page, per_page):
+        """One page of payouts in `state` (None: all), oldest first, the order they are worked through."""
+        query = cls.select() if state is None else cls.select().where(cls.state == state)
+        return [p.as_json() for p in query.order_by(cls.created, cls.id).paginate(page, per_page)], query.count()
+
+    def as_json(self):
+        return {"payout": self.id, "account": self.account, "amount": self.amount, "currency": self.currency,
+                "destination": self.destination, "state": self.state, "created": iso(self.created),
+                "decided": None if self.decided is None else iso(self.decided), "reference": self.reference,
+                "reason": self.reason}
+
+
 class Posting(BaseModel):
     id = BigAutoField()
-    donation = ForeignKeyField(Donation, backref="postings", index=True)
+    # What the posting is part of: a donation, or one step of a payout (`reason` says which).
+    donation = ForeignKeyField(Donation, backref="postings", index=True, null=True)
+    payout = ForeignKeyField(Payout, backref="postings", index=True, null=True)
+    reason = CharField(max_length=20, default="donation")  # donation, payout_requested, payout_paid, payout_rejected
     account = CharField(max_length=MAX_ACCOUNT)
     currency = CharField(max_length=3)
     amount = BigIntegerField()  # minor units; negative is a debit
@@ -84,13 +155,37 @@ class Posting(BaseModel):
         indexes = ((("account", "id"), False),)  # an account's statement, page by page
 
     @classmethod
+    def with_sources(cls):
+        """Postings with their donation or payout, to say when and why each was made."""
+        return (cls.select(cls, Donation, Payout).join(Donation, JOIN.LEFT_OUTER).switch(cls)
+                .join(Payout, JOIN.LEFT_OUTER))
+
+    @classmethod
     def statement(cls, account, page, per_page):
-        """One page of an account's postings, newest first, with their donation; and the total."""
-        query = cls.select(cls, Donation).join(Donation).where(cls.account == account)
-        entries = [{"posting": p.id, "donation": p.donation.id, "video_id": p.donation.video, "amount": p.amount,
-                    "currency": p.currency, "created": iso(p.donation.created)}
-                   for p in query.order_by(cls.id.desc()).paginate(page, per_page)]
+        """One page of an account's postings, newest first, each with why it was made; and the total."""
+        query = cls.with_sources().where(cls.account == account)
+        entries = [p.as_entry() for p in query.order_by(cls.id.desc()).paginate(page, per_page)]
         return entries, query.count()
+
+    def as_entry(self):
+        donation, payout = self.donation, self.payout
+        return {"posting": self.id, "reason": self.reason, "donation": donation and donation.id,
+                "video_id": donation and donation.video, "payout": payout and payout.id, "amount": self.amount,
+                "currency": self.currency, "created": iso(self.made())}
+
+    def made(self):
+        """Unix seconds when the posting was made: its donation's time, or its payout step's."""
+        if self.donation is not None:
+            return self.donation.created
+        return self.payout.created if self.reason == "payout_requested" else self.payout.decided
+
+
+def post(payout, reason, rows):
+    """One payout step: [(account, amount)] postings summing to zero, and the balances they move."""
+    Posting.insert_many([{"payout": payout.id, "reason": reason, "account": account, "amount": amount,
+                          "currency": payout.currency} for account, amount in rows]).execute()
+    for account, amount in rows:
+        Balance.add(account, payout.currency, amount)
 
 
 class Balance(BaseModel):
@@ -115,7 +210,7 @@ class Balance(BaseModel):
         return {row.currency: row.amount for row in rows} or None
 
 
-MODELS = [Donation, Posting, Balance]
+MODELS = [Donation, Payout, Posting, Balance]
 
 
 def unknown_nodes(node_ids):
@@ -134,10 +229,6 @@ def unknown_nodes(node_ids):
 def fingerprint_of(gift):
     canonical = json.dumps(gift, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def iso(stamp):
-    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def total_postings():
