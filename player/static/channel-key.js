@@ -176,11 +176,22 @@
     return save(seed);
   }
 
+  /* Unix seconds, each newer than the last this browser signed for the channel: the tracker refuses a
+   * timestamp not newer than the last it accepted (replays), and two clicks may fall in one second.
+   * Kept in localStorage so that other tabs and reloads count on; a few seconds ahead of the clock at
+   * worst, well inside the tracker's 300 s of skew. */
+  function nextTimestamp(channel) {
+    const name = "slipstream-channel-stamp-" + channel;
+    const stamp = Math.max(Math.floor(Date.now() / 1000), (Number(localStorage.getItem(name)) || 0) + 1);
+    localStorage.setItem(name, String(stamp));
+    return stamp;
+  }
+
   /* {"payload": {channel, timestamp, …fields}, "signature"} signed by `key` (default: the stored one). */
   async function sign(fields, key) {
     key = key || await load();
     if (!key) throw new SlipstreamError("no_key", "this browser has no channel key");
-    const payload = Object.assign({}, fields, {channel: key.channel, timestamp: Math.floor(Date.now() / 1000)});
+    const payload = Object.assign({}, fields, {channel: key.channel, timestamp: nextTimestamp(key.channel)});
     const bytes = new TextEncoder().encode(canonicalJson(payload));
     return {payload, signature: hex(await (await engine()).sign(key.seed, bytes))};
   }

@@ -192,8 +192,11 @@
     }
   }
 
+  const PAYOUT_STEPS = {payout_requested: "Payout requested", payout_paid: "Payout paid",
+    payout_rejected: "Payout rejected, money back"};
+
   function describe(entry) {
-    if (entry.payout) return ["Payout ", el("code", {}, String(entry.payout))];
+    if (entry.payout) return [PAYOUT_STEPS[entry.reason] || "Payout", " ", el("code", {}, String(entry.payout))];
     if (entry.video_id) return ["Gift for ", el("a", {href: "/watch/" + entry.video_id}, entry.video_id.slice(0, 12) + "…")];
     return entry.donation ? "Donation " + entry.donation : "";
   }
