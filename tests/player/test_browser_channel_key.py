@@ -103,3 +103,27 @@ def test_a_created_key_signs_fresh_documents_and_survives_export_and_import(netw
         assert [p for p in other.problems if "status of 404" not in p] == []
     finally:
         other.close()
+
+
+# A browser whose WebCrypto has no Ed25519 (Firefox before 129, Safari before 17): importKey refuses it.
+NO_WEBCRYPTO_ED25519 = """(() => {
+  const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+  crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+    (algorithm && algorithm.name === "Ed25519") ? Promise.reject(new DOMException("no Ed25519", "NotSupportedError"))
+      : importKey(format, data, algorithm, ...rest);
+})();"""
+
+
+def test_without_webcrypto_ed25519_the_page_signs_with_noble(network, tab):
+    tab.context.add_init_script(NO_WEBCRYPTO_ED25519)
+    loaded = []
+    tab.page.on("request", lambda request: loaded.append(request.url))
+    page = open_channel_page(tab, network)
+    page.click("#key-create")
+    tab.wait("document.getElementById('key-channel').textContent.length === 64", message="the new key")
+    assert page.evaluate("window.SlipstreamChannel.engine()") == "noble"
+    assert f"{network.tracker.url}/player/vendor/noble-ed25519.js" in loaded
+    channel = page.text_content("#key-channel")
+    document = page.evaluate("window.SlipstreamChannel.sign({title: 'Ünïcødé 🎬', size: 3})")
+    assert verify_fresh(document, channel)["title"] == "Ünïcødé 🎬"
+    assert [p for p in tab.problems if "status of 404" not in p] == []
