@@ -9,6 +9,7 @@ def create_app(config=None):
 
     from . import background, cors, errors, fastpath
     from .config import load as load_config
+    from .deny import bp as deny_bp
     from .handover import bp as handover_bp
     from .logs import init_logging
     from .metrics import bp as metrics_bp, make_registry
@@ -42,7 +43,7 @@ def create_app(config=None):
     errors.init_app(app)
     cors.init_app(app)
     fastpath.init_app(app)
-    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp, proof_bp,
+    for blueprint in (uploads_bp, tus_bp, status_bp, serving_bp, metrics_bp, handover_bp, deny_bp, proof_bp,
                       openapi_bp):
         app.register_blueprint(blueprint)
     if app.config["EDGE_BACKGROUND"]:

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 
+from .deny import denied_ids
 from .space import report
 from .upstream import TrackerError, post_signed
 
@@ -33,7 +34,8 @@ def announce(node, tracker, event="", timeout=10, on_tasks=None):
         "capacity": space["capacity"],
         "free": space["free"],
         "used": space["used"],
-        "videos": node.published(),
+        # A denied video's copy is deleted when it is denied; this keeps one that could not be out too.
+        "videos": sorted(set(node.published()) - denied_ids()),
         "event": event,
     }
     answer = post_signed(node, tracker.url, "/api/v1/nodes/announce", payload, timeout=timeout)

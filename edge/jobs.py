@@ -23,6 +23,7 @@ from segmenter.errors import SegmenterError
 from protocol.manifest import MANIFEST_NAME, verify_dir
 
 from .announcer import announce
+from .deny import is_denied
 from .diskfull import filled_while, is_disk_full
 from .files import remove_quietly
 from .models import Job, db
@@ -77,6 +78,9 @@ def run(node, job, on_tasks=None):
         problems = verify_dir(staging, video_id)
         if problems:
             raise PublishError(f"the package does not match its manifest: {'; '.join(problems[:3])}")
+        if is_denied(video_id):
+            raise PublishError(f"this upload is the video {video_id}, which this edge's operator has denied; "
+                               "nothing of it is kept", 451)
         created = node.publish(staging, video_id)
         # Recorded before the upload goes: an edge killed from here on resumes at the registration.
         job.await_registration(video_id, created, time.time())

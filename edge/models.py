@@ -23,7 +23,7 @@ def init_db(path):
     })
     db.initialize(database)
     with database.connection_context():
-        database.create_tables([Job, Hold, Drop], safe=True)
+        database.create_tables([Job, Hold, Drop, Denied], safe=True)
         add_new_columns(database, Job)
         add_new_columns(database, Drop)
     return database
@@ -214,3 +214,17 @@ class Drop(Model):
     class Meta:
         database = db
         table_name = "drops"
+
+
+class Denied(Model):
+    """A video this edge's operator refuses to store, pull or serve, whatever a tracker says (edge/deny.py)."""
+    video_id = CharField(primary_key=True)
+    reason = TextField(default="")
+    created = FloatField(default=time.time)
+
+    class Meta:
+        database = db
+        table_name = "denied"
+
+    def as_json(self):
+        return {"video_id": self.video_id, "reason": self.reason, "created": self.created}

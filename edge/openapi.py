@@ -13,8 +13,9 @@ from protocol.proofs import PATH
 
 from .cors import ALLOW_HEADERS
 from .models import STAGES, STATES
-from .openapi_answers import COUNT, INTERNAL, NOT_FOUND, NUMBER, STRING, answer, header_parameter, \
-    path_parameter, pattern, refused
+from .openapi_answers import COUNT, INTERNAL, NOT_FOUND, NUMBER, OPERATOR_REFUSALS, STRING, answer, \
+    header_parameter, path_parameter, pattern, refused
+from .openapi_deny import DENIED, deny_paths
 from .openapi_uploads import HEADERS, JOB_ID, URL, upload_paths
 from .proof import MAX_BODY
 from .published import CACHE_CONTROL, TYPES
@@ -36,9 +37,10 @@ JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalPr
            "retry_at": {"type": "number", "description": "registering: Unix time of the next try"},
            "video_id": pattern(VIDEO_ID),
            "error": {"type": "string", "description": "why the job failed"},
-           "error_status": {"type": "integer", "enum": [413, 415, 422, 500, 502, 507], "description":
+           "error_status": {"type": "integer", "enum": [413, 415, 422, 451, 500, 502, 507], "description":
                             "413 too large, 415 unsupported format, 422 not a valid or safe video (nothing of "
-                            "it is kept); 500 the edge failed; 502 the tracker did not register the video; "
+                            "it is kept); 451 it is a video this edge's operator denied (nothing of it is kept); "
+                            "500 the edge failed; 502 the tracker did not register the video; "
                             "507 the edge's disk filled while packaging it (nothing of it is kept)"}}}
 TRACKER_KEY = {"type": "object", "required": ["pinned", "seen", "mismatch"], "additionalProperties": False,
                "description": "EDGE_TRACKER_KEY entry or the key pinned on first contact, the key of its "
@@ -120,6 +122,7 @@ PATHS = {  # and upload_paths(), which depend on EDGE_MAX_UPLOAD
             | {"content": {mimetype: BINARY for mimetype in FILE}},
             "304": answer("not modified: the ETag or date given still holds", headers=FILE_HEADERS),
             "404": NOT_FOUND,
+            "451": DENIED,
             # Werkzeug's make_conditional keeps the body on a 412.
             "412": answer("If-Match names none of this file's ETags", headers=FILE_HEADERS) | {"content": FILE},
             "416": refused("the Range cannot be served", "requested_range_not_satisfiable",
@@ -137,10 +140,7 @@ PATHS = {  # and upload_paths(), which depend on EDGE_MAX_UPLOAD
                 "type": "object", "required": ["state", "video_id"], "additionalProperties": False,
                 "properties": {"state": {"type": "string", "enum": ["handing_over"]},
                                "video_id": pattern(VIDEO_ID)}}),
-            "401": refused("no bearer token", "unauthorized", headers={"WWW-Authenticate": {
-                "description": "the scheme to use", "required": True, "schema": {"type": "string"}}}),
-            "403": refused("the operator API is off (no EDGE_ADMIN_TOKEN), or the token is wrong",
-                           "operator_api_off", "forbidden"),
+            **OPERATOR_REFUSALS,
             "404": NOT_FOUND,
             "502": refused("the tracker did not take the hand-over", "tracker_refused"),
             "500": INTERNAL}}},
@@ -193,7 +193,7 @@ def document():
                  "credentials; preflights allow the headers " + ALLOW_HEADERS + ") and carries "
                  "`X-Content-Type-Options: nosniff`."},
         "servers": [{"url": current_app.config["SLIPSTREAM_PUBLIC_URL"]}],
-        "paths": {**upload_paths(current_app.config["EDGE_MAX_UPLOAD"]), **PATHS,
+        "paths": {**upload_paths(current_app.config["EDGE_MAX_UPLOAD"]), **PATHS, **deny_paths(VIDEO),
                   PATH: proof_path(node.public_url, node.proof_keys())},
         "components": {"headers": HEADERS, "securitySchemes": {"operator": {
             "type": "http", "scheme": "bearer", "description": "EDGE_ADMIN_TOKEN"}}},

@@ -36,4 +36,10 @@ def refused(description, *codes, headers=None):
 
 
 INTERNAL = refused("the edge failed to answer; see its log", "internal_error")
+# The answers of every operator route (bearer EDGE_ADMIN_TOKEN; edge/handover.py's check_admin).
+OPERATOR_REFUSALS = {
+    "401": refused("no bearer token", "unauthorized", headers={"WWW-Authenticate": {
+        "description": "the scheme to use", "required": True, "schema": {"type": "string"}}}),
+    "403": refused("the operator API is off (no EDGE_ADMIN_TOKEN), or the token is wrong",
+                   "operator_api_off", "forbidden")}
 NOT_FOUND = refused("nothing here (the same answer for every kind of miss)", "not_found")

@@ -24,6 +24,7 @@ from protocol.manifest import MANIFEST_NAME, package_size, parse_manifest, verif
 from . import handover
 from .announcer import announce_all
 from .capacity import release, reserve
+from .deny import is_denied
 from .diskfull import full_disk_is_507, is_disk_full
 from .errors import ApiError
 from .files import remove_quietly
@@ -60,6 +61,7 @@ def replicate(node, video_id, sources, client, size=None):
     them) that much is held before anything is fetched, and a manifest listing more is refused."""
     if os.path.isdir(node.video_path(video_id)):
         return True
+    refuse_denied(video_id)
     hold_id = new_id()
     staging = node.staging_path(hold_id)
     # The lock first: a hold whose lock is free looks abandoned to the sweeper.
@@ -84,6 +86,7 @@ def replicate(node, video_id, sources, client, size=None):
             problems = verify_dir(staging, video_id)  # the whole package once more, as published
             if problems:
                 raise ReplicationError(f"{video_id} does not verify: {'; '.join(problems[:3])}")
+            refuse_denied(video_id)  # once more: the operator may have denied it during the pull
             node.publish(staging, video_id)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # first: the database needs the room to release
@@ -91,6 +94,11 @@ def replicate(node, video_id, sources, client, size=None):
                 release(hold_id)
     log.info("replicated video %s from %s", video_id, ", ".join(sources))
     return True
+
+
+def refuse_denied(video_id):
+    if is_denied(video_id):
+        raise ReplicationError(f"{video_id} is on this edge's deny-list; not pulled")
 
 
 def hold(node, hold_id, size):

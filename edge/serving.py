@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
+from .deny import refuse_if_denied
 from .errors import not_found
 from .published import cache_headers, content_type, file_headers
 
@@ -21,6 +22,8 @@ bp = Blueprint("serving", __name__)
 def video_file(video_id, name):
     opened = current_app.extensions["edge.manifests"].open(video_id, name)
     if opened is None:
+        # A denied video's files are deleted when it is denied, so only a miss needs the look-up.
+        refuse_if_denied(video_id)
         raise not_found()
     fd, info, sha256 = opened
     accel = current_app.config["EDGE_ACCEL_REDIRECT"]

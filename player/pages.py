@@ -22,6 +22,7 @@ def register(bp):
     bp.add_url_rule("/channel", "your_channel", your_channel)
     bp.add_url_rule("/c/<channel>", "channel", channel_page)
     bp.add_url_rule("/c/<channel>/feed.atom", "channel_feed", channel_feed)
+    bp.add_url_rule("/admin", "admin", admin)
     bp.register_error_handler(404, not_found)
     bp.context_processor(page_context)
 
@@ -80,6 +81,13 @@ def channel_page(channel):
 
 def channel_feed(channel):
     return feed.feed(checked_channel(channel))
+
+
+def admin():
+    """The operator's page: a shell; its script asks the operator API with the token typed in."""
+    response = page("player/admin.html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def not_found(error):

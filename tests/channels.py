@@ -1,5 +1,6 @@
 """`ChannelKey`: a creator's channel as a test drives it, with a real Ed25519 key that signs every
-request the way the website or `python -m tracker channel sign` does."""
+request the way the website or `python -m tracker channel sign` does (or, with `signer="node"`, a node's
+key signing its payout claims as `python -m edge payout` does)."""
 import time
 
 import nacl.signing
@@ -8,9 +9,10 @@ from protocol.signing import node_id, sign
 
 
 class ChannelKey:
-    def __init__(self):
-        self.key = nacl.signing.SigningKey.generate()
+    def __init__(self, key=None, signer="channel"):
+        self.key = key or nacl.signing.SigningKey.generate()
         self.id = node_id(self.key)
+        self.signer, self.account = signer, f"{signer}:{self.id}"
         self.last = 0.0
 
     def stamp(self):
@@ -20,7 +22,11 @@ class ChannelKey:
 
     def doc(self, **payload):
         """A signed request: `payload` with this channel and a fresh timestamp (both overridable)."""
-        return sign({"channel": self.id, "timestamp": self.stamp(), **payload}, self.key)
+        return sign({self.signer: self.id, "timestamp": self.stamp(), **payload}, self.key)
 
     def placement(self, title="A channel clip", size=1000, **fields):
         return self.doc(title=title, size=size, **fields)
+
+    def claim(self, amount=400, currency="EUR", destination="IBAN DE02 1203 0000 0000 2020 51", **fields):
+        """A payout claim on this key's account."""
+        return self.doc(amount=amount, currency=currency, destination=destination, **fields)

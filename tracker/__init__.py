@@ -20,8 +20,8 @@ def create_app(config=None):
     from .catalog import placement, views as catalog
     from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
+    from .flags import views as flags
     from .ledger import donations, payouts
-    from .moderation import flags
     from .nodes import audits, edge_announce, registration, replication, reports
 
     app = Flask(__name__)

@@ -67,7 +67,7 @@ DEFAULTS = {
     "TRACKER_RATE_DONATIONS_BURST": 30,
     "TRACKER_RATE_LOOKUPS": 60,  # lookups of unknown videos that ask the peer trackers
     "TRACKER_RATE_LOOKUPS_BURST": 120,
-    "TRACKER_RATE_FLAGS": 10,  # flags on videos (moderation/flags.py)
+    "TRACKER_RATE_FLAGS": 10,  # flags on videos (flags/views.py)
     "TRACKER_RATE_FLAGS_BURST": 20,
     # Checks of what nodes claim (nodes/proofs.py, nodes/audits.py; README.md, trust model).
     "TRACKER_PROOF_INTERVAL": 3600,  # seconds before a node's URL is proven again

@@ -14,6 +14,7 @@ def add_cors_headers(response):
         response.headers["Access-Control-Allow-Origin"] = "*"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+            # Authorization: the operator's bearer token, from an admin page on another origin.
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key, Authorization"
             response.headers["Access-Control-Max-Age"] = str(MAX_AGE)
     return response

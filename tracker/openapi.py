@@ -11,10 +11,10 @@ from .catalog.views import MAX_PAGE, MAX_QUERY
 from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
-from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
-from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
 from .openapi_money import MONEY_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
+from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
+from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
 
 bp = Blueprint("openapi", __name__)
 

@@ -47,7 +47,3 @@ def payload(properties, required=(), signer="node"):
 SIGNED_REFUSALS = {
     "400": "malformed (the field is named), a stale timestamp or a replay",
     "403": "the signature does not verify with payload.node's key, or the node may not do this"}
-
-# The operator's routes (admin.py): a bearer token, TRACKER_ADMIN_TOKEN.
-ADMIN_REFUSALS = {"401": "no Authorization: Bearer <TRACKER_ADMIN_TOKEN> was sent",
-                  "403": "the token is wrong, or the operator API is off (TRACKER_ADMIN_TOKEN unset)"}

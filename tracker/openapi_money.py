@@ -1,10 +1,11 @@
 """The OpenAPI description of moderation and money: flags, payouts, and the operator's side of both."""
 from . import fields
+from .flags.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
 from .ledger.currencies import CURRENCIES
 from .ledger.models import MAX_DESTINATION, MAX_NOTE
 from .ledger.payouts import STATES
-from .moderation.models import MAX_NOTE as MAX_FLAG_NOTE, REASONS
-from .openapi_base import ADMIN_REFUSALS, INTEGER, STRING, answer, json_body, payload, signed
+from .openapi_base import INTEGER, STRING, answer, json_body, payload, signed
+from .openapi_channels import OPERATOR_REFUSALS as ADMIN_REFUSALS
 
 PAYOUT = {"type": "object", "properties": {
     "payout": STRING, "account": {"type": "string", "description": "channel:<id> or node:<id>"},
@@ -24,8 +25,10 @@ PAYOUT_PATHS = {
     "/api/v1/payouts": {"post": {
         "summary": "claim money an account holds, signed by its channel's or its node's key; it moves to "
                    "payouts:pending until the operator pays or rejects it",
-        **json_body({"oneOf": [signed(payload(CLAIM, list(CLAIM), signer=kind), signer=kind)
-                               for kind in ("channel", "node")]}),
+        **json_body({"oneOf": [
+            signed(payload(CLAIM, list(CLAIM), signer="channel"), signer="channel"),
+            # A payload naming a channel is the channel's claim, whatever else it names (payouts.py).
+            signed({**payload(CLAIM, list(CLAIM), signer="node"), "not": {"required": ["channel"]}}, signer="node")]}),
         **answer("the claim, pending", {"type": "object", "required": ["payout", "state"], "properties": {
             "payout": STRING, "state": {"const": "pending"}, "account": STRING}}, status="201", refusals={
             "400": "malformed (the field is named), a stale timestamp or a replay",

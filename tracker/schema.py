@@ -10,15 +10,15 @@ from .catalog import search
 from .catalog.models import MODELS as CATALOG_MODELS
 from .channels.models import MODELS as CHANNEL_MODELS
 from .db import database, schema_lock
+from .flags.models import MODELS as FLAG_MODELS
 from .ledger.models import MODELS as LEDGER_MODELS
-from .moderation.models import MODELS as MODERATION_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
 from .signers import MODELS as SIGNER_MODELS
 
 MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS \
-    + CHANNEL_MODELS + MODERATION_MODELS
+    + CHANNEL_MODELS + FLAG_MODELS
 
 
 def create_all(app):

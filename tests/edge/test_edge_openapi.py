@@ -151,6 +151,18 @@ def test_real_answers_match_the_document(app, spec, tmp_path, tracker):
     call("delete", video, 403, f"/api/v1/videos/{video_id}", headers={"Authorization": "Bearer wrong"})
     call("delete", video, 404, "/api/v1/videos/" + "0" * 40, headers=bearer)
     call("delete", video, 202, f"/api/v1/videos/{video_id}", headers=bearer)
+    # The deny-list (edge/deny.py), and the 451 of a denied video's files.
+    deny, denied = "/api/v1/deny/{video_id}", f"/api/v1/deny/{video_id}"
+    for method, template, url in (("get", "/api/v1/deny", None), ("post", deny, denied), ("delete", deny, denied)):
+        call(method, template, 401, url)
+        call(method, template, 403, url, headers={"Authorization": "Bearer wrong"})
+        if method != "get":
+            call(method, template, 400, "/api/v1/deny/not-an-id", headers=bearer)
+    call("post", deny, 201, denied, headers=bearer, json={"reason": "a court order"})
+    call("get", files, 451, segment)
+    call("get", "/api/v1/deny", 200, headers=bearer)
+    call("delete", deny, 200, denied, headers=bearer)
+    call("delete", deny, 404, denied, headers=bearer)
     # An edge whose tracker is gone.
     lonely = make_app(tmp_path / "lonely", "http://127.0.0.1:9")
     lonely_call = Checked(lonely, spec)

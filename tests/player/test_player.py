@@ -21,7 +21,7 @@ def oembed(fake_tracker):
     return lambda **params: client.get("/oembed", query_string=params)
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=cats&page=2", "/upload", f"/watch/{VID}", f"/embed/{VID}",
+@pytest.mark.parametrize("path", ["/", "/?q=cats&page=2", "/upload", "/admin", f"/watch/{VID}", f"/embed/{VID}",
                                   f"/watch/{UNKNOWN}", "/channel", f"/c/{CHANNEL}"])
 def test_pages_render(client, path):
     answer = client.get(path)
@@ -74,7 +74,7 @@ def test_embed_page_is_only_the_player_and_may_be_framed(client):
     assert "frame-ancestors 'self'" in client.get(f"/watch/{VID}").headers["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("path", ["/", "/upload", f"/watch/{VID}", f"/embed/{VID}", "/watch/nope"])
+@pytest.mark.parametrize("path", ["/", "/upload", "/admin", f"/watch/{VID}", f"/embed/{VID}", "/watch/nope"])
 def test_pages_load_nothing_from_other_sites(client, path):
     html = client.get(path).get_data(as_text=True)
     for url in re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]*)"', html):

@@ -1,9 +1,16 @@
 """A tracker on Flask's test client, and what websites and edges do to it: place an upload, publish a
 video, search, ask for sources; `assert_error` holds an answer to the one JSON error shape."""
 import secrets
+import time
+import uuid
+from types import SimpleNamespace
+
+import requests
 
 from tests.servers import GENEROUS_LIMITS
 from tracker import create_app
+from tracker.db import database
+from tracker.ledger.models import DONOR, Donation
 from tracker.nodes.audits import run_pending
 
 
@@ -54,3 +61,23 @@ def assert_error(response, status, code):
     assert set(response.json) == {"error", "message"}
     assert response.json["error"] == code
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+class OverHttp:
+    """The little of Flask's test client that `Edge` and `publish` use, against a real tracker server."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def post(self, path, json):
+        answer = requests.post(self.url + path, json=json, timeout=10)
+        return SimpleNamespace(status_code=answer.status_code, json=answer.json())
+
+
+def credit(app, account, amount, currency="EUR"):
+    """Give `account` money in `app`'s ledger (or a running tracker's, through an app on its data dir)
+    through the ledger's own posting of a donation."""
+    database.initialize(app.extensions["tracker.db"])
+    with database.connection_context():
+        gift = {"video_id": "0" * 40, "amount": amount, "currency": currency, "tracker": "tracker:test"}
+        Donation.record(uuid.uuid4().hex, gift, [(DONOR, -amount), (account, amount)], [], time.time())

@@ -1,11 +1,13 @@
 """Channels (README.md, channels): signed placements, the channel page, owners' edits and deletions,
 unlisted videos, and the refusals: forged, foreign, replayed and stale documents, blocked channels."""
+import sqlite3
+
 import pytest
 
 from protocol.signing import sign
 from tests.channels import ChannelKey
 from tests.edges import Edge
-from tests.tracker.actions import assert_error, found, publish, source_nodes
+from tests.tracker.actions import assert_error, found, make_app, publish, source_nodes
 from tracker.catalog.models import Video
 from tracker.channels.models import Channel
 
@@ -234,3 +236,24 @@ def test_unknown_or_malformed_channels(client):
     assert_error(client.get(f"/api/v1/channels/{ChannelKey().id}"), 404, "unknown_channel")
     assert_error(client.get("/api/v1/channels/alice"), 400, "invalid_channel")
     assert_error(client.post("/api/v1/channels", json={"name": "no signature"}), 400, "bad_document")
+
+
+def test_a_tracker_upgraded_from_before_channels_keeps_its_videos(tmp_path):
+    client = make_app(tmp_path).test_client()
+    edge = Edge()
+    edge.announce(client)
+    video_id = publish(client, edge, "From the old days", creator="dave")
+    client.application.extensions["tracker.db"].close_all()
+    old = sqlite3.connect(tmp_path / "tracker.db")
+    for table, columns in (("video", ("channel", "visibility", "document")),
+                           ("upload", ("channel", "visibility", "document"))):
+        for column in columns:
+            old.execute(f"DROP INDEX IF EXISTS {table}_{column}")
+            old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    old.execute("DROP TABLE channel")
+    old.commit()
+    old.close()
+    upgraded = make_app(tmp_path).test_client()
+    video = upgraded.get(f"/api/v1/videos/{video_id}").json
+    assert (video["creator"], video["channel"], video["visibility"]) == ("dave", None, "public")
+    assert found(upgraded, "days") == [video_id]

@@ -59,7 +59,7 @@ def test_one_address_flagging_a_video_twice_counts_once(client, videos):
 
 
 def test_flagged_videos_are_grouped_newest_first_and_paginated(client, clock, videos, monkeypatch):
-    from tracker.moderation import flags
+    from tracker.flags import views as flags
 
     for n, video in enumerate(videos):
         for address in range(n + 1):

@@ -1,14 +1,13 @@
 """Payouts through Flask's test client, on SQLite and on PostgreSQL: a channel's or a node's key claims
 its balance, the operator pays or rejects, and the ledger stays balanced through every step."""
 import time
-import uuid
 
-import nacl.signing
 import pytest
 
-from protocol.signing import node_id, sign
+from protocol.signing import sign
+from tests.channels import ChannelKey
 from tests.edges import Edge
-from tests.tracker.actions import assert_error, audit_all, make_app, publish
+from tests.tracker.actions import assert_error, audit_all, credit, make_app, publish
 from tracker.db import database
 from tracker.ledger.audit import check
 from tracker.ledger.models import DONOR, Donation, Payout, Posting
@@ -20,31 +19,6 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def tracker_config():
     return {"TRACKER_ADMIN_TOKEN": TOKEN}
-
-
-class Owner:
-    """A channel's (or a node's) key, signing payout claims with a clock that only goes forward."""
-
-    def __init__(self, kind="channel", key=None):
-        self.kind, self.key = kind, key or nacl.signing.SigningKey.generate()
-        self.id = node_id(self.key)
-        self.account = f"{kind}:{self.id}"
-        self.last = 0.0
-
-    def claim(self, amount=400, currency="EUR", destination="IBAN DE02 1203 0000 0000 2020 51", **changes):
-        self.last = max(time.time(), self.last + 0.001)
-        payload = {self.kind: self.id, "timestamp": self.last, "amount": amount, "currency": currency,
-                   "destination": destination, **changes}
-        return sign(payload, self.key)
-
-
-def credit(app, account, amount, currency="EUR"):
-    """Give `account` money through the ledger's own posting of a donation (until channels get theirs
-    from donations to their videos)."""
-    database.initialize(app.extensions["tracker.db"])
-    with database.connection_context():
-        gift = {"video_id": "0" * 40, "amount": amount, "currency": currency, "tracker": "tracker:test"}
-        Donation.record(uuid.uuid4().hex, gift, [(DONOR, -amount), (account, amount)], [], time.time())
 
 
 def breaches(app):
@@ -67,7 +41,7 @@ def decide(client, payout, headers=ADMIN, **body):
 
 @pytest.fixture
 def channel(app):
-    owner = Owner()
+    owner = ChannelKey()
     credit(app, owner.account, 1000)
     return owner
 
@@ -128,7 +102,7 @@ def test_a_payout_is_decided_once(app, client, channel, first, second):
 def test_more_than_the_balance_is_insufficient_funds(app, client, channel):
     assert_error(request_payout(client, channel.claim(amount=1001)), 422, "insufficient_funds")
     assert_error(request_payout(client, channel.claim(amount=10, currency="USD")), 422, "insufficient_funds")
-    assert_error(request_payout(client, Owner().claim(amount=1)), 422, "insufficient_funds")
+    assert_error(request_payout(client, ChannelKey().claim(amount=1)), 422, "insufficient_funds")
     assert Payout.select().count() == 0
     # The whole balance may be claimed, but not twice.
     assert request_payout(client, channel.claim(amount=1000)).status_code == 201
@@ -155,7 +129,7 @@ def test_forged_and_foreign_signatures_are_403(client, channel):
     forged = channel.claim(amount=100)
     forged["payload"]["amount"] = 900  # changed after signing
     assert_error(request_payout(client, forged), 403, "bad_signature")
-    thief = Owner()
+    thief = ChannelKey()
     foreign = sign({**thief.claim(amount=100)["payload"], "channel": channel.id}, thief.key)
     assert_error(request_payout(client, foreign), 403, "bad_signature")
     assert balance(client, channel.account) == 1000
@@ -177,7 +151,7 @@ def test_a_node_claims_its_share_of_donations(app, client):
     audit_all(app)
     gift = {"video_id": video, "amount": 1000, "currency": "EUR", "served": {edge.id: 5000}}
     assert client.post("/api/v1/donations", json=gift, headers={"Idempotency-Key": "g1"}).status_code == 201
-    node = Owner("node", edge.key)
+    node = ChannelKey(edge.key, signer="node")
     earned = balance(client, node.account)
     assert earned > 0
     answer = request_payout(client, node.claim(amount=earned))
@@ -186,6 +160,25 @@ def test_a_node_claims_its_share_of_donations(app, client):
     # The node's announces keep their own replay mark: a payout claim does not block the next announce.
     assert edge.announce(client).status_code == 200
     assert decide(client, answer.json["payout"], state="paid", reference="PayPal 9X").status_code == 200
+    assert breaches(app) == []
+
+
+def test_a_channel_claims_what_donations_to_its_videos_earned(app, client):
+    """The whole way: a signed placement, a donation to the video credits channel:<id>, its key claims it."""
+    edge, channel = Edge(), ChannelKey()
+    assert edge.announce(client).status_code == 200
+    placement = client.post("/api/v1/uploads", json=channel.placement("Worth it"))
+    assert placement.status_code == 200, placement.json
+    video = edge.register(client, placement.json["upload"]).json["video_id"]
+    gift = {"video_id": video, "amount": 1000, "currency": "EUR"}
+    assert client.post("/api/v1/donations", json=gift, headers={"Idempotency-Key": "g1"}).status_code == 201
+    earned = balance(client, channel.account)
+    assert earned > 0
+    assert_error(request_payout(client, channel.claim(amount=earned + 1)), 422, "insufficient_funds")
+    payout = request_payout(client, channel.claim(amount=earned))
+    assert payout.status_code == 201 and payout.json["account"] == channel.account
+    assert decide(client, payout.json["payout"], state="paid", reference="SEPA #1").status_code == 200
+    assert balance(client, channel.account) == 0 and balance(client, "payouts:paid") == earned
     assert breaches(app) == []
 
 
@@ -232,7 +225,7 @@ def test_a_ledger_from_before_payouts_is_upgraded_in_place(tmp_path):
         database.execute_sql("CREATE TABLE posting (id INTEGER PRIMARY KEY, donation_id VARCHAR(32) NOT NULL "
                              "REFERENCES donation (id), account VARCHAR(300) NOT NULL, currency VARCHAR(3) NOT NULL, "
                              "amount BIGINT NOT NULL)")
-        channel = Owner()
+        channel = ChannelKey()
         Donation.create(id="d1", key="k1", fingerprint="f", video="0" * 40, amount=500, currency="EUR",
                         tracker="tracker:test", created=time.time())
         database.execute_sql("INSERT INTO posting (donation_id, account, currency, amount) VALUES "

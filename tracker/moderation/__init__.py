@@ -1,1 +1,0 @@
-"""Moderation: viewers' flags on videos (`models`, `flags`), which the operator reads and dismisses."""
