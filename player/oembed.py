@@ -77,12 +77,13 @@ def origin_url(site):
 
 
 def lookup(video_id):
-    """The tracker's metadata for the video; False when it answers 404, None when it cannot say.
+    """The tracker's metadata for the video; False when it answers 404 or 410, None when it cannot say.
 
     The title is a nicety: a tracker that is slow, unreachable or refused still gets a working embed.
     """
     status, video = tracker_json(f"/api/v1/videos/{video_id}")
-    if status == 404 and "error" in video:
+    # 410: deleted by its channel or taken down, so no embed of it either.
+    if status in (404, 410) and "error" in video:
         return False
     return video if status == 200 else None
 

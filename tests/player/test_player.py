@@ -4,7 +4,7 @@ import re
 import pytest
 
 from player.settings import DEFAULTS
-from tests.player.fakes import CHANNEL, UNKNOWN, VID, VIDEO, make_app
+from tests.player.fakes import CHANNEL, REMOVED, UNKNOWN, VID, VIDEO, make_app
 from tests.servers import free_port
 
 
@@ -138,6 +138,7 @@ def test_oembed_fits_the_consumers_maximum(oembed):
     ({"url": "http://localhost/watch/abc"}, 404, "unknown_url"),
     ({"url": f"http://localhost/upload/{VID}"}, 404, "unknown_url"),
     ({"url": f"http://localhost/watch/{UNKNOWN}"}, 404, "unknown_video"),
+    ({"url": f"http://localhost/watch/{REMOVED}"}, 404, "unknown_video"),
 ])
 def test_oembed_errors_are_json(oembed, params, status, code):
     answer = oembed(**params)

@@ -2,12 +2,12 @@
 its videos, each request a document signed by the channel's key whose payload names the video.
 
 Only the owning channel may (403 `not_owner`; an anonymous video has no owner, so nobody may); a
-blocked channel may not (403 `channel_blocked`). The latest accepted document is kept with the video
-(an edit) or its removal (a deletion), as received, so a relayed record can be checked later.
+blocked channel may not (403 `channel_blocked`). Every accepted document is kept as received, in
+order (signers.py), and a deletion's also with its removal, so a relayed record can be checked later.
 """
 from flask import Blueprint
 
-from .. import clock, fields, signed, signers
+from .. import clock, fields, ratelimits, signed, signers
 from ..catalog.models import VISIBILITIES, Removal, Video
 from ..catalog.views import item
 from ..db import write_transaction
@@ -30,10 +30,9 @@ def edit(video_id):
     if not changes:
         raise Invalid("nothing_to_change", f"the payload changes none of {', '.join(EDITABLE)}")
     with write_transaction():
-        video = owned(video_id, payload)
+        video = owned(video_id, payload, signed.as_received(body))
         for name, value in changes.items():
             setattr(video, name, value)
-        video.document = signed.as_received(body)
         video.save()
     return item(video)
 
@@ -43,26 +42,28 @@ def delete(video_id):
     body = fields.json_body()
     payload = owner_request(body, video_id)
     with write_transaction():
-        video = owned(video_id, payload)
+        video = owned(video_id, payload, signed.as_received(body))
         removal = Removal.remove(video, "deleted", "", clock.now(), signed.as_received(body))
     return removal.as_item()
 
 
 def owner_request(body, video_id):
     """The verified payload of a channel's request about the video at this URL."""
+    ratelimits.take("channels")
     payload = signed.verified_payload(body, signer="channel")
     if payload.get("video_id") != video_id:
         raise fields.invalid("video_id", "must be the id of the video in the URL")
     return payload
 
 
-def owned(video_id, payload):
+def owned(video_id, payload, document):
     """The video, once the request's channel proves to be its owner, not blocked, and the request
-    newer than the channel's last (inside the write transaction, so a refusal spends nothing)."""
+    newer than the channel's last (inside the write transaction, so a refusal spends nothing); the
+    request's `document` is kept with the video's others (signers.py)."""
     video = Video.known(video_id)
     if video.channel != payload["channel"]:
         raise Forbidden("not_owner", "this video belongs to another channel" if video.channel
                         else "an anonymous video has no owner who may change it")
     Channel.usable(video.channel, clock.now())
-    signers.advance(video.channel, payload["timestamp"])
+    signers.advance(video.channel, payload["timestamp"], document, subject=video.id)
     return video
