@@ -81,7 +81,8 @@ def listing():
 @bp.post("/api/v1/deny/<video_id>")
 def add(video_id):
     body = request.get_json(silent=True) if request.content_length else {}
-    reason = (body.get("reason") or "") if isinstance(body, dict) else None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    reason = "" if isinstance(body, dict) and reason is None else reason
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise ApiError(400, "invalid_reason", f"reason must be a string of at most {MAX_REASON} characters")
     held = deny(current_app.extensions["edge"], video_id_or_400(video_id), reason.strip())

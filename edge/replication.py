@@ -184,6 +184,9 @@ class Replicator(threading.Thread):
                 if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
                     log.warning("replicate task for %s ignored: size %r is not a positive integer", video_id, size)
                     continue
+                if is_denied(video_id):  # refused here already, before it holds space or a queue slot
+                    log.warning("replicate task for %s refused: it is on this edge's deny-list", video_id)
+                    continue
                 with self._lock:
                     if video_id in self.pending or os.path.isdir(self.node.video_path(video_id)):
                         continue

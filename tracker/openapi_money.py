@@ -18,6 +18,7 @@ CLAIM = {"amount": {"type": "integer", "minimum": 1, "description": "minor units
          "currency": {"enum": sorted(CURRENCIES), "description": "ISO 4217"},
          "destination": {**fields.text_schema(1, MAX_DESTINATION),
                          "description": "where to send it: an IBAN, a PayPal or Lightning address"}}
+OPERATOR = {"security": [{"operator": []}]}  # bearer TRACKER_ADMIN_TOKEN (admin.py)
 PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10 ** 6}}
 PAYOUT_ID = {"name": "payout_id", "in": "path", "required": True, "schema": STRING}
 
@@ -35,14 +36,14 @@ PAYOUT_PATHS = {
             "403": "the signature does not verify with the key the payload names",
             "422": "insufficient_funds: the account holds less than the amount in that currency"})}},
     "/api/v1/admin/payouts": {"get": {
-        "summary": "payouts, oldest first (operator)", "parameters": [
+        "summary": "payouts, oldest first (operator)", **OPERATOR, "parameters": [
             {"name": "state", "in": "query", "schema": {"enum": list(STATES)}}, PAGE],
         **answer("one page of payouts", {"type": "object", "properties": {
             "payouts": {"type": "array", "items": PAYOUT}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
             refusals={"400": "state or page is malformed", **ADMIN_REFUSALS})}},
     "/api/v1/admin/payouts/{payout_id}": {"post": {
         "summary": "decide a pending payout once: paid (with the transfer's reference) or rejected (with a "
-                   "reason; the amount goes back to its owner) (operator)", "parameters": [PAYOUT_ID],
+                   "reason; the amount goes back to its owner) (operator)", **OPERATOR, "parameters": [PAYOUT_ID],
         **json_body({"oneOf": [
             {"type": "object", "required": ["state", "reference"], "properties": {
                 "state": {"const": "paid"}, "reference": fields.text_schema(1, MAX_NOTE)}},
@@ -64,7 +65,7 @@ FLAG_PATHS = {
             "counted": {"type": "boolean", "description": "false: this address already flagged the video"}}},
             status="201", refusals={"400": "the video id, reason or note is malformed", "404": "no such video"})}},
     "/api/v1/admin/flags": {"get": {
-        "summary": "videos with open flags, most recently flagged first (operator)", "parameters": [PAGE],
+        "summary": "videos with open flags, most recently flagged first (operator)", **OPERATOR, "parameters": [PAGE],
         **answer("one page of flagged videos", {"type": "object", "properties": {
             "videos": {"type": "array", "items": {"type": "object", "properties": {
                 "video_id": STRING, "title": {"type": ["string", "null"]}, "flags": INTEGER,
@@ -73,7 +74,7 @@ FLAG_PATHS = {
             "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
             refusals={"400": "page is malformed", **ADMIN_REFUSALS})}},
     "/api/v1/admin/flags/{video_id}/dismiss": {"post": {
-        "summary": "dismiss a video's open flags (operator)", "parameters": [
+        "summary": "dismiss a video's open flags (operator)", **OPERATOR, "parameters": [
             {"name": "video_id", "in": "path", "required": True, "schema": STRING}],
         **answer("how many flags were dismissed", {"type": "object", "properties": {
             "video_id": STRING, "dismissed": INTEGER}}, refusals={**ADMIN_REFUSALS, "404": "no open flags"})}},

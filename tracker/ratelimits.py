@@ -1,8 +1,8 @@
 """How often one client address may ask the tracker for something costly (README.md, rate limits).
 
 Placements, donations, flags, the lookups that ask peer trackers and channels' signed requests each
-have a token bucket per client address (runtime/ratelimit.py), kept per worker process; past it a
-request is a 429 with Retry-After. Two limits are counted in the database instead, across workers, since their rows exist
+have a token bucket per client address (runtime/ratelimit.py), kept per worker process; past it a request is a 429 with
+Retry-After. Two limits are counted in the database instead, across workers, since their rows exist
 anyway: the bytes one address holds reserved in unfinished placements (catalog/models.py) and its
 failure reports (nodes/reports.py). Edge announces, BitTorrent and the sources of a known video are
 never limited: honest edges and viewers must never be refused.

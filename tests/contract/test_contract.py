@@ -64,6 +64,14 @@ bearer = "test-admin-token"
 include-path-regex = "^/api/v1/uploads"
 checks.negative_data_rejection.expected-statuses = {sorted(REFUSALS + ["412"])}
 checks.missing_required_header.expected-statuses = ["400", "401", "403", "406", "412", "415", "422"]
+
+[[operations]]
+# A video the operator denied (the stateful phase denies some, with the token above) answers 451 to
+# every request for its files, well formed or not: an id, not a request, is what is refused.
+include-path = "/videos/{{video_id}}/{{name}}"
+checks.negative_data_rejection.expected-statuses = {sorted(REFUSALS + ["451"])}
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "410", "429", "451",
+                                                     "5xx"]
 """
 
 

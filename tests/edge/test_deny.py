@@ -10,7 +10,7 @@ import requests
 import segmenter
 from edge.announcer import announce
 from edge.jobs import run_next
-from edge.replication import ReplicationError, pull_client, replicate
+from edge.replication import ReplicationError, Replicator, pull_client, replicate
 from tests.edge.package import fake_package, published_video, write_package
 from tests.edge.uploads import queue_upload
 from tests.servers import start_edge
@@ -72,6 +72,9 @@ def test_the_deny_list_is_the_operators(client, method):
 def test_bad_deny_requests_are_400(client):
     assert_error(deny(client, "not-a-video"), 400, "invalid_video_id")
     assert_error(deny(client, "ab" * 20, reason=5), 400, "invalid_reason")
+    assert_error(deny(client, "ab" * 20, reason={}), 400, "invalid_reason")
+    assert_error(client.post(f"/api/v1/deny/{'ab' * 20}", data="not json", headers=BEARER,
+                             content_type="application/json"), 400, "invalid_reason")
     assert_error(deny(client, "ab" * 20, reason="x" * 501), 400, "invalid_reason")
     assert client.get("/api/v1/deny", headers=BEARER).json == {"denied": []}
 
@@ -94,6 +97,11 @@ def test_an_upload_that_is_a_denied_video_fails_and_nothing_is_kept(client, node
 def test_a_replicate_task_for_a_denied_video_is_refused(client, node):
     video_id = "cd" * 20
     deny(client, video_id)
+    replicator = Replicator(node, pull_client(allow_private=True))  # not started: what it queues stays
+    replicator.submit([{"action": "replicate", "video_id": video_id, "sources": ["http://127.0.0.1:9"]},
+                       {"action": "replicate", "video_id": "ab" * 20, "sources": ["http://127.0.0.1:9"]}])
+    assert [task[0] for task in list(replicator.tasks.queue)] == ["ab" * 20]
+    # And should one be queued before the deny, the pull itself refuses it.
     with pytest.raises(ReplicationError, match="deny-list"):
         # The source is never asked: nothing listens there, and the refusal comes first.
         replicate(node, video_id, ["http://127.0.0.1:9"], pull_client(allow_private=True))
