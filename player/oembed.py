@@ -2,23 +2,19 @@
 
 Nothing here is built from the request's Host header, which the client chooses: this site's origin
 and the tracker to ask come from configuration (player/settings.py), and the lookup goes through
-the guarded client (protocol/http.py), to loopback or private addresses only when the mounting
-tracker has TRACKER_ALLOW_PRIVATE.
+the guarded client (player/lookup.py).
 """
-import json
 from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, request, url_for
 from markupsafe import escape
 
-from protocol.http import GuardedClient, UnsafeRequest
 from protocol.ids import is_video_id
 
-from .settings import site_url, tracker_url
+from .lookup import tracker_json
+from .settings import site_url
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 640, 360
-LOOKUP_TIMEOUT = 3
-LOOKUP_LIMIT = 256 * 1024  # a video's metadata is a few KB
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -85,30 +81,11 @@ def lookup(video_id):
 
     The title is a nicety: a tracker that is slow, unreachable or refused still gets a working embed.
     """
-    base = tracker_url(current_app.config)
-    if base is None:
-        return None
-    try:
-        answer = client().request("GET", f"{base}/api/v1/videos/{video_id}", deadline=LOOKUP_TIMEOUT,
-                                  max_bytes=LOOKUP_LIMIT)
-        video = json.loads(answer.body)
-    except (UnsafeRequest, ValueError) as exc:
-        current_app.logger.warning("oEmbed lookup of %s failed: %s", video_id, exc)
-        return None
+    status, video = tracker_json(f"/api/v1/videos/{video_id}")
     # 410: deleted by its channel or taken down, so no embed of it either.
-    if answer.status in (404, 410) and isinstance(video, dict) and "error" in video:
+    if status in (404, 410) and "error" in video:
         return False
-    return video if answer.status == 200 and isinstance(video, dict) else None
-
-
-def client():
-    """The app's guarded client for lookups; private addresses only if the tracker allows them."""
-    allow_private = bool(current_app.config.get("TRACKER_ALLOW_PRIVATE", False))
-    clients = current_app.extensions.setdefault("player.oembed", {})
-    if allow_private not in clients:
-        clients[allow_private] = GuardedClient(allow_private=allow_private, deadline=LOOKUP_TIMEOUT,
-                                               max_bytes=LOOKUP_LIMIT)
-    return clients[allow_private]
+    return video if status == 200 else None
 
 
 def fit(width, height, max_width, max_height):

@@ -4,7 +4,9 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, render_template, request
 
-from protocol.ids import is_video_id
+from protocol.ids import is_public_key, is_video_id
+
+from . import feed
 
 # Scripts and styles only from this site; data, posters and media from any tracker or edge;
 # blob: for hls.js's MSE media source and its transmuxing worker, and for the seek-bar sprite
@@ -19,6 +21,9 @@ def register(bp):
     bp.add_url_rule("/upload", "upload", upload)
     bp.add_url_rule("/watch/<video_id>", "watch", watch)
     bp.add_url_rule("/embed/<video_id>", "embed", embed)
+    bp.add_url_rule("/channel", "your_channel", your_channel)
+    bp.add_url_rule("/c/<channel>", "channel", channel_page)
+    bp.add_url_rule("/c/<channel>/feed.atom", "channel_feed", channel_feed)
     bp.add_url_rule("/admin", "admin", admin)
     bp.register_error_handler(404, not_found)
     bp.context_processor(page_context)
@@ -44,6 +49,12 @@ def checked(video_id):
     if not is_video_id(video_id):
         abort(404)
     return video_id
+
+
+def checked_channel(channel):
+    if not is_public_key(channel):
+        abort(404)
+    return channel
 
 
 def home():
@@ -78,6 +89,18 @@ def boot(video_id):
 def origin(url):
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def your_channel():
+    return page("player/your_channel.html")
+
+
+def channel_page(channel):
+    return page("player/channel.html", channel=checked_channel(channel))
+
+
+def channel_feed(channel):
+    return feed.feed(checked_channel(channel))
 
 
 def admin():

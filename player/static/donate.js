@@ -12,10 +12,12 @@
  */
 (function () {
   "use strict";
-  const {api, el, setStatus, trackerUrl} = window.SlipstreamSite;
+  const {api, el, setStatus, trackerUrl, minorUnits, formatMoney: format} = window.SlipstreamSite;
   const form = document.getElementById("donate-form");
   if (!form) return;
-  const videoId = document.querySelector(".watch").dataset.videoId;
+  // The watch page's video; on a channel page, the channel's newest video (channel.js sets it), so
+  // the gift credits the channel's account like any gift to one of its videos.
+  const videoIdOf = () => form.dataset.videoId || document.querySelector(".watch").dataset.videoId;
   const amountInput = document.getElementById("donate-amount");
   const currencySelect = document.getElementById("donate-currency");
   const splitList = document.getElementById("donate-split");
@@ -27,23 +29,6 @@
 
   function exponent() {
     return Number(currencySelect.selectedOptions[0].dataset.exponent);
-  }
-
-  /* "12.5" → 1250 minor units for an exponent of 2; null when it is not a positive amount. */
-  function minorUnits(text, exp) {
-    const match = /^\s*(\d{1,9})(?:[.,](\d*))?\s*$/.exec(text);
-    if (!match || (match[2] || "").length > exp) return null;
-    const units = Number(match[1]) * 10 ** exp + Number((match[2] || "").padEnd(exp, "0") || 0);
-    return units > 0 ? units : null;
-  }
-
-  function format(amount, currency, exp) {
-    try {
-      return new Intl.NumberFormat(undefined, {style: "currency", currency: currency,
-        minimumFractionDigits: exp, maximumFractionDigits: exp}).format(amount / 10 ** exp);
-    } catch (err) {
-      return (amount / 10 ** exp).toFixed(exp) + " " + currency;
-    }
   }
 
   /* What the player knows: bytes per edge (only signed edges have a node id) and the finding tracker. */
@@ -63,12 +48,13 @@
 
   function gift() {
     const amount = minorUnits(amountInput.value, exponent());
-    return amount && Object.assign({video_id: videoId, amount: amount, currency: currencySelect.value}, report());
+    return amount && Object.assign({video_id: videoIdOf(), amount: amount, currency: currencySelect.value}, report());
   }
 
   function describe(account) {
     const [kind, name] = [account.slice(0, account.indexOf(":")), account.slice(account.indexOf(":") + 1)];
     if (kind === "creator") return ["Creator ", el("strong", {}, name)];
+    if (kind === "channel") return ["Channel ", el("code", {title: name}, name.slice(0, 12) + "…")];
     if (kind === "node") return ["Edge ", el("code", {title: name}, name.slice(0, 12) + "…")];
     return ["Tracker that found the edges ", el("code", {title: name}, /^https?:/.test(name) ? new URL(name).host
       : name.slice(0, 12) + "…")];
@@ -89,7 +75,7 @@
       setStatus(status, amountInput.value.trim() ? "Enter an amount like 5 or 2.50." : "", "error");
       return;
     }
-    const query = new URLSearchParams({video_id: videoId, amount: wanted.amount, currency: wanted.currency,
+    const query = new URLSearchParams({video_id: videoIdOf(), amount: wanted.amount, currency: wanted.currency,
       found_by: wanted.found_by,
       served: Object.entries(wanted.served).map(([node, bytes]) => node + ":" + bytes).join(",")});
     try {

@@ -1,25 +1,7 @@
 /* Home: the newest videos or search results from the tracker's catalog, one page at a time. */
 (function () {
   "use strict";
-  const {api, el, formatDate, formatDuration, setStatus} = window.SlipstreamSite;
-
-  function card(video) {
-    const href = "/watch/" + encodeURIComponent(video.id);
-    const poster = video.poster_url
-      ? el("img", {src: video.poster_url, alt: "", loading: "lazy", decoding: "async"})
-      : el("span", {class: "poster-missing", "aria-hidden": "true"}, "▶");
-    const meta = [video.creator || "anonymous", formatDate(video.created)].filter(Boolean).join(" · ");
-    return el("li", {class: "card"}, [
-      el("a", {class: "card-link", href: href}, [
-        el("span", {class: "poster"}, [
-          poster,
-          video.duration ? el("span", {class: "duration"}, formatDuration(video.duration)) : null,
-        ]),
-        el("span", {class: "card-title"}, video.title || "Untitled"),
-      ]),
-      el("span", {class: "card-meta"}, meta),
-    ]);
-  }
+  const {api, card, setStatus} = window.SlipstreamSite;
 
   function pageLink(query, page) {
     const params = new URLSearchParams();

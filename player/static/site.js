@@ -82,11 +82,49 @@
     }
   }
 
+  /* A video's card in a grid: poster, duration, title, creator and age. */
+  function card(video) {
+    const href = "/watch/" + encodeURIComponent(video.id);
+    const poster = video.poster_url
+      ? el("img", {src: video.poster_url, alt: "", loading: "lazy", decoding: "async"})
+      : el("span", {class: "poster-missing", "aria-hidden": "true"}, "▶");
+    const meta = [video.creator || "anonymous", formatDate(video.created)].filter(Boolean).join(" · ");
+    return el("li", {class: "card"}, [
+      el("a", {class: "card-link", href: href}, [
+        el("span", {class: "poster"}, [
+          poster,
+          video.duration ? el("span", {class: "duration"}, formatDuration(video.duration)) : null,
+        ]),
+        el("span", {class: "card-title"}, video.title || "Untitled"),
+      ]),
+      el("span", {class: "card-meta"}, meta),
+    ]);
+  }
+
+  /* "12.5" → 1250 minor units for an exponent of 2; null when it is not a positive amount. */
+  function minorUnits(text, exp) {
+    const match = /^\s*(\d{1,9})(?:[.,](\d*))?\s*$/.exec(text);
+    if (!match || (match[2] || "").length > exp) return null;
+    const units = Number(match[1]) * 10 ** exp + Number((match[2] || "").padEnd(exp, "0") || 0);
+    return units > 0 ? units : null;
+  }
+
+  /* 1250 minor units of EUR (exponent 2) → "€12.50" in the reader's locale. */
+  function formatMoney(amount, currency, exp) {
+    try {
+      return new Intl.NumberFormat(undefined, {style: "currency", currency: currency,
+        minimumFractionDigits: exp, maximumFractionDigits: exp}).format(amount / 10 ** exp);
+    } catch (err) {
+      return (amount / 10 ** exp).toFixed(exp) + " " + currency;
+    }
+  }
+
   function setStatus(node, text, kind) {
     node.textContent = text || "";
     node.dataset.kind = kind || "";
     node.hidden = !text;
   }
 
-  global.SlipstreamSite = {api, postJson, el, trackerUrl, boot, formatDuration, formatDate, setStatus};
+  global.SlipstreamSite = {api, postJson, el, card, minorUnits, formatMoney, trackerUrl, boot, formatDuration,
+    formatDate, setStatus};
 })(window);

@@ -5,6 +5,7 @@
   const article = document.querySelector(".watch");
   const videoId = article.dataset.videoId;
   const status = document.getElementById("player-status");
+  const CHANNEL_ID = /^[0-9a-f]{64}$/;
 
   const carried = boot(videoId);  // the tracker's answers, in the page: no lookups before the first frame
 
@@ -13,7 +14,7 @@
       const video = carried ? carried.video : await api("/api/v1/videos/" + videoId);
       document.getElementById("video-title").textContent = video.title || "Untitled";
       document.title = (video.title || "Untitled") + " · " + document.title.split(" · ").pop();
-      document.getElementById("video-creator").textContent = video.creator || "anonymous";
+      showCreator(video);
       document.getElementById("video-date").textContent = video.created ? formatDate(video.created) : "";
       document.getElementById("video-description").textContent = video.description || "";
     } catch (err) {
@@ -22,6 +23,18 @@
       document.getElementById("video-description").textContent = err.status === 404 ? "" : err.message;
       if (err.status === 404) article.querySelectorAll("details").forEach((box) => { box.hidden = true; });
     }
+  }
+
+  /* A channel's video links to the channel's page; an anonymous one names its free-text creator. */
+  function showCreator(video) {
+    const creator = document.getElementById("video-creator");
+    if (!CHANNEL_ID.test(video.channel || "")) {
+      creator.textContent = video.creator || "anonymous";
+      return;
+    }
+    const label = video.channel_name || (video.creator && video.creator !== "anonymous" ? video.creator
+      : "Channel " + video.channel.slice(0, 12) + "…");
+    creator.replaceChildren(el("a", {id: "video-channel", href: "/c/" + video.channel}, label));
   }
 
   function showSource(player) {

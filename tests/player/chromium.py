@@ -1,6 +1,7 @@
 """Debian's Chromium driven by Playwright: how it is launched, a `Tab` that remembers every page error,
 and `OtherOrigin`, a third-party site on its own loopback port."""
 import os
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,27 @@ class Tab:
             time.sleep(0.1)
         state = self.page.evaluate("window.slipstreamPlayer ? JSON.stringify(window.slipstreamPlayer.snapshot()) : ''")
         raise AssertionError(f"timed out waiting for {message or expression}; player: {state}; {self.problems}")
+
+    def upload(self, clip, title, **fields):
+        """On the upload page: choose `clip`, fill the title and any other field (`description`,
+        `creator`, `visibility`), submit, and wait for the end; the status line's last text."""
+        page = self.page
+        page.set_input_files("#upload-file", str(clip))
+        page.fill("#upload-title", title)
+        for name, value in fields.items():
+            if name == "visibility":
+                page.select_option("#upload-visibility", value)
+            else:
+                page.fill(f"#upload-{name}", value)
+        page.click("#upload-submit")
+        self.wait("!document.getElementById('upload-done').hidden || "
+                  "document.getElementById('upload-status').dataset.kind === 'error'",
+                  timeout=240, message="the upload to be published")
+        return page.text_content("#upload-status")
+
+    def uploaded_video(self):
+        """The id the upload page's "Watch your video" link names."""
+        return re.fullmatch(r"/watch/([0-9a-f]{40})", self.page.get_attribute("#watch-link", "href")).group(1)
 
     def screenshot(self, tmp_path, name):
         for folder in (tmp_path, ARTIFACTS):

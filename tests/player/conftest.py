@@ -1,8 +1,9 @@
-"""Fixtures of the website's tests in Chromium: the browser (one a module), a fresh tab, another origin."""
+"""Fixtures of the website's tests: the browser (one a module), a fresh tab, another origin, fake trackers."""
 import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.player.chromium import CHROMIUM, CHROMIUM_ARGS, OtherOrigin, Tab
+from tests.player.fakes import FakeTracker
 
 
 @pytest.fixture(scope="module")
@@ -25,3 +26,20 @@ def other_origin():
     site = OtherOrigin()
     yield site
     site.close()
+
+
+@pytest.fixture(scope="module")
+def trackers():
+    started = []
+
+    def start():
+        started.append(FakeTracker())
+        return started[-1]
+    yield start
+    for fake in started:
+        fake.close()
+
+
+@pytest.fixture(scope="module")
+def fake_tracker(trackers):
+    return trackers().url

@@ -136,15 +136,9 @@ def test_the_pages_work_with_the_keyboard(network, tab):
 
 def test_upload_page_uploads_transcodes_and_links_to_the_video(network, small_clip, tab, tmp_path):
     page = tab.open(network.tracker.url + "/upload")
-    page.set_input_files("#upload-file", str(small_clip))
-    page.fill("#upload-title", "Uploaded from the browser")
-    page.fill("#upload-description", "set_input_files and a click")
-    page.fill("#upload-creator", "playwright")
-    page.click("#upload-submit")
-    tab.wait("!document.getElementById('upload-done').hidden || "
-             "document.getElementById('upload-status').dataset.kind === 'error'",
-             timeout=240, message="the upload to be published")
-    assert page.text_content("#upload-status") == "Published.", page.text_content("#upload-status")
+    status = tab.upload(small_clip, "Uploaded from the browser", description="set_input_files and a click",
+                        creator="playwright")
+    assert status == "Published.", status
     assert page.evaluate("document.getElementById('progress-upload').value") == 1
     assert page.evaluate("document.getElementById('progress-transcode').value") == 1
     tab.screenshot(tmp_path, "upload-done.png")

@@ -1,80 +1,16 @@
 """The website blueprint on a minimal app: pages, 404s, oEmbed, hls.js and static files."""
 import re
-import threading
 
 import pytest
-from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
 
-from player import create_blueprint
 from player.settings import DEFAULTS
+from tests.player.fakes import CHANNEL, REMOVED, UNKNOWN, VID, VIDEO, make_app
 from tests.servers import free_port
-
-VID = "3f786850e387550fdab836ed7e6dc881de23001b"
-UNKNOWN = "0" * 40
-REMOVED = "1" * 40  # deleted by its channel: the tracker answers 410
-VIDEO = {
-    "id": VID, "title": "Tide <pools>", "description": "waves", "creator": "maria",
-    "duration": 6.0, "created": "2025-01-01T00:00:00Z", "poster_url": f"http://edge.test/videos/{VID}/poster.jpg",
-    "renditions": [{"name": "720p", "width": 1280, "height": 720, "bandwidth": 3000000},
-                   {"name": "360p", "width": 640, "height": 360, "bandwidth": 800000}],
-}
-
-
-def make_app(**config):
-    app = Flask(__name__)
-    app.config.update(TESTING=True, **config)
-    app.register_blueprint(create_blueprint())
-    return app
 
 
 @pytest.fixture
 def client():
     return make_app().test_client()
-
-
-class FakeTracker:
-    """A hand-written stand-in for the tracker's metadata endpoint, on a real loopback port, that
-    remembers every request it gets."""
-
-    def __init__(self):
-        self.hits = []
-        fake = Flask("fake_tracker")
-        fake.before_request(lambda: self.hits.append(request.path))
-        fake.get("/api/v1/videos/<video_id>")(self.video)
-        self.server = make_server("127.0.0.1", 0, fake, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def video(self, video_id):
-        if video_id == VID:
-            return jsonify(VIDEO)
-        if video_id == REMOVED:
-            return jsonify(error="video_removed", message="this video was deleted by its channel"), 410
-        return jsonify(error="not_found", message="no such video"), 404
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-@pytest.fixture(scope="module")
-def trackers():
-    started = []
-
-    def start():
-        started.append(FakeTracker())
-        return started[-1]
-    yield start
-    for fake in started:
-        fake.close()
-
-
-@pytest.fixture(scope="module")
-def fake_tracker(trackers):
-    return trackers().url
 
 
 @pytest.fixture
@@ -86,7 +22,7 @@ def oembed(fake_tracker):
 
 
 @pytest.mark.parametrize("path", ["/", "/?q=cats&page=2", "/upload", "/admin", f"/watch/{VID}", f"/embed/{VID}",
-                                  f"/watch/{UNKNOWN}"])
+                                  f"/watch/{UNKNOWN}", "/channel", f"/c/{CHANNEL}"])
 def test_pages_render(client, path):
     answer = client.get(path)
     assert answer.status_code == 200
@@ -95,7 +31,8 @@ def test_pages_render(client, path):
 
 
 @pytest.mark.parametrize("path", ["/watch/abc", f"/watch/{VID.upper()}", f"/watch/{VID}0", f"/embed/{VID[:-1]}",
-                                  f"/embed/{VID[:-1]}g", "/watch/", "/no-such-page"])
+                                  f"/embed/{VID[:-1]}g", "/watch/", "/no-such-page",
+                                  f"/c/{CHANNEL[:-1]}", f"/c/{CHANNEL.upper()}", f"/c/{VID}/feed.atom"])
 def test_bad_ids_and_unknown_paths_are_404(client, path):
     answer = client.get(path)
     assert answer.status_code == 404
@@ -149,7 +86,8 @@ def test_pages_load_nothing_from_other_sites(client, path):
 
 
 @pytest.mark.parametrize("name", ["slipstream-player.js", "sha256.js", "site.js", "home.js", "watch.js", "embed.js",
-                                  "upload.js", "resumable.js", "site.css", "embed-example.html"])
+                                  "upload.js", "channel-key.js", "your-channel.js",
+                                  "channel.js", "site.css", "embed-example.html"])
 def test_static_files_are_served(client, name):
     with client.get(f"/player/static/{name}") as answer:
         assert answer.status_code == 200
