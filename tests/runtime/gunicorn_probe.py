@@ -1,17 +1,23 @@
 """gunicorn settings for tests that look inside a worker: the project's own (gunicorn.conf.py), plus a
-SIGUSR2 handler that writes what the worker holds to `probe-<pid>-<n>.json` in SLIPSTREAM_DATA_DIR.
+SIGUSR2 handler that writes what the worker holds to `probe-<pid>-<n>.json` in SLIPSTREAM_DATA_DIR:
+its connections, tasks, timers and rate buckets, the Python memory it traces, and where its memory
+sits (RSS; pymalloc's arenas and the bytes in use in them; glibc's heap, in use and free).
 
-Nothing here runs in production: tests/servers.py's Server passes this file with `-c` only when a
-test asks for `probe=True`. tracemalloc starts once the app is loaded, so the traced bytes are what
-the worker allocated while serving, not the imports.
+Nothing here runs in production: tests/servers.py's Server passes this file with `-c` only when asked
+(tests/runtime/test_worker_memory.py, bench/memory.py). tracemalloc starts once the app is loaded, so
+the traced bytes are what the worker allocated while serving, not the imports; PROBE_TRACE=0 leaves it
+off, as it costs memory of its own (bench/memory.py, which reads RSS).
 """
 import asyncio
 import collections
+import ctypes
 import gc
 import json
 import os
 import runpy
 import signal
+import sys
+import tempfile
 import threading
 import tracemalloc
 
@@ -25,8 +31,15 @@ globals().update({name: value for name, value in runpy.run_path(os.path.join(ROO
 PER_CONNECTION = ("GuardedProtocol", "FileProtocol", "_SelectorSocketTransport", "BodyReceiver", "Body", "Task")
 
 
+class MallInfo2(ctypes.Structure):
+    """glibc's struct mallinfo2 (glibc 2.33+): every arena, in bytes."""
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"]]
+
+
 def post_worker_init(worker):
-    tracemalloc.start()
+    if os.environ.get("PROBE_TRACE", "1") == "1":
+        tracemalloc.start()
     probes = iter(range(1, 1 << 30))
     worker.loop.add_signal_handler(signal.SIGUSR2, lambda: write(worker, next(probes)))
 
@@ -45,8 +58,37 @@ def write(worker, number):
         "buckets": sum(len(b.buckets) for b in buckets),
         "traced": tracemalloc.get_traced_memory()[0],
         "objects": {kind: kinds[kind] for kind in PER_CONNECTION},
+        "python_objects": sum(kinds.values()),
+        **allocators(),
     }
     path = os.path.join(os.environ["SLIPSTREAM_DATA_DIR"], f"probe-{os.getpid()}-{number}.json")
     with open(path + ".part", "w") as f:
         json.dump(held, f)
     os.rename(path + ".part", path)
+
+
+def allocators():
+    """Where the worker's memory sits, in bytes."""
+    with open("/proc/self/status") as f:
+        sizes = {"rss": next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))}
+    with tempfile.TemporaryFile() as report:  # sys._debugmallocstats writes to the C stderr only
+        saved = os.dup(2)
+        os.dup2(report.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        report.seek(0)
+        for line in report.read().decode().splitlines():
+            for name, key in (("# arenas allocated current", "pymalloc_arenas"),
+                              ("# bytes in allocated blocks", "pymalloc_in_use")):
+                if line.startswith(name):
+                    sizes[key] = int(line.rpartition("=")[2].replace(",", ""))
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except AttributeError:  # not glibc, or older than 2.33
+        return sizes
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return {**sizes, "malloc_in_use": info.uordblks + info.hblkhd, "malloc_free": info.fordblks}
