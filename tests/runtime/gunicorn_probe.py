@@ -55,7 +55,7 @@ def write(worker, number):
         "open": len(book.open), "addresses": [str(key) for key in book.per_address], "nr_conns": worker.nr_conns,
         "tasks": len(asyncio.all_tasks(loop)), "timers": sum(not h.cancelled() for h in loop._scheduled),
         "descriptors": len(loop._selector.get_map()), "threads": threading.active_count(),
-        "buckets": sum(len(b.buckets) for b in buckets),
+        "buckets": sum(len(b.buckets) for b in buckets), "body_memory": worker.asgi.flask.memory.held,
         "traced": tracemalloc.get_traced_memory()[0],
         "objects": {kind: kinds[kind] for kind in PER_CONNECTION},
         "python_objects": sum(kinds.values()),

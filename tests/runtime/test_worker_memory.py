@@ -12,17 +12,20 @@ import glob
 import json
 import os
 import signal
+import threading
 
 import pytest
 
+from runtime.bodies import SPOOL_MEMORY
 from tests.actions import announced, wait_for
 from tests.servers import start_edge, start_tracker
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gunicorn_probe.py")
 PER_ADDRESS = 5
+BUDGET = 64 * 1024  # bytes of bodies a worker holds in memory
 LIMITS = {"GUNICORN_THREADS": "2", "SLIPSTREAM_HEADER_TIMEOUT": "1", "SLIPSTREAM_BODY_MIN_RATE": "1000",
           "SLIPSTREAM_BODY_RATE_WINDOW": "2", "SLIPSTREAM_KEEPALIVE_TIMEOUT": "1",
-          "SLIPSTREAM_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
+          "SLIPSTREAM_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS), "SLIPSTREAM_BODY_MEMORY": str(BUDGET),
           # A bucket refills in 10 s, far longer than a flood takes however busy the machine.
           "TRACKER_RATE_PLACEMENTS": "6", "TRACKER_RATE_PLACEMENTS_BURST": "1",
           "EDGE_RATE_UPLOADS": "6", "EDGE_RATE_UPLOADS_BURST": "1"}
@@ -167,9 +170,54 @@ def test_an_attack_leaves_nothing_held_and_no_python_memory_growing(servers, rol
         asyncio.run(attack(server, role, number))
         held = wait_for(lambda: settled(server, idle), timeout=WAIT, message=f"round {number} let go")
         assert held["buckets"] <= FLOODERS * (number + 1)  # one per flooding address, whatever it sent
+        assert held["body_memory"] == 0
         after.append(held)
     growth = after[-1]["traced"] - after[1]["traced"]
     assert growth < GROWTH, [held["traced"] for held in after]
     # A flooder's bucket is forgotten once it has filled up again, at the next request of anyone.
     wait_for(lambda: asyncio.run(flood(server.port, "127.0.0.1", role, count=1)) and probe(server)["buckets"] <= 1,
              timeout=WAIT, interval=1, message="the flooders' buckets forgotten")
+
+
+async def big_bodies(server, path, sent, stop):
+    """len(`sent`) connections each sending a body's first 24 KiB at once, then 2 KiB every 0.3 s (above
+    the minimum rate) until `stop` is set or SPOOL_MEMORY would be near, counting in `sent`: the server's
+    answer to each, or None."""
+    async def one(n):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port, local_addr=(f"127.40.0.{n + 1}", 0))
+        writer.write(b"POST " + path + b" HTTP/1.1\r\nHost: big\r\nContent-Type: application/octet-stream\r\n"
+                     b"Content-Length: 1000000\r\n\r\n" + b"x" * 24 * 1024)
+        answer = asyncio.ensure_future(until_closed(reader))
+        sent[n] = 24 * 1024
+        while not (answer.done() or stop.is_set()) and sent[n] < SPOOL_MEMORY - 8 * 1024:
+            writer.write(b"x" * 2048)
+            sent[n] += 2048
+            await asyncio.wait([answer], timeout=0.3)
+        writer.close()
+        return answer.result().split(b"\r\n", 1)[0] if answer.done() else None
+    return await asyncio.gather(*(one(n) for n in range(len(sent))))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_bodies_past_the_workers_memory_go_to_disk_or_are_refused(servers, role):
+    """Eight bodies of 24 KiB and more, three times SLIPSTREAM_BODY_MEMORY together: on the tracker the
+    ones past it go on to disk while they keep coming; on an edge, where only an upload with a valid
+    ticket may go to disk, they are refused long before SPOOL_MEMORY would have ended them."""
+    server = servers[role]
+    path = b"/api/v1/nodes/announce" if role == "tracker" else b"/api/v1/uploads"
+
+    sent, stop = [0] * 8, threading.Event()
+
+    async def watch():
+        bodies = asyncio.ensure_future(big_bodies(server, path, sent, stop))
+        if role == "tracker":
+            def within():  # every body past 40 KiB, five times the budget together, and all still coming
+                held = probe(server)
+                return min(sent) >= 40 * 1024 and held["open"] >= len(sent) and held["body_memory"] <= BUDGET
+            await asyncio.to_thread(wait_for, within, WAIT, 0.5, "the bodies within the budget")
+            stop.set()
+        return await bodies
+    answers = asyncio.run(watch())
+    if role == "edge":
+        assert all(line is not None and line.split()[1].startswith(b"4") for line in answers), (answers, sent)
+    assert wait_for(lambda: probe(server)["body_memory"] == 0, timeout=WAIT, message="every body released")
