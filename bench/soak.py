@@ -151,6 +151,27 @@ def warm_every_thread(tracker, video):
         thread.join()
 
 
+def warm_every_upload(network, tracker, clip, most=12):
+    """Upload `clip` until on every edge the worker that runs the jobs (the one holding the background
+    lock) has loaded PyAV, which the segmenter's probe imports on its first job (segmenter/probe.py):
+    about 26 MiB once, which read after warm-up would pass for growth. The tracker places each upload
+    on one edge, hence a loop (at most `most`); the edges still cold are returned."""
+    def cold():
+        return [name for name, server in network.items() if name != "tracker"
+                and not any("libavcodec" in read(f"/proc/{pid}/maps") for pid in server.workers())]
+    for _ in range(most):
+        if not cold():
+            return []
+        _, job = upload(tracker.url, clip, "warm-up")
+        wait_published(job["status_url"], timeout=120)
+    return cold()
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def segment_urls(tracker, video):
     """Every segment of the video's package, alternating between its two edges."""
     sources = requests.get(f"{tracker.url}/api/v1/videos/{video}/sources", timeout=10).json()["sources"]
@@ -338,6 +359,8 @@ def main(argv=None):
         recorder, stop = Recorder(), threading.Event()
         threads = honest_traffic(recorder, tracker, video, short, stop, args.upload_every)
         warm_every_thread(tracker, video)
+        if args.upload_every and (cold := warm_every_upload(network, tracker, short)):
+            print(f"edges without PyAV after the warm-up uploads: {cold}")
         time.sleep(args.warm_up)
         before = footprint(network)
         failed_announces = {name: count_lines(network[name], "announce failed") for name in ("edge-a", "edge-b")}

@@ -22,6 +22,11 @@ vanishes mid-body under any WSGI server: the app refuses it in its own words (Fl
 MAX_CONTENT_LENGTH, the edge's EDGE_MAX_UPLOAD), or keeps what came (a tus PATCH, edge/tus.py).
 Whatever it answers a body that stalled goes nowhere: the client has its 408.
 
+A worker holds at most SLIPSTREAM_BODY_MEMORY of bodies in memory, all connections together: without a
+bound, each of a crowd of trickled bodies could hold its SPOOL_MEMORY (with the connection caps, 4000
+× 256 KiB, 1 GiB a worker). Past it, a body goes on to disk (through `admit`, as above) once it has
+brought SPOOL_FIRST bytes, enough for an upload form's ticket and the start of its file part.
+
 A disk that fills while a body is spooled (ENOSPC, EDQUOT) ends it with `507 insufficient_storage`
 and the connection closed; the app never sees the request, and the nameless spool file is gone.
 """
@@ -39,6 +44,7 @@ from werkzeug.wsgi import ClosingIterator
 from . import settings
 
 SPOOL_MEMORY = 256 * 1024  # what gunicorn itself holds of a body before it stops reading the socket
+SPOOL_FIRST = 16 * 1024  # what a body brings before it goes to disk early, the worker's memory being full
 SCOPE_KEY = "slipstream.body"
 TOO_SLOW = json.dumps({"error": "request_timeout", "message": "the request body came too slowly"}).encode()
 TIMEOUT = ({"type": "http.response.start", "status": 408,
@@ -69,27 +75,31 @@ class FlaskOnThreads:
         self.wsgi_app, self.limit, self.spool_dir, self.admit = wsgi_app, limit, spool_dir, admit
         self.window = limits.body_rate_window
         self.block = int(limits.body_min_rate * self.window)  # bytes each window must bring; 0: no minimum
+        self.memory = Memory(limits.body_memory)
         self.pool = WSGIMiddleware(self._with_body, workers=threads)
 
     async def __call__(self, scope, receive, send):
         length, chunked = framing(scope) if scope["type"] == "http" else (None, False)
         if not length and not chunked:
             return await self.pool(scope, receive, send)
-        body = Body(self.spool_dir, self.admit and (lambda head: self.admit(scope, head)))
-        if length is not None and self.limit is not None and length > self.limit:
-            body.cut = "too_large"
-        else:
-            await body.receive(receive, self.limit, self.block, self.window)
-        if body.refusal is not None:
-            body.close()
-            for message in answer(body.refusal):
-                await send(message)
-            return
-        if body.cut == "stalled":
-            for message in TIMEOUT:
-                await send(message)
-            send = discard
-        await self.pool({**scope, SCOPE_KEY: body}, receive, send)
+        body = Body(self.spool_dir, self.admit and (lambda head: self.admit(scope, head)), self.memory)
+        try:
+            if length is not None and self.limit is not None and length > self.limit:
+                body.cut = "too_large"
+            else:
+                await body.receive(receive, self.limit, self.block, self.window)
+            if body.refusal is not None:
+                body.close()
+                for message in answer(body.refusal):
+                    await send(message)
+                return
+            if body.cut == "stalled":
+                for message in TIMEOUT:
+                    await send(message)
+                send = discard
+            await self.pool({**scope, SCOPE_KEY: body}, receive, send)
+        finally:
+            body.release()  # here, on the event loop, which alone counts the memory; the app is done
 
     def _with_body(self, environ, start_response):
         """The WSGI side, on a thread: the received body becomes wsgi.input, closed with the answer."""
@@ -129,11 +139,23 @@ def answer(refusal):
             {"type": "http.response.body", "body": body})
 
 
+class Memory:
+    """The bytes of bodies one worker holds in memory, and its SLIPSTREAM_BODY_MEMORY (0: no limit).
+    Only the event loop counts, so no lock."""
+
+    def __init__(self, limit):
+        self.limit, self.held = limit, 0
+
+    def full(self, more):
+        return bool(self.limit) and self.held + more > self.limit
+
+
 class Body:
     """A request body as the event loop received it; `cut` says why it ended early, if it did."""
 
-    def __init__(self, spool_dir, admit=None):
+    def __init__(self, spool_dir, admit=None, memory=None):
         self.spool_dir, self.admit = spool_dir, admit  # admit(head): None, or the refusal
+        self.memory, self.counted = memory or Memory(0), 0  # counted: this body's bytes in `memory`
         self.file, self.spooled, self.refusal = io.BytesIO(), False, None
         self.size, self.complete, self.cut = 0, False, None  # cut: "stalled", "gone", "too_large" or "refused"
 
@@ -160,13 +182,15 @@ class Body:
             if limit is not None and self.size + len(chunk) > limit:
                 chunk, self.cut = chunk[:limit - self.size], "too_large"
             try:
-                if not self.spooled and self.size + len(chunk) > SPOOL_MEMORY and message.get("more_body") \
-                        and not self.cut:
-                    if not await self._spool(loop, chunk):
-                        return
+                if not self.spooled and message.get("more_body") and not self.cut and self._outgrows(chunk) \
+                        and not await self._spool(loop, chunk):
+                    return
                 self.file.write(chunk)
                 if self.spooled:
                     self.file.flush()  # so a full disk shows here, not on the app's thread
+                else:
+                    self.memory.held += len(chunk)
+                    self.counted += len(chunk)
             except OSError as exc:
                 if exc.errno not in DISK_FULL:
                     raise
@@ -184,6 +208,12 @@ class Body:
                 due = self.size + block
                 timer.reschedule(loop.time() + window)
 
+    def _outgrows(self, chunk):
+        """Whether the body goes on to disk before `chunk`: past SPOOL_MEMORY, or sooner while the
+        worker's memory for bodies is full."""
+        more = len(chunk)
+        return self.size + more > SPOOL_MEMORY or (self.size >= SPOOL_FIRST and self.memory.full(more))
+
     async def _spool(self, loop, chunk):
         """Move to a file on disk, if the app admits the body; False (and `refusal` set) if not."""
         if self.admit is not None:
@@ -194,6 +224,7 @@ class Body:
         spool = tempfile.TemporaryFile(dir=self.spool_dir)
         spool.write(self.file.getbuffer())
         self.file, self.spooled = spool, True
+        self.release()
         return True
 
     def into(self, environ):
@@ -208,6 +239,11 @@ class Body:
 
     def close(self):
         self.file.close()
+
+    def release(self):
+        """No longer count this body's bytes as the worker's memory (on the event loop only)."""
+        self.memory.held -= self.counted
+        self.counted = 0
 
 
 class Cut(io.RawIOBase):

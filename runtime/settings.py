@@ -67,7 +67,7 @@ def threads(environ=os.environ):
 # minimum rate, so a body cannot be trickled in a byte per timeout), keepalive_timeout, limit_conn.
 # Each can be turned off with 0.
 Limits = namedtuple("Limits", "header_timeout body_min_rate body_rate_window keepalive_timeout "
-                              "max_connections max_connections_per_address")
+                              "max_connections max_connections_per_address body_memory")
 LIMITS = {  # name: (variable, parser, default)
     "header_timeout": ("SLIPSTREAM_HEADER_TIMEOUT", parse_float, "10"),
     "body_min_rate": ("SLIPSTREAM_BODY_MIN_RATE", parse_int, "1000"),
@@ -75,12 +75,13 @@ LIMITS = {  # name: (variable, parser, default)
     "keepalive_timeout": ("SLIPSTREAM_KEEPALIVE_TIMEOUT", parse_int, "15"),  # gunicorn takes whole seconds
     "max_connections": ("SLIPSTREAM_MAX_CONNECTIONS", parse_int, "4000"),
     "max_connections_per_address": ("SLIPSTREAM_MAX_CONNECTIONS_PER_ADDRESS", parse_int, "64"),
+    "body_memory": ("SLIPSTREAM_BODY_MEMORY", parse_int, str(32 * 1024 * 1024)),  # bytes, per worker
 }
 
 
 def limits(environ=os.environ):
-    """The workers' deadlines (seconds), minimum body rate (bytes/s) and connection caps (per worker
-    process); each a non-negative number, 0 for none."""
+    """The workers' deadlines (seconds), minimum body rate (bytes/s), connection caps and memory for
+    bodies (bytes; both per worker process); each a non-negative number, 0 for none."""
     values = {}
     for field, (name, parse, default) in LIMITS.items():
         value = parse(name, environ.get(name) or default)

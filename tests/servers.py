@@ -20,8 +20,10 @@ def free_port():
 class Server:
     """One `SLIPSTREAM_ROLE=... gunicorn wsgi:app` process on 127.0.0.1."""
 
-    def __init__(self, role, data_dir, env=None, port=None, workers=1):
-        self.role, self.data_dir = role, str(data_dir)
+    def __init__(self, role, data_dir, env=None, port=None, workers=1, config=None):
+        """`config`: a gunicorn settings file to run with instead of the project's gunicorn.conf.py
+        (tests/runtime/gunicorn_probe.py, which adds a look inside the workers to it)."""
+        self.role, self.data_dir, self.config = role, str(data_dir), config
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -38,7 +40,8 @@ class Server:
         os.makedirs(self.data_dir, exist_ok=True)
         self.log = open(os.path.join(self.data_dir, f"{self.role}.log"), "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", *(["-c", self.config] if self.config else []),
+             "-b", f"127.0.0.1:{self.port}", "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -72,6 +75,11 @@ class Server:
         if getattr(self, "log", None):
             self.log.close()
 
+    def workers(self):
+        """The process ids of the gunicorn master's workers."""
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+            return [int(pid) for pid in f.read().split()]
+
     def logs(self):
         with open(os.path.join(self.data_dir, f"{self.role}.log"), "rb") as f:
             return f.read().decode(errors="replace")
@@ -85,17 +93,17 @@ GENEROUS_LIMITS = {**{f"TRACKER_RATE_{name}{burst}": 10_000
                    "TRACKER_RATE_RESERVED_SHARE": 0}
 
 
-def start_tracker(data_dir, **env):
+def start_tracker(data_dir, config=None, **env):
     return Server("tracker", data_dir, {"TRACKER_ALLOW_PRIVATE": "1", "TRACKER_ANNOUNCE_INTERVAL": "1",
                                         **{name: str(value) for name, value in GENEROUS_LIMITS.items()},
-                                        **env}).start()
+                                        **env}, config=config).start()
 
 
-def start_edge(data_dir, tracker_url, capacity="200MB", workers=1, **env):
+def start_edge(data_dir, tracker_url, capacity="200MB", workers=1, config=None, **env):
     return Server("edge", data_dir, {
         "EDGE_TRACKER_URL": tracker_url,
         "EDGE_CAPACITY": capacity,
         "EDGE_ADMIN_TOKEN": "test-admin-token",
         "EDGE_ALLOW_PRIVATE": "1",  # replication pulls from the other edges, all on loopback
         **env,
-    }, workers=workers).start()
+    }, workers=workers, config=config).start()

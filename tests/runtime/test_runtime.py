@@ -33,7 +33,7 @@ def test_role_and_threads_come_from_the_environment():
 
 
 def test_the_workers_limits_come_from_the_environment():
-    assert settings.limits({}) == (10.0, 1000, 20.0, 15, 4000, 64)
+    assert settings.limits({}) == (10.0, 1000, 20.0, 15, 4000, 64, 32 * 1024 * 1024)
     assert settings.limits({"SLIPSTREAM_HEADER_TIMEOUT": "2.5", "SLIPSTREAM_MAX_CONNECTIONS_PER_ADDRESS": "0"})[::5] \
         == (2.5, 0)
     for name, value in [("SLIPSTREAM_KEEPALIVE_TIMEOUT", "1.5"), ("SLIPSTREAM_BODY_MIN_RATE", "-1")]:
