@@ -11,7 +11,7 @@ from .catalog.views import MAX_PAGE, MAX_QUERY
 from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
-from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
+from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, GOSSIP_PATHS, SOURCES_PARAMETERS
 from .signed import MAX_SKEW
 
 bp = Blueprint("openapi", __name__)
@@ -71,7 +71,10 @@ SCHEMAS = {
         "renditions": {"type": "array", "items": {"type": "object", "properties": {
             "name": STRING, "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
             "bandwidth": INTEGER}}},
-        "poster_url": {"type": ["string", "null"]}}},
+        "poster_url": {"type": ["string", "null"]},
+        "visibility": {"enum": ["public", "unlisted"], "description": "unlisted: never in search or browse"},
+        "origin": {"type": "string", "description": "the public key of the tracker that registered it"},
+        "origin_url": {"type": "string", "description": "that tracker's public URL"}}},
 }
 
 ANNOUNCE = payload({
@@ -254,6 +257,7 @@ def document():
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **FEDERATION_PATHS,
+            **GOSSIP_PATHS,
             **REPORT_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
             "/healthz": {"get": {"summary": "health: the database answers", **answer(

@@ -6,16 +6,17 @@ the others find the tables there, on this machine and (PostgreSQL) on every othe
 """
 from playhouse.migrate import SchemaMigrator, migrate
 
-from .catalog import search
+from .catalog import changes, search
 from .catalog.models import MODELS as CATALOG_MODELS
-from .db import database, schema_lock
+from .db import database, schema_lock, write_transaction
+from .gossip.follow import MODELS as FOLLOW_MODELS
 from .ledger.models import MODELS as LEDGER_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
 from .signers import MODELS as SIGNER_MODELS
 
-MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS
+MODELS = CATALOG_MODELS + changes.MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS + FOLLOW_MODELS
 
 
 def create_all(app):
@@ -24,6 +25,8 @@ def create_all(app):
         add_missing_columns()
         database.create_tables(MODELS, safe=True)
         search.create_index()
+        with app.app_context(), write_transaction():
+            changes.backfill()  # it signs with the app's key
 
 
 def add_missing_columns():

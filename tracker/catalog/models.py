@@ -25,11 +25,17 @@ class Video(BaseModel):
     size = BigIntegerField()
     # Unix seconds: DOUBLE, since PostgreSQL stores a FloatField as a 24-bit-mantissa REAL.
     created = DoubleField(index=True)
+    # "unlisted": found by its id (a link), never listed by search or browse.
+    visibility = CharField(max_length=16, default="public")
+    # The tracker that registered it and signs its changes (catalog/changes.py), with its URL;
+    # null: this tracker. A video learnt from a peer's change feed names its origin here.
+    origin = CharField(max_length=64, null=True, index=True)
+    origin_url = CharField(max_length=2048, null=True)
 
     @classmethod
     def search(cls, q, page, per_page):
         """Newest first; every word of `q` must match the title, description or creator (search.py)."""
-        query = cls.select()
+        query = cls.select().where(cls.visibility == "public")
         if (condition := matches(cls, q)) is not None:
             query = query.where(condition)
         return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
@@ -38,12 +44,15 @@ class Video(BaseModel):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
             .replace("+00:00", "Z")
 
-    def as_item(self, base_url):
-        """The public JSON of a video; `base_url` is a live edge holding it, or None."""
+    def as_item(self, base_url, home):
+        """The public JSON of a video; `base_url` is a live edge holding it, or None; `home` is this
+        tracker's (id, public URL), the origin of the videos registered here."""
+        origin, origin_url = (self.origin, self.origin_url) if self.origin else home
         return {
             "id": self.id, "title": self.title, "description": self.description,
             "creator": self.creator, "duration": self.duration, "created": self.created_iso(),
-            "renditions": self.renditions, "size": self.size,
+            "renditions": self.renditions, "size": self.size, "visibility": self.visibility,
+            "origin": origin, "origin_url": origin_url,
             "poster_url": f"{base_url}/videos/{self.id}/{self.poster}" if base_url and self.poster else None,
         }
 

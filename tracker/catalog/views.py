@@ -29,7 +29,7 @@ def list_videos():
     videos, total = Video.search(q, int(page), PER_PAGE)
     sources = live_sources([v.id for v in videos])
     return {
-        "videos": [v.as_item(first_url(sources.get(v.id))) for v in videos],
+        "videos": [v.as_item(first_url(sources.get(v.id)), home()) for v in videos],
         "page": int(page),
         "per_page": PER_PAGE,
         "total": total,
@@ -39,7 +39,7 @@ def list_videos():
 @bp.get("/api/v1/videos/<video_id>")
 def show_video(video_id):
     video = Video.known(video_id)
-    return video.as_item(first_url(live_sources([video.id]).get(video.id)))
+    return video.as_item(first_url(live_sources([video.id]).get(video.id)), home())
 
 
 @bp.get("/api/v1/videos/<video_id>/sources")
@@ -63,6 +63,10 @@ def live_sources(video_ids):
     now = clock.now()
     # Edges that players reported failing recently go last (see nodes/reports.py).
     return reports.rank(Node.sources(video_ids, now, current_app.config["TRACKER_NODE_TTL"]), now)
+
+
+def home():
+    return current_app.config["TRACKER_ID"], current_app.config["SLIPSTREAM_PUBLIC_URL"]
 
 
 def first_url(nodes):
