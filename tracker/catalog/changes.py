@@ -72,9 +72,11 @@ def publish(video):
 
 
 def remove(video_id, kind):
-    """The tombstone of a video registered here: it leaves every tracker that follows this one's
-    feed, and stays in the feed so it reaches those that follow them. Inside the write transaction."""
+    """Remove a video registered here, leaving its tombstone in the feed: the video leaves every
+    tracker that follows this one's feed, and the tombstone stays so it reaches those that follow
+    them. Inside the write transaction."""
     assert kind in REMOVED_KINDS
+    Video.delete().where((Video.id == video_id) & Video.origin.is_null()).execute()
     store_own(video_id, {"id": video_id, "removed": kind, **me()}, next_seq())
 
 

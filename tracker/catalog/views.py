@@ -49,8 +49,13 @@ def sources(video_id):
         video = Video.known(video_id)
     except NotFound:
         return federation.sources(video_id, hops)  # peer trackers may know it
-    federation.counted("local")
     nodes = live_sources([video.id]).get(video.id, [])[:MAX_SOURCES]
+    if not nodes and video.origin is not None:
+        # Learnt from a peer's feed, stored on none of our edges: the trackers that hold it answer.
+        answer = federation.peers_sources(video.id, hops)
+        if answer is not None:
+            return answer
+    federation.counted("local")
     return {
         "video_id": video.id,
         "sources": [{"node": n.id, "url": n.url} for n in nodes],
