@@ -8,6 +8,9 @@ tracker that took the request has said `delete`: each counts copies on its own, 
 still count this one among a video's last. A tracker that was unreachable or refused the request
 (it never knew the copy) is not waited for; one that took it and then dies holds the copy back
 until the operator asks again.
+
+A `remove` task is another matter: the video was deleted by its channel or taken down by a
+tracker's operator, and the copy is deleted at once on the word of any one pinned tracker.
 """
 import json
 import logging
@@ -88,6 +91,20 @@ def delete_copy(node, video_id, tracker_url=None):
         node.unpublish(video_id)
         Drop.delete().where(Drop.video_id == video_id).execute()
     log.info("handed video %s over; local copy deleted", video_id)
+    return True
+
+
+def remove_copy(node, video_id, tracker_url=None, reason=""):
+    """A tracker's `remove` task: the video was deleted by its channel or taken down, so the copy goes
+    at once, whatever other trackers say. An edge trusts each of its pinned trackers for this (a
+    tracker could always stop listing it anyway); a hand-over of it in progress ends with it."""
+    with db.connection_context(), db.atomic():
+        Drop.delete().where(Drop.video_id == video_id).execute()
+    if video_id not in node.published():
+        return False
+    node.unpublish(video_id)
+    log.warning("video %s removed on the word of tracker %s (%s); local copy deleted", video_id, tracker_url,
+                reason or "no reason given")
     return True
 
 

@@ -169,6 +169,8 @@ class Replicator(threading.Thread):
                 continue
             if task.get("action") == "delete":
                 handover.delete_copy(self.node, video_id, tracker and tracker.url)
+            elif task.get("action") == "remove":
+                handover.remove_copy(self.node, video_id, tracker and tracker.url, str(task.get("reason", ""))[:100])
             elif task.get("action") == "replicate" and isinstance(task.get("sources"), list):
                 size = task.get("size")
                 if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and size > 0):

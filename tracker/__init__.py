@@ -1,8 +1,9 @@
 """The tracker: the ledger of edges, placement of uploads, and the catalog (README.md, architecture).
 
 Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (videos, search,
-placement, the change feed's table), `nodes/` (the node ledger: signed announces, liveness,
-registrations, replication, failure reports), `ledger/` (donations and the money ledger),
+placement, removals, the change feed's table), `channels/` (creators' keys: their signed edits
+and deletions, and the operator's moderation), `nodes/` (the node ledger: signed announces,
+liveness, registrations, replication, failure reports), `ledger/` (donations and the money ledger),
 `federation/` (lookups across trackers), `gossip/` (the change feed, and following the peers'
 feeds); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
 metrics, ratelimits) serve them all and import none of them.
@@ -18,6 +19,7 @@ def create_app(config=None):
     from . import config as settings, cors, db, errors, identity, metrics, openapi, ratelimits, schema, status
     from .bittorrent import frontend as bittorrent
     from .catalog import placement, views as catalog
+    from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
     from .gossip import feed, follow
     from .ledger import donations
@@ -41,7 +43,7 @@ def create_app(config=None):
     audits.init_app(app)
     follow.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
-                      donations.bp, reports.bp, replication.bp, feed.bp):
+                      donations.bp, reports.bp, replication.bp, channels.bp, edits.bp, moderation.bp, feed.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     return app

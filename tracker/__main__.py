@@ -1,11 +1,13 @@
 """`python -m tracker demo TRACKER_URL --data-dir DIR` (see demo.py);
 `python -m tracker ledger check|export DIR` on the database DATABASE_URL names (see ledger/audit.py);
-`python -m tracker key [--data-dir DIR]`: a TRACKER_KEY value (see identity.py)."""
+`python -m tracker key [--data-dir DIR]`: a TRACKER_KEY value (see identity.py);
+`python -m tracker channel new|show|sign`: a channel's key (see channels/cli.py)."""
 import argparse
 import os
 import sys
 
 from . import demo, identity
+from .channels import cli as channel_cli
 from .ledger import audit as ledger_audit
 
 
@@ -22,7 +24,10 @@ def main(argv=None):
     export.add_argument("directory", help="where the CSV files go (created if missing)")
     key = commands.add_parser("key", help="print a TRACKER_KEY value: the seed of DIR's key file, else a new one")
     key.add_argument("--data-dir", help="a tracker's data dir, to keep its identity when moving it to TRACKER_KEY")
+    channel_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "channel":
+        sys.exit(channel_cli.run(args))
     if args.command == "key":
         print(identity.seed_hex(args.data_dir))
         return

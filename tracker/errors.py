@@ -11,10 +11,11 @@ from werkzeug.exceptions import HTTPException
 
 from . import metrics
 from .db import UNAVAILABLE, database, drop_connection
-from .refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound, Refused, TooMany, Unproven
+from .refusals import Conflict, Forbidden, Gone, Invalid, NoSpace, NotFound, Refused, TooMany, Unproven
 
 # The HTTP status of each kind of refusal (RFC 9110; 507 Insufficient Storage from RFC 4918).
-STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Unproven: 422, TooMany: 429, NoSpace: 507}
+STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Gone: 410, Unproven: 422, TooMany: 429,
+          NoSpace: 507}
 RETRY_AFTER = 1  # seconds: a lost connection is replaced by the next request's
 
 log = logging.getLogger(__name__)

@@ -88,6 +88,16 @@ def number_schema(minimum=0.0):
     return {"type": "number", "minimum": minimum}
 
 
+def choice(obj, name, choices, default=None):
+    """One of `choices`; absent or null: `default`, else the first."""
+    value = obj.get(name)
+    if value is None:
+        return choices[0] if default is None else default
+    if value not in choices:
+        raise invalid(name, f"must be one of {', '.join(choices)}")
+    return value
+
+
 def node_id(obj, name="node"):
     value = obj.get(name)
     if not is_public_key(value):

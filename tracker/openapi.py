@@ -12,53 +12,11 @@ from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, GOSSIP_PATHS, SOURCES_PARAMETERS
-from .signed import MAX_SKEW
+from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
+from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
 
 bp = Blueprint("openapi", __name__)
 
-STRING, INTEGER, NUMBER = {"type": "string"}, {"type": "integer"}, {"type": "number"}
-
-
-def ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def answer(description, schema=None, status="200", refusals=None):
-    """The responses of an operation: its answer, the refusals it can meet, and `default` for the
-    rest (413 past the body limit, 500)."""
-    responses = {status: {"description": description}}
-    if schema:
-        responses[status]["content"] = {"application/json": {"schema": schema}}
-    for code, why in (refusals or {}).items():
-        responses[code] = {"description": why, "content": {"application/json": {"schema": ref("Error")}}}
-    responses["default"] = {"description": "an error", "content": {"application/json": {"schema": ref("Error")}}}
-    return {"responses": responses}
-
-
-def json_body(schema):
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-def signed(payload):
-    """A document signed by payload.node (tracker/signed.py)."""
-    return {"type": "object", "required": ["payload", "signature"],
-            "description": "Ed25519 signature by payload.node of the payload's canonical JSON",
-            "properties": {"payload": payload, "signature": {
-                "type": "string", "description": "the 64-byte Ed25519 signature in hex"}}}
-
-
-def payload(properties, required=()):
-    """A signed payload: node and timestamp, then the document's own fields."""
-    return {"type": "object", "required": ["node", "timestamp", *required], "properties": {
-        "node": fields.NODE_ID,
-        "timestamp": {"type": "number", "description": f"Unix seconds, within {MAX_SKEW} s of the "
-                      "tracker's clock and newer than the last one accepted from this node"},
-        **properties}}
-
-
-SIGNED_REFUSALS = {
-    "400": "malformed (the field is named), a stale timestamp or a replay",
-    "403": "the signature does not verify with payload.node's key, or the node may not do this"}
 PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}
 VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}
 
@@ -66,13 +24,15 @@ SCHEMAS = {
     "Error": {"type": "object", "required": ["error", "message"],
               "properties": {"error": STRING, "message": STRING}},
     "Video": {"type": "object", "properties": {
-        "id": STRING, "title": STRING, "description": STRING, "creator": STRING, "duration": NUMBER,
+        "id": STRING, "title": STRING, "description": STRING, "duration": NUMBER,
+        "creator": {**STRING, "description": "free text for an anonymous video; a channel's video: its channel's name"},
+        "channel": {"type": ["string", "null"], "description": "the owning channel's key; null: anonymous"},
+        "visibility": {"enum": ["public", "unlisted"], "description": "unlisted: never in search or browse"},
         "created": {"type": "string", "format": "date-time"}, "size": INTEGER,
         "renditions": {"type": "array", "items": {"type": "object", "properties": {
             "name": STRING, "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
             "bandwidth": INTEGER}}},
         "poster_url": {"type": ["string", "null"]},
-        "visibility": {"enum": ["public", "unlisted"], "description": "unlisted: never in search or browse"},
         "origin": {"type": "string", "description": "the public key of the tracker that registered it"},
         "origin_url": {"type": "string", "description": "that tracker's public URL"}}},
 }
@@ -94,7 +54,10 @@ TASK = {"oneOf": [
         "action": {"const": "replicate"}, "video_id": fields.VIDEO_ID, "sources": {"type": "array", "items": STRING},
         "size": {**INTEGER, "description": "the package's bytes, manifest included: hold them, accept no more"}}},
     {"type": "object", "required": ["action", "video_id"], "properties": {
-        "action": {"const": "delete"}, "video_id": fields.VIDEO_ID}}]}
+        "action": {"const": "delete"}, "video_id": fields.VIDEO_ID}},
+    {"type": "object", "required": ["action", "video_id", "reason"], "description": "the video was deleted or "
+     "taken down: delete the copy now", "properties": {
+        "action": {"const": "remove"}, "video_id": fields.VIDEO_ID, "reason": {"enum": ["deleted", "takedown"]}}}]}
 
 NODE_PATHS = {
     "/api/v1/nodes/announce": {"post": {
@@ -116,20 +79,26 @@ REGISTER = {
     **json_body(signed(REGISTRATION)),
     **answer("registered", {"type": "object", "properties": {"video_id": STRING}}, status="201", refusals={
         **SIGNED_REFUSALS, "404": "no such upload", "409": "the upload already produced another video",
+        "410": "the video was deleted or taken down here: its id is refused for good",
         "422": "the node's URL is not proven, or the package there failed its check"})}
 
 
 def placement_path(max_size):
     """Placement, where `size` is at most what one address may hold reserved (TRACKER_RATE_RESERVED)."""
     return {"/api/v1/uploads": {"post": {
-        "summary": "placement of an upload on a live edge", **json_body({
-            "type": "object", "required": ["title", "size"], "properties": {
-                "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
-                "description": fields.text_schema(0, 5000, nullable=True),
-                "creator": fields.text_schema(0, 100, nullable=True)}}),
+        "summary": "placement of an upload on a live edge: anonymous, or signed by a channel that will own "
+                   "the video", **json_body({"anyOf": [{
+                       "type": "object", "required": ["title", "size"], "not": {"required": ["payload"]},
+                       "properties": {
+                           "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
+                           "description": fields.text_schema(0, 5000, nullable=True),
+                           "creator": fields.text_schema(0, 100, nullable=True)}},
+                       signed_placement(max_size)]}),
         **answer("where to upload, with a signed ticket", {"type": "object", "properties": {
             "upload_url": STRING, "ticket": STRING, "node": STRING, "expires": INTEGER, "upload": STRING}},
-            refusals={"400": "a field is malformed (it is named)", "507": "no live edge has room"})}}}
+            refusals={"400": "a field is malformed (it is named), a stale timestamp or a replay",
+                      "403": "the channel's signature does not verify, or the operator blocked the channel",
+                      "507": "no live edge has room"})}}}
 
 
 CATALOG_PATHS = {
@@ -142,7 +111,8 @@ CATALOG_PATHS = {
         "post": REGISTER},
     "/api/v1/videos/{video_id}": {"get": {
         "summary": "one video's metadata", "parameters": [VIDEO_ID],
-        **answer("the video", ref("Video"), refusals={"404": "no such video"})}},
+        **answer("the video", ref("Video"), refusals={"404": "no such video", "410": GONE})},
+        **CHANNEL_VIDEO_OPERATIONS},
     "/api/v1/videos/{video_id}/sources": {"get": {
         "summary": "live edges holding the video, best first; peer trackers are asked about an unknown "
                    "video", "parameters": [VIDEO_ID, *SOURCES_PARAMETERS],
@@ -150,7 +120,8 @@ CATALOG_PATHS = {
                              "properties": {
             "video_id": STRING, "found_by": STRING, "sources": {"type": "array", "items": {
                 "type": "object", "properties": {"node": STRING, "url": STRING}}}}},
-            refusals={"400": "hops is malformed", "404": "neither this tracker nor its peers know it"})}},
+            refusals={"400": "hops is malformed", "404": "neither this tracker nor its peers know it",
+                      "410": GONE})}},
 }
 
 
@@ -188,8 +159,8 @@ def donation_paths(trackers):
         "/api/v1/accounts/{account}": {"get": {
             "summary": "an account's balances and statement, newest first", "parameters": [
                 {"name": "account", "in": "path", "required": True, "schema": {
-                    "type": "string", "maxLength": MAX_ACCOUNT, "pattern": "^(creator|node|tracker|donor):[\\s\\S]",
-                    "description": "creator:<name>, node:<id>, tracker:<id or URL> or donor:external"}}, PAGE],
+                    "type": "string", "maxLength": MAX_ACCOUNT, "pattern": "^(creator|channel|node|tracker|donor):[\\s\\S]",
+                    "description": "creator:<name>, channel:<id>, node:<id>, tracker:<id or URL> or donor:external"}}, PAGE],
             **answer("balances per currency and one page of entries", {"type": "object", "properties": {
                 "account": STRING, "balances": {"type": "object", "additionalProperties": INTEGER},
                 "entries": {"type": "array"}, "page": INTEGER, "per_page": INTEGER, "total": INTEGER}},
@@ -258,6 +229,7 @@ def document():
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **FEDERATION_PATHS,
             **GOSSIP_PATHS,
+            **CHANNEL_PATHS,
             **REPORT_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
             "/healthz": {"get": {"summary": "health: the database answers", **answer(
@@ -265,7 +237,8 @@ def document():
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "the text exposition format", "content": {"text/plain": {"schema": STRING}}}}}},
         }), {"503": UNAVAILABLE}), **BITTORRENT_PATHS}, SERVER_ANSWERS),
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"operator": {
+            "type": "http", "scheme": "bearer", "description": "TRACKER_ADMIN_TOKEN"}}},
     }
 
 

@@ -33,6 +33,10 @@ class Unproven(Refused):
     """A claim the tracker checked and found false or could not check (a URL, a copy, a manifest)."""
 
 
+class Gone(Refused):
+    """It was here and was removed for good (a deleted or taken-down video)."""
+
+
 class NoSpace(Refused):
     """No live edge has room for it."""
 

@@ -8,6 +8,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from .catalog import changes, search
 from .catalog.models import MODELS as CATALOG_MODELS
+from .channels.models import MODELS as CHANNEL_MODELS
 from .db import database, schema_lock, write_transaction
 from .gossip.follow import MODELS as FOLLOW_MODELS
 from .ledger.models import MODELS as LEDGER_MODELS
@@ -16,7 +17,8 @@ from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
 from .signers import MODELS as SIGNER_MODELS
 
-MODELS = CATALOG_MODELS + changes.MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS + FOLLOW_MODELS
+MODELS = CATALOG_MODELS + changes.MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS \
+    + SIGNER_MODELS + CHANNEL_MODELS + FOLLOW_MODELS
 
 
 def create_all(app):

@@ -36,3 +36,9 @@ def verified_payload(body, signer="node"):
         raise ApiError(403, "bad_signature", f"the signature does not verify with the {signer}'s key") from None
     raise ApiError(400, "stale_timestamp",
                    f"timestamp must be Unix seconds within {MAX_SKEW} s of the tracker's clock")
+
+
+def as_received(body):
+    """The signed document of a verified body, to be kept: its payload and signature as they came, so
+    anyone handed the record later can check it against the signer's key (nothing else of the body)."""
+    return {"payload": body["payload"], "signature": body["signature"]}

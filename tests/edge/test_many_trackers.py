@@ -176,3 +176,18 @@ def test_a_tracker_that_did_not_take_the_hand_over_is_not_waited_for(node, track
         assert json.loads(Drop.get(Drop.video_id == video_id).waiting) == [tracker.url]
     Replicator(node, client=None).submit([{"action": "delete", "video_id": video_id}], node.trackers[0])
     assert video_id not in node.published()
+
+
+def test_any_pinned_trackers_removal_deletes_the_copy_at_once(node, tracker, second):
+    """A deletion or takedown (README.md, channels) is not a hand-over: one tracker's word is enough,
+    and a hand-over in progress ends with it."""
+    video_id = published_video(node)
+    with db.connection_context():
+        request_drop(node, video_id)  # both trackers took it: a `delete` would wait for both
+    replicator = Replicator(node, client=None)
+    replicator.submit([{"action": "remove", "video_id": video_id, "reason": "takedown"}], node.trackers[1])
+    assert video_id not in node.published() and not os.path.exists(node.video_path(video_id))
+    with db.connection_context():
+        assert not Drop.select().where(Drop.video_id == video_id).exists()
+    replicator.submit([{"action": "remove", "video_id": video_id}], node.trackers[0])  # again: nothing left to do
+    assert video_id not in node.published()

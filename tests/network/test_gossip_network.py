@@ -1,14 +1,18 @@
 """One network of trackers (README.md, "One network"): four real trackers under gunicorn, each
 following its neighbours' catalog change feeds (TRACKER_PEERS), in a line A–B–C–D and in a cycle.
 A video registered at A is found by search on D within a few sync intervals, with its title and
-origin; it plays through D (its sources through the federated lookup); its deletion at A leaves D."""
+origin and channel; it plays through D (its sources through the federated lookup); its channel's
+deletion at A, or a takedown there, leaves every tracker."""
+import os
+
 import requests
 
-from tests.actions import announced, upload, wait_for, wait_published
+from tests.actions import announced, send, wait_for, wait_published
+from tests.channels import ChannelKey
 from tests.servers import free_port, start_edge, start_tracker
 from tracker import create_app
 from tracker.catalog import changes
-from tracker.catalog.models import Video
+from tracker.catalog.models import Removal, Video
 from tracker.db import write_transaction
 
 SYNC = 0.5  # TRACKER_SYNC_INTERVAL, seconds
@@ -55,9 +59,10 @@ def tracker_models(tracker):
                        "TRACKER_BACKGROUND": False})
 
 
-def delete_at(tracker, video_id):
+def take_down_at(tracker, video_id):
+    """The operator's takedown, through the tracker's own models (as its admin API does)."""
     with tracker_models(tracker).app_context(), write_transaction():
-        changes.remove(video_id, "deleted")
+        changes.removed(Removal.remove(Video.get_by_id(video_id), "takedown", "test", 1.7e9))
 
 
 def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_deletion_follows(
@@ -67,13 +72,16 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
     edge = start_edge(tmp_path / "edge", a.url)
     try:
         wait_for(lambda: announced(edge), message="the edge announced to A")
-        _, job = upload(a.url, small_clip, "Gossip down the line", creator="liner")
-        video_id = wait_published(job["status_url"], timeout=STAGED)["video_id"]
+        channel = ChannelKey()
+        placement = requests.post(f"{a.url}/api/v1/uploads", timeout=10, json=channel.placement(
+            "Gossip down the line", size=os.path.getsize(small_clip)))
+        assert placement.status_code == 200, placement.text
+        video_id = wait_published(send(placement.json(), small_clip)["status_url"], timeout=STAGED)["video_id"]
         origin = video(a, video_id).json()
 
         wait_for(lambda: search(d, "gossip line") == [video_id], timeout=REACH, message="D finding A's video")
         seen = video(d, video_id).json()
-        assert (seen["title"], seen["creator"]) == ("Gossip down the line", "liner")
+        assert (seen["title"], seen["channel"]) == ("Gossip down the line", channel.id)
         assert (seen["origin"], seen["origin_url"]) == (origin["origin"], a.url)
         # D holds no copy: the peers it asks (C, then B, then A) do.
         sources = requests.get(f"{d.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
@@ -81,8 +89,11 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
         master = requests.get(f"{sources['sources'][0]['url']}/videos/{video_id}/master.m3u8", timeout=10)
         assert master.status_code == 200 and master.text.startswith("#EXTM3U")
 
-        delete_at(a, video_id)
-        wait_for(lambda: video(d, video_id).status_code == 404, timeout=REACH, message="the deletion at D")
+        # The channel deletes it at A: its signed deletion travels down the line.
+        deleted = requests.delete(f"{a.url}/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id),
+                                  timeout=10)
+        assert deleted.status_code == 200, deleted.text
+        wait_for(lambda: video(d, video_id).status_code == 410, timeout=REACH, message="the deletion at D")
         assert search(d, "gossip") == [] and search(trackers["b"], "gossip") == []
     finally:
         stop([edge, *trackers.values()])
@@ -111,13 +122,13 @@ def test_round_a_cycle_a_video_comes_once_to_every_tracker_and_goes_from_all(tmp
         assert all(sorted(map(str, feed)) == sorted(map(str, feeds[0])) and len(feed) == 2 for feed in feeds)
         assert {c["record"]["origin_url"] for c in feeds[0]} == {a.url}
 
-        delete_at(a, made.id)
+        take_down_at(a, made.id)
         for tracker in trackers.values():
-            wait_for(lambda t=tracker: video(t, made.id).status_code == 404, timeout=REACH,
+            wait_for(lambda t=tracker: video(t, made.id).status_code == 410, timeout=REACH,
                      message=f"the deletion at {tracker.url}")
         tombstones = [requests.get(f"{t.url}/api/v1/catalog/changes", timeout=10).json()["changes"]
                       for t in trackers.values()]
         assert all({c["record"]["id"]: c["record"].get("removed") for c in feed}
-                   == {made.id: "deleted", unlisted.id: None} for feed in tombstones)
+                   == {made.id: "takedown", unlisted.id: None} for feed in tombstones)
     finally:
         stop(trackers.values())

@@ -4,9 +4,11 @@ import nacl.signing
 import pytest
 
 from protocol.signing import node_id, sign, verify
+from tests.channels import ChannelKey
 from tests.edges import Edge
 from tests.tracker.actions import assert_error, found, new_video_id, publish
 from tracker.catalog import changes
+from tracker.catalog.models import Removal, Video
 from tracker.db import write_transaction
 from tracker.gossip.follow import apply
 from tracker.gossip.records import BadChange, checked
@@ -54,9 +56,9 @@ def test_a_changed_video_moves_to_the_end_of_the_feed_once(app, client):
     first, second = publish(client, edge, "First"), publish(client, edge, "Second")
     cursor = feed(client)["next"]
     with app.app_context(), write_transaction():
-        changes.remove(first, "deleted")
+        changes.removed(Removal.remove(Video.get_by_id(first), "takedown", "test", 1.7e9))
     after = feed(client, since=cursor)
-    assert [(c["record"]["id"], c["record"].get("removed")) for c in after["changes"]] == [(first, "deleted")]
+    assert [(c["record"]["id"], c["record"].get("removed")) for c in after["changes"]] == [(first, "takedown")]
     assert [c["record"]["id"] for c in feed(client)["changes"]] == [second, first]
 
 
@@ -84,6 +86,10 @@ def peer_change(video_id=None, key=ORIGIN, seq=1, **fields):
                                                                 "bandwidth": 800000}],
               "poster": "poster.jpg", "size": 123456, "visibility": "public", "created": 1.7e9,
               "origin": node_id(key), "origin_url": "http://127.0.0.1:9", "seq": seq, **fields}
+    return signed_record(record, key)
+
+
+def signed_record(record, key=ORIGIN):
     document = sign(record, key)
     return {"record": document["payload"], "signature": document["signature"]}
 
@@ -91,7 +97,7 @@ def peer_change(video_id=None, key=ORIGIN, seq=1, **fields):
 def take(app, change):
     """What this tracker makes of a peer's change: checked, then applied as the follower does."""
     with app.app_context(), write_transaction():
-        return apply(change, checked(change, allow_private=True), app.config["TRACKER_ID"])
+        return apply(change, checked(change, allow_private=True), app.config["TRACKER_ID"], 1.7e9)
 
 
 def test_a_peer_s_record_is_searchable_with_its_origin_and_relays_unchanged(app, client):
@@ -110,11 +116,10 @@ def test_newer_replaces_older_and_a_tombstone_removes_the_video_but_stays_in_the
     assert take(app, peer_change(video_id, seq=4, title="Version four")) == "stale"
     assert take(app, peer_change(video_id, seq=6, title="Version six")) == "accepted"
     assert client.get(f"/api/v1/videos/{video_id}").json["title"] == "Version six"
-    tombstone = sign({"id": video_id, "removed": "deleted", "origin": node_id(ORIGIN),
-                      "origin_url": "http://127.0.0.1:9", "seq": 7}, ORIGIN)
-    tombstone = {"record": tombstone["payload"], "signature": tombstone["signature"]}
+    tombstone = signed_record({"id": video_id, "removed": "takedown", "origin": node_id(ORIGIN),
+                               "origin_url": "http://127.0.0.1:9", "seq": 7})
     assert take(app, tombstone) == "accepted"
-    assert_error(client.get(f"/api/v1/videos/{video_id}"), 404, "unknown_video")
+    assert_error(client.get(f"/api/v1/videos/{video_id}"), 410, "video_removed")  # refused here for good
     assert feed(client)["changes"] == [tombstone]
     assert take(app, peer_change(video_id, seq=6, title="Back again")) == "stale"
 
@@ -170,9 +175,57 @@ def claimed():
     peer_change(poster="../etc/passwd"),
     {"record": "x", "signature": "00"},
     {"record": {"removed": "deleted"}},
+    signed_record({"id": "ab" * 20, "removed": "deleted", "origin": node_id(ORIGIN), "origin_url": "http://127.0.0.1:9",
+                   "seq": 2}),
 ], ids=["altered", "size", "other-origin", "blank-title", "visibility", "url", "id", "seq", "renditions",
-        "poster", "not-a-record", "no-signature"])
+        "poster", "not-a-record", "no-signature", "deletion-without-its-channel"])
 def test_a_change_that_fails_a_check_is_refused(app, client, change):
     with pytest.raises(BadChange):
         checked(change, allow_private=True)
     assert feed(client)["changes"] == []
+
+
+CHANNEL = ChannelKey()
+
+
+def channel_change(seq=1, document=None, **fields):
+    """A channel's video as its origin's feed carries it, with the channel's signed placement."""
+    placement = document or CHANNEL.placement("A channel's own title", description="Its words")
+    return peer_change(video_id="ef" * 20, seq=seq, **{
+        "channel": CHANNEL.id, "document": placement, "title": "A channel's own title", "description": "Its words",
+        **fields})
+
+
+def test_a_channel_s_video_must_carry_what_the_channel_signed(app, client):
+    with pytest.raises(BadChange, match="title must be what the channel signed"):
+        checked(channel_change(title="Retitled by its origin"), allow_private=True)  # the origin's own signature
+    with pytest.raises(BadChange, match="visibility"):
+        checked(channel_change(visibility="unlisted"), allow_private=True)
+    forged = CHANNEL.placement("A channel's own title", description="Its words")
+    forged["signature"] = "00" * 64
+    with pytest.raises(BadChange, match="signed by the channel"):
+        checked(channel_change(document=forged), allow_private=True)
+    with pytest.raises(BadChange, match="edit of this video"):
+        checked(channel_change(document=CHANNEL.doc(video_id="12" * 20, title="A channel's own title")),
+                allow_private=True)
+    assert take(app, channel_change()) == "accepted"
+    video = client.get(f"/api/v1/videos/{'ef' * 20}").json
+    assert (video["channel"], video["title"]) == (CHANNEL.id, "A channel's own title")
+    edited = channel_change(seq=2, document=CHANNEL.doc(video_id="ef" * 20, title="A channel's own title"))
+    assert take(app, edited) == "accepted"
+
+
+def test_a_channel_s_deletion_through_any_tracker_removes_its_video(app, client):
+    take(app, channel_change())
+    other = nacl.signing.SigningKey.generate()  # another tracker, where the channel asked
+    deletion = signed_record({"id": "ef" * 20, "removed": "deleted", "document": CHANNEL.doc(video_id="ef" * 20),
+                              "origin": node_id(other), "origin_url": "http://127.0.0.1:8", "seq": 40}, other)
+    assert take(app, deletion) == "accepted"
+    assert_error(client.get(f"/api/v1/videos/{'ef' * 20}"), 410, "video_removed")
+    assert feed(client)["changes"] == [deletion]  # relayed on
+    # Only a channel's deletion travels so: another tracker's takedown leaves the origin's video be.
+    assert take(app, peer_change("ab" * 20)) == "accepted"
+    takedown = signed_record({"id": "ab" * 20, "removed": "takedown", "origin": node_id(other),
+                              "origin_url": "http://127.0.0.1:8", "seq": 41}, other)
+    assert take(app, takedown) == "conflict"
+    assert client.get(f"/api/v1/videos/{'ab' * 20}").status_code == 200

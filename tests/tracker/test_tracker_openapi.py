@@ -4,6 +4,7 @@ import re
 import pytest
 
 from protocol.signing import sign
+from tests.channels import ChannelKey
 from tests.edges import Edge
 from tests.openapi_check import errors, response_schema
 from tests.tracker.actions import make_app, place, publish
@@ -103,3 +104,37 @@ def test_the_field_schemas_say_what_the_readers_accept():
         except ApiError:
             accepted = False
         assert accepted == (type(value) in (int, float) and float(value).is_integer() and 0 <= value <= 2 ** 53)
+
+
+def test_channel_routes_answer_as_documented(tmp_path):
+    client = make_app(tmp_path, TRACKER_ADMIN_TOKEN="secret").test_client()
+    spec = client.get("/api/v1/openapi.json").json
+    edge, channel, admin = Edge(), ChannelKey(), {"Authorization": "Bearer secret"}
+    edge.announce(client)
+    placement = checked(client, spec, "post", "/api/v1/uploads", "/api/v1/uploads", json=channel.placement())
+    video_id = edge.register(client, placement.json["upload"]).json["video_id"]
+    assert checked(client, spec, "post", "/api/v1/channels", "/api/v1/channels",
+                   json=channel.doc(name="Documented")).status_code == 201
+    assert checked(client, spec, "post", "/api/v1/channels", "/api/v1/channels",
+                   json=channel.doc(name="Again")).status_code == 200
+    checked(client, spec, "get", "/api/v1/channels/{channel_id}", f"/api/v1/channels/{channel.id}")
+    checked(client, spec, "get", "/api/v1/channels/{channel_id}", f"/api/v1/channels/{ChannelKey().id}")
+    one = "/api/v1/videos/{video_id}"
+    assert checked(client, spec, "patch", one, f"/api/v1/videos/{video_id}",
+                   json=channel.doc(video_id=video_id, visibility="unlisted")).status_code == 200
+    assert checked(client, spec, "patch", one, f"/api/v1/videos/{video_id}",
+                   json=ChannelKey().doc(video_id=video_id, title="x")).status_code == 403
+    assert checked(client, spec, "delete", one, f"/api/v1/videos/{video_id}",
+                   json=channel.doc(video_id=video_id)).status_code == 200
+    for template, url in ((one, f"/api/v1/videos/{video_id}"), (one + "/sources", f"/api/v1/videos/{video_id}/sources")):
+        assert checked(client, spec, "get", template, url).status_code == 410
+    assert checked(client, spec, "post", "/api/v1/nodes/announce", "/api/v1/nodes/announce",
+                   json=edge.announce_doc(videos=[video_id])).json["tasks"]
+    taken = checked(client, spec, "post", "/api/v1/admin/takedowns", "/api/v1/admin/takedowns", headers=admin,
+                    json={"video_id": edge.make_package(), "reason": "abuse"})
+    assert taken.status_code == 201
+    for action in ("block", "unblock"):
+        path = f"/api/v1/admin/channels/{{channel_id}}/{action}"
+        assert checked(client, spec, "post", path, path.replace("{channel_id}", channel.id),
+                       headers=admin).status_code == 200
+        assert checked(client, spec, "post", path, path.replace("{channel_id}", channel.id)).status_code == 401

@@ -22,8 +22,7 @@ from ..db import BaseModel, JSONField
 from ..identity import signing_key
 from .models import Video
 
-REMOVED_KINDS = ("deleted", "takedown")
-VISIBILITIES = ("public", "unlisted")
+REMOVED_KINDS = ("deleted", "takedown")  # a Removal's kinds (models.py)
 
 
 class Change(BaseModel):
@@ -56,10 +55,13 @@ def next_seq():
 
 
 def video_record(video):
-    """The public facts of a video as its change feed carries them (signed by `origin`)."""
+    """The public facts of a video as its change feed carries them (signed by `origin`), with its
+    channel's latest signed document about it (placement or edit), against which a follower checks
+    the fields the channel controls."""
     return {
         "id": video.id, "title": video.title, "description": video.description, "creator": video.creator,
-        "channel": None, "duration": video.duration, "renditions": video.renditions, "poster": video.poster,
+        "channel": video.channel, "document": video.document if video.channel else None,
+        "duration": video.duration, "renditions": video.renditions, "poster": video.poster,
         "size": video.size, "visibility": video.visibility, "created": video.created,
     }
 
@@ -71,13 +73,12 @@ def publish(video):
     store_own(video.id, {**video_record(video), **me()}, seq)
 
 
-def remove(video_id, kind):
-    """Remove a video registered here, leaving its tombstone in the feed: the video leaves every
-    tracker that follows this one's feed, and the tombstone stays so it reaches those that follow
-    them. Inside the write transaction."""
-    assert kind in REMOVED_KINDS
-    Video.delete().where((Video.id == video_id) & Video.origin.is_null()).execute()
-    store_own(video_id, {"id": video_id, "removed": kind, **me()}, next_seq())
+def removed(removal):
+    """The tombstone of a removed video (catalog/models.py, Removal), with its channel's signed
+    deletion if it has one: the video leaves every tracker that follows this one's feed, and the
+    tombstone stays so it reaches those that follow them. Inside the removal's write transaction."""
+    store_own(removal.video, {"id": removal.video, "removed": removal.kind, "document": removal.document,
+                              **me()}, next_seq())
 
 
 def me():

@@ -1,6 +1,11 @@
-"""The catalog's tables: `Video` (what this tracker lists) and `Upload` (placements, with the bytes
-they reserve until done or expired). Durable state, the ledger this tracker is trusted with; the
-nodes that hold the videos are soft state (nodes/models.py).
+"""The catalog's tables: `Video` (what this tracker lists), `Upload` (placements, with the bytes
+they reserve until done or expired) and `Removal` (videos deleted by their channel or taken down by
+the operator, refused for good). Durable state, the ledger this tracker is trusted with; the nodes
+that hold the videos are soft state (nodes/models.py).
+
+A channel's video keeps the latest signed document its channel sent about it (the placement, then
+each accepted edit) exactly as received, so that whoever is handed the record later can check it
+against the channel's key (README.md, channels).
 """
 import math
 from datetime import datetime, timezone
@@ -9,9 +14,11 @@ from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatF
 
 from protocol.ids import is_video_id
 
-from ..db import BaseModel, JSONField
-from ..refusals import Invalid, NoSpace, NotFound, TooMany
+from ..db import BaseModel, JSONField, chunks
+from ..refusals import Gone, Invalid, NoSpace, NotFound, TooMany
 from .search import matches
+
+VISIBILITIES = ("public", "unlisted")  # unlisted: plays by id, never listed nor found by search
 
 
 class Video(BaseModel):
@@ -25,17 +32,21 @@ class Video(BaseModel):
     size = BigIntegerField()
     # Unix seconds: DOUBLE, since PostgreSQL stores a FloatField as a 24-bit-mantissa REAL.
     created = DoubleField(index=True)
-    # "unlisted": found by its id (a link), never listed by search or browse.
+    channel = CharField(max_length=64, null=True, index=True)  # its owner's public key; None: anonymous
     visibility = CharField(max_length=16, default="public")
+    document = JSONField(null=True)  # the channel's latest signed document about it, as received
     # The tracker that registered it and signs its changes (catalog/changes.py), with its URL;
     # null: this tracker. A video learnt from a peer's change feed names its origin here.
     origin = CharField(max_length=64, null=True, index=True)
     origin_url = CharField(max_length=2048, null=True)
 
     @classmethod
-    def search(cls, q, page, per_page):
-        """Newest first; every word of `q` must match the title, description or creator (search.py)."""
+    def search(cls, q, page, per_page, channel=None):
+        """Public videos newest first (of `channel` only, if given); every word of `q` must match the
+        title, description or creator (search.py)."""
         query = cls.select().where(cls.visibility == "public")
+        if channel is not None:
+            query = query.where(cls.channel == channel)
         if (condition := matches(cls, q)) is not None:
             query = query.where(condition)
         return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
@@ -50,9 +61,9 @@ class Video(BaseModel):
         origin, origin_url = (self.origin, self.origin_url) if self.origin else home
         return {
             "id": self.id, "title": self.title, "description": self.description,
-            "creator": self.creator, "duration": self.duration, "created": self.created_iso(),
-            "renditions": self.renditions, "size": self.size, "visibility": self.visibility,
-            "origin": origin, "origin_url": origin_url,
+            "creator": self.creator, "channel": self.channel, "visibility": self.visibility,
+            "duration": self.duration, "created": self.created_iso(),
+            "renditions": self.renditions, "size": self.size, "origin": origin, "origin_url": origin_url,
             "poster_url": f"{base_url}/videos/{self.id}/{self.poster}" if base_url and self.poster else None,
         }
 
@@ -63,6 +74,7 @@ class Video(BaseModel):
             raise Invalid("invalid_video_id", "a video id is 40 lowercase hex characters")
         video = cls.get_or_none(cls.id == video_id)
         if video is None:
+            Removal.refuse(video_id)
             raise NotFound("unknown_video", "this tracker knows no video with that id")
         return video
 
@@ -80,6 +92,10 @@ class Upload(BaseModel):
     video = CharField(max_length=40, null=True)  # what it became, once registered
     # Who placed it (runtime/clients.py's key: an IPv4 address or an IPv6 /64), for the reserved-bytes limit.
     client = CharField(max_length=64, null=True, index=True)
+    # A channel's placement: the video it becomes belongs to the channel (see Video).
+    channel = CharField(max_length=64, null=True)
+    visibility = CharField(max_length=16, default="public")
+    document = JSONField(null=True)
 
     @classmethod
     def pending_for(cls, client, now):
@@ -116,4 +132,46 @@ class Upload(BaseModel):
                       "when one expires", wait)
 
 
-MODELS = [Video, Upload]
+class Removal(BaseModel):
+    """A video deleted by its channel or taken down by the operator: gone from the catalog at once,
+    its edges told to delete their copies (nodes/edge_announce.py), and its id refused for good."""
+    video = CharField(primary_key=True, max_length=40)
+    kind = CharField(max_length=16)  # "deleted" (by its channel) or "takedown" (by the operator)
+    reason = TextField(default="")
+    at = DoubleField()
+    channel = CharField(max_length=64, null=True)
+    document = JSONField(null=True)  # a deletion: the channel's signed request, as received
+
+    @classmethod
+    def remove(cls, video, kind, reason, now, document=None):
+        """Record the removal and take the video out of the catalog; its copies go with it (a foreign
+        key's cascade). Call it inside a write transaction."""
+        removal = cls.create(video=video.id, kind=kind, reason=reason, at=now, channel=video.channel,
+                             document=document)
+        video.delete_instance()
+        return removal
+
+    @classmethod
+    def refuse(cls, video_id):
+        """Raise Gone if the video was removed."""
+        removal = cls.get_or_none(cls.video == video_id)
+        if removal is not None:
+            raise Gone("video_removed", removal.explained())
+
+    def explained(self):
+        why = "deleted by its channel" if self.kind == "deleted" else "taken down by this tracker's operator"
+        return f"this video was {why}" + (f": {self.reason}" if self.reason else "")
+
+    def as_item(self):
+        return {"video_id": self.video, "removed": self.kind, "reason": self.reason, "at": self.at}
+
+    @classmethod
+    def among(cls, video_ids):
+        """Removals of any of `video_ids` (an edge's announced copies)."""
+        found = []
+        for chunk in chunks(sorted(set(video_ids))):
+            found += list(cls.select().where(cls.video.in_(chunk)))
+        return found
+
+
+MODELS = [Video, Upload, Removal]

@@ -22,23 +22,32 @@ def list_videos():
     q = request.args.get("q", "")
     if len(q) > MAX_QUERY:
         raise ApiError(400, "invalid_q", f"q must be at most {MAX_QUERY} characters")
+    return listing(q, page_number())
+
+
+def page_number():
     page = request.args.get("page", "1")
     # Short ASCII digits only: int() fails on "²" and on strings of over 4300 digits.
     if not (page.isascii() and page.isdecimal() and len(page) <= 7) or not 1 <= int(page) <= MAX_PAGE:
         raise ApiError(400, "invalid_page", "page must be a positive integer")
-    videos, total = Video.search(q, int(page), PER_PAGE)
+    return int(page)
+
+
+def listing(q, page, channel=None):
+    """One page of public videos, each with a poster on a live edge."""
+    videos, total = Video.search(q, page, PER_PAGE, channel)
     sources = live_sources([v.id for v in videos])
-    return {
-        "videos": [v.as_item(first_url(sources.get(v.id)), home()) for v in videos],
-        "page": int(page),
-        "per_page": PER_PAGE,
-        "total": total,
-    }
+    return {"videos": [v.as_item(first_url(sources.get(v.id)), home()) for v in videos], "page": page,
+            "per_page": PER_PAGE, "total": total}
 
 
 @bp.get("/api/v1/videos/<video_id>")
 def show_video(video_id):
-    video = Video.known(video_id)
+    return item(Video.known(video_id))
+
+
+def item(video):
+    """A video's public JSON, with a poster on a live edge."""
     return video.as_item(first_url(live_sources([video.id]).get(video.id)), home())
 
 

@@ -12,7 +12,8 @@ from protocol.manifest import is_file_name
 from protocol.signing import verify
 
 from .. import fields
-from ..catalog.changes import REMOVED_KINDS, VISIBILITIES
+from ..catalog.changes import REMOVED_KINDS
+from ..catalog.models import VISIBILITIES
 from ..errors import ApiError
 from ..nodes.registration import read_renditions
 from ..nodes.urls import check_node_url
@@ -48,17 +49,19 @@ def read_record(record, allow_private):
     if "removed" in record:
         if record["removed"] not in REMOVED_KINDS:
             raise fields.invalid("removed", f"must be one of {', '.join(REMOVED_KINDS)}")
-        return {**facts, "removed": record["removed"]}
+        deletion = None
+        if record["removed"] == "deleted":  # by its channel, whose signed request it carries
+            deletion = channel_document(record, signer_of(record.get("document")))
+            if deletion["payload"].get("video_id") != record["id"]:
+                raise fields.invalid("document", "must be the channel's deletion of this video")
+        return {**facts, "removed": record["removed"], "document": deletion}
     poster = record.get("poster")
     if poster is not None and not (isinstance(poster, str) and is_file_name(poster)):
         raise fields.invalid("poster", "must be a file name of the package, or null")
-    channel = record.get("channel")
-    if channel is not None and not is_public_key(channel):
-        raise fields.invalid("channel", "must be a channel's public key, 64 hex, or null")
     if record.get("visibility") not in VISIBILITIES:
         raise fields.invalid("visibility", f"must be one of {', '.join(VISIBILITIES)}")
-    return {
-        **facts, "channel": channel, "poster": poster, "visibility": record["visibility"],
+    video = {
+        **facts, "poster": poster, "visibility": record["visibility"],
         "title": fields.text(record, "title", 1, 200),
         "description": fields.text(record, "description", 0, 5000),
         "creator": fields.text(record, "creator", 1, 100),
@@ -66,4 +69,44 @@ def read_record(record, allow_private):
         "renditions": read_renditions(record.get("renditions")),
         "size": fields.integer(record, "size"),
         "created": fields.number(record, "created"),
+        "channel": None, "document": None,
     }
+    if record.get("channel") is not None:
+        video["channel"] = record["channel"]
+        video["document"] = channel_document(record, record["channel"])
+        agrees_with_channel(video, video["document"]["payload"])
+    return video
+
+
+def channel_document(record, channel):
+    """The channel's signed document a record carries, verified with the channel's key."""
+    if not is_public_key(channel):
+        raise fields.invalid("channel", "must be a channel's public key, 64 hex")
+    document = record.get("document")
+    try:
+        payload = verify(document, channel)
+    except BadSignature:
+        raise fields.invalid("document", "must be a document signed by the channel's key") from None
+    if payload.get("channel") != channel:
+        raise fields.invalid("document", "must be signed by the record's channel")
+    return {"payload": payload, "signature": document["signature"]}
+
+
+def signer_of(document):
+    payload = document.get("payload") if isinstance(document, dict) else None
+    return payload.get("channel") if isinstance(payload, dict) else None
+
+
+def agrees_with_channel(video, payload):
+    """The fields a channel controls must be what it last signed: an edit names the video and the
+    fields it changed; its placement (which cannot name the video, made later) names them all, and
+    its visibility is public unless it said otherwise. So no tracker, the origin included, can retitle
+    a channel's video. A field an edit left alone was signed by an earlier document, not carried."""
+    edit = "video_id" in payload
+    if edit and payload["video_id"] != video["id"]:
+        raise fields.invalid("document", "must be the channel's edit of this video")
+    signed = {"title": payload.get("title"), "description": payload.get("description", None if edit else ""),
+              "visibility": payload.get("visibility") or (None if edit else "public")}
+    for name, value in signed.items():
+        if value is not None and (not isinstance(value, str) or value.strip() != video[name]):
+            raise fields.invalid(name, "must be what the channel signed")

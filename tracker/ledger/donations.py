@@ -27,7 +27,7 @@ MAX_SERVED = 100  # edges named in one donation; a player rarely uses more than 
 SERVED_QUERY = f"^,*(?:[0-9a-f]{{64}}:[0-9]{{1,15}}(?:,+|$)){{0,{MAX_SERVED}}}$"
 PER_PAGE = 50
 MAX_PAGE = 10 ** 6
-ACCOUNT = re.compile(r"(creator|node|tracker|donor):.+", re.DOTALL)
+ACCOUNT = re.compile(r"(creator|channel|node|tracker|donor):.+", re.DOTALL)
 
 
 @bp.record_once
@@ -92,8 +92,8 @@ def query_int(text):
 @bp.get("/api/v1/accounts/<path:account>", merge_slashes=False)
 def account(account):
     if len(account) > MAX_ACCOUNT or not ACCOUNT.fullmatch(account):
-        raise ApiError(400, "invalid_account", "an account is creator:<name>, node:<id>, tracker:<id or URL> "
-                                               "or donor:external")
+        raise ApiError(400, "invalid_account", "an account is creator:<name>, channel:<id>, node:<id>, "
+                                               "tracker:<id or URL> or donor:external")
     page = request.args.get("page", "1")
     # Short ASCII digits only: int() fails on "²" and on strings of over 4300 digits.
     if not (page.isascii() and page.isdecimal() and len(page) <= 7) or not 1 <= int(page) <= MAX_PAGE:
@@ -127,8 +127,11 @@ def read_gift(body):
     if unknown:
         # Like any other reference to something this tracker does not have (the video): a 404.
         raise ApiError(404, "unknown_node", f"this tracker never knew the node {unknown[0]}")
-    return {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
+    gift = {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
             "served": dict(sorted(served.items())), "tracker": finding_tracker(body.get("found_by"))}
+    if video.channel:  # only then: an anonymous video's gift keeps its idempotency fingerprint
+        gift["channel"] = video.channel
+    return gift
 
 
 def gift_schema(trackers, query):
@@ -180,7 +183,8 @@ def postings(gift):
     a share claimed for a node that did not earn it goes to the creator (ledger/credit.py)."""
     config = current_app.config
     claims, earners, uncredited = credit(Video.get_by_id(gift["video_id"]), gift["served"], clock.now(), config)
-    creator = "creator:" + gift["creator"]
+    # A channel's video pays the channel's key holder; an anonymous one a name anybody may type.
+    creator = "channel:" + gift["channel"] if gift.get("channel") else "creator:" + gift["creator"]
     accounts = {("creator",): creator, ("tracker",): gift["tracker"]}
     shares = {}
     for party, share in split(gift["amount"], config["TRACKER_SPLIT"], claims):

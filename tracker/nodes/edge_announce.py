@@ -2,13 +2,16 @@
 
 What it claims is checked before it counts (README.md, trust model): its URL is proven before the
 node is listed (nodes/proofs.py), the copies it lists count once audited (nodes/audits.py), its
-capacity is believed as far as it has earned it (Node.usable_capacity).
+capacity is believed as far as it has earned it (Node.usable_capacity). The answer's tasks tell it
+what to pull, what it may now delete after a hand-over, and what was removed (deleted by its channel
+or taken down), which it deletes at once.
 """
 from flask import Blueprint, current_app
 
 from protocol.ids import is_video_id
 
 from .. import clock, fields, metrics, signed
+from ..catalog.models import Removal
 from ..errors import ApiError
 from ..refusals import Conflict, Refused
 from . import replication
@@ -25,7 +28,8 @@ EVENTS = {"", "started", "stopped", "completed"}  # BEP 3's events
 def announce():
     now = clock.now()
     try:
-        node = accept(read_announce(fields.json_body()), now)
+        payload = read_announce(fields.json_body())
+        node = accept(payload, now)
     except (ApiError, Refused):
         metrics.current().announces.labels("refused").inc()
         raise
@@ -36,8 +40,14 @@ def announce():
         # BEP 3 clients must not announce more often than this.
         "min interval": interval // 2,
         "tracker": current_app.config["TRACKER_ID"],
-        "tasks": replication.tasks_for(node, now, current_app.config),
+        "tasks": removals(payload["videos"]) + replication.tasks_for(node, now, current_app.config),
     }
+
+
+def removals(video_ids):
+    """A `remove` task for each announced video that was deleted or taken down: the edge deletes its
+    copy at once (README.md, channels). Sent at every announce until the edge stops listing it."""
+    return [{"action": "remove", "video_id": r.video, "reason": r.kind} for r in Removal.among(video_ids)]
 
 
 def accept(payload, now):

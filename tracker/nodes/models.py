@@ -15,7 +15,7 @@ from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, Doub
                     IntegerField, Value, fn)
 
 from ..catalog import changes
-from ..catalog.models import Upload, Video
+from ..catalog.models import Removal, Upload, Video
 from ..db import BaseModel, chunks, write_transaction
 from ..refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound
 
@@ -147,6 +147,7 @@ class Node(BaseModel):
             raise Forbidden("wrong_node", "this upload was placed on another node")
         if upload.video not in (None, payload["video_id"]):
             raise Conflict("upload_used", "this upload already produced another video")
+        Removal.refuse(payload["video_id"])  # a deleted or taken-down id never comes back
         return node, upload
 
     @classmethod
@@ -159,7 +160,8 @@ class Node(BaseModel):
             video = Video.get_or_none(Video.id == payload["video_id"])
             if video is None:
                 video = Video.create(id=payload["video_id"], title=upload.title, description=upload.description,
-                                     creator=upload.creator, created=now, **package)
+                                     creator=upload.creator, channel=upload.channel, visibility=upload.visibility,
+                                     document=upload.document, created=now, **package)
                 changes.publish(video)  # to the trackers that follow this one's change feed
             Copy.add(node.id, video.id, audited=now)
             Custody.passed(node.id, video.id, now)

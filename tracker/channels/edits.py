@@ -1,0 +1,75 @@
+"""`PATCH /api/v1/videos/<id>` and `DELETE /api/v1/videos/<id>`: a channel edits or deletes one of
+its videos, each request a document signed by the channel's key whose payload names the video.
+
+Only the owning channel may (403 `not_owner`; an anonymous video has no owner, so nobody may); a
+blocked channel may not (403 `channel_blocked`). The latest accepted document is kept with the video
+(an edit) or its removal (a deletion), as received, so a relayed record can be checked later.
+"""
+from flask import Blueprint
+
+from .. import clock, fields, signed, signers
+from ..catalog import changes
+from ..catalog.models import VISIBILITIES, Removal, Video
+from ..catalog.views import item
+from ..db import write_transaction
+from ..refusals import Conflict, Forbidden, Invalid
+from .models import Channel
+
+bp = Blueprint("edits", __name__)
+
+EDITABLE = ("title", "description", "visibility")
+
+
+@bp.patch("/api/v1/videos/<video_id>")
+def edit(video_id):
+    body = fields.json_body()
+    payload = owner_request(body, video_id)
+    readers = {"title": lambda: fields.text(payload, "title", 1, 200),
+               "description": lambda: fields.text(payload, "description", 0, 5000),
+               "visibility": lambda: fields.choice(payload, "visibility", VISIBILITIES)}
+    wanted = {name: read() for name, read in readers.items() if payload.get(name) is not None}
+    if not wanted:
+        raise Invalid("nothing_to_change", f"the payload changes none of {', '.join(EDITABLE)}")
+    with write_transaction():
+        video = owned(video_id, payload)
+        if video.origin is not None:
+            # Its origin signs its record: an edit here would fork it. A deletion travels anywhere.
+            raise Conflict("not_origin", f"this video's record is kept by the tracker at {video.origin_url}: "
+                                         "edit it there")
+        for name, value in wanted.items():
+            setattr(video, name, value)
+        video.document = signed.as_received(body)
+        video.save()
+        changes.publish(video)
+    return item(video)
+
+
+@bp.delete("/api/v1/videos/<video_id>")
+def delete(video_id):
+    body = fields.json_body()
+    payload = owner_request(body, video_id)
+    with write_transaction():
+        video = owned(video_id, payload)
+        removal = Removal.remove(video, "deleted", "", clock.now(), signed.as_received(body))
+        changes.removed(removal)
+    return removal.as_item()
+
+
+def owner_request(body, video_id):
+    """The verified payload of a channel's request about the video at this URL."""
+    payload = signed.verified_payload(body, signer="channel")
+    if payload.get("video_id") != video_id:
+        raise fields.invalid("video_id", "must be the id of the video in the URL")
+    return payload
+
+
+def owned(video_id, payload):
+    """The video, once the request's channel proves to be its owner, not blocked, and the request
+    newer than the channel's last (inside the write transaction, so a refusal spends nothing)."""
+    video = Video.known(video_id)
+    if video.channel != payload["channel"]:
+        raise Forbidden("not_owner", "this video belongs to another channel" if video.channel
+                        else "an anonymous video has no owner who may change it")
+    Channel.usable(video.channel, clock.now())
+    signers.advance(video.channel, payload["timestamp"])
+    return video

@@ -1,0 +1,42 @@
+"""`Channel`: a creator's key, with the name and description it last signed, and whether the
+operator blocked it. A channel needs no row to exist (its key is its identity): the row is made by
+its first signed request, or by the operator blocking it beforehand.
+"""
+from peewee import BooleanField, CharField, DoubleField, TextField
+
+from ..db import BaseModel, JSONField
+from ..refusals import Forbidden
+
+SHORT_ID = 12  # hex digits of the key shown where a channel has no name yet
+
+
+class Channel(BaseModel):
+    id = CharField(primary_key=True, max_length=64)  # the Ed25519 public key, hex
+    name = CharField(max_length=100, default="")
+    description = TextField(default="")
+    created = DoubleField()
+    updated = DoubleField()
+    blocked = BooleanField(default=False)
+    document = JSONField(null=True)  # its latest signed update, as received
+
+    @classmethod
+    def usable(cls, channel_id, now):
+        """The channel's row, made on its first request; refused while the operator blocks it. Call it
+        inside the write transaction of what the channel asks for."""
+        channel = cls.get_or_none(cls.id == channel_id)
+        if channel is None:
+            channel = cls.create(id=channel_id, created=now, updated=now)
+        if channel.blocked:
+            raise Forbidden("channel_blocked", "this tracker's operator has blocked this channel")
+        return channel
+
+    def display_name(self):
+        """What older clients show as a channel video's `creator`."""
+        return self.name or self.id[:SHORT_ID]
+
+    def as_item(self):
+        return {"channel": self.id, "name": self.name, "description": self.description,
+                "account": f"channel:{self.id}", "blocked": self.blocked}
+
+
+MODELS = [Channel]
