@@ -89,6 +89,19 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
         master = requests.get(f"{sources['sources'][0]['url']}/videos/{video_id}/master.m3u8", timeout=10)
         assert master.status_code == 200 and master.text.startswith("#EXTM3U")
 
+        # A donation through D is D's to record: to the channel's account, the finding tracker A
+        # (the video's signed origin_url); the edge, audited by A but never by D, earns nothing on D.
+        node = sources["sources"][0]["node"]
+        gift = requests.post(f"{d.url}/api/v1/donations", headers={"Idempotency-Key": "line-gift"}, timeout=10, json={
+            "video_id": video_id, "amount": 1000, "currency": "EUR", "served": {node: 5000},
+            "found_by": sources["found_by"]})
+        assert gift.status_code == 201, gift.text
+        postings = {p["account"]: p["amount"] for p in gift.json()["postings"]}
+        assert postings == {"donor:external": -1000, f"channel:{channel.id}": 970, f"tracker:{a.url}": 30}
+        assert gift.json()["uncredited"] == [{"node": node, "bytes": 5000, "reason": "no_audited_copy"}]
+        account = requests.get(f"{d.url}/api/v1/accounts/channel:{channel.id}", timeout=10).json()
+        assert account["balances"] == {"EUR": 970}
+
         # The channel deletes it at A: its signed deletion travels down the line.
         deleted = requests.delete(f"{a.url}/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id),
                                   timeout=10)
