@@ -90,10 +90,11 @@ GOSSIP_PATHS = {
                    "newest, oldest first; each signed by its origin tracker and relayed unchanged",
         "parameters": [
             query("since", {"type": "string", "pattern": "^[0-9]{0,18}$"},
-                  "the `next` of the page before, opaque; absent or empty: from the beginning"),
+                  "the `next` of the page before, opaque; absent or empty: from the beginning; one past "
+                  "the newest change (a feed whose database was replaced): from the beginning again"),
             query("limit", {**INTEGER, "minimum": 1, "maximum": 500}, "changes at most (default 100)")],
         "responses": {
             "200": {"description": "a page of changes", "content": {"application/json": {"schema": FEED}}},
-            "400": {"description": "since is not a cursor this feed gave, or limit is not 1 to 500", **ERROR},
+            "400": {"description": "since is not a cursor (digits), or limit is not 1 to 500", **ERROR},
             "default": {"description": "an error", **ERROR}}}},
 }

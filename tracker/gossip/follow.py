@@ -161,10 +161,6 @@ class Follower:
         except UnsafeRequest as exc:
             raise PeerFailed(str(exc)) from None
         body = json_object(answer.body)
-        if answer.status == 400 and body.get("error") == "invalid_cursor" and cursor:
-            # The peer's feed starts over (a new database): so does this follower. What it
-            # already holds comes again and is skipped as stale.
-            return [], ""
         changes, after = body.get("changes"), body.get("next")
         if answer.status != 200 or not isinstance(changes, list) or len(changes) > batch \
                 or not isinstance(after, str) or not 0 < len(after) <= MAX_CURSOR or not after.isprintable():
