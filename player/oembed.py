@@ -81,7 +81,7 @@ def origin_url(site):
 
 
 def lookup(video_id):
-    """The tracker's metadata for the video; False when it answers 404, None when it cannot say.
+    """The tracker's metadata for the video; False when it answers 404 or 410, None when it cannot say.
 
     The title is a nicety: a tracker that is slow, unreachable or refused still gets a working embed.
     """
@@ -95,7 +95,8 @@ def lookup(video_id):
     except (UnsafeRequest, ValueError) as exc:
         current_app.logger.warning("oEmbed lookup of %s failed: %s", video_id, exc)
         return None
-    if answer.status == 404 and isinstance(video, dict) and "error" in video:
+    # 410: deleted by its channel or taken down, so no embed of it either.
+    if answer.status in (404, 410) and isinstance(video, dict) and "error" in video:
         return False
     return video if answer.status == 200 and isinstance(video, dict) else None
 

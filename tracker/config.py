@@ -75,6 +75,8 @@ DEFAULTS = {
     "TRACKER_RATE_DONATIONS_BURST": 30,
     "TRACKER_RATE_LOOKUPS": 60,  # lookups of unknown videos that ask the peer trackers
     "TRACKER_RATE_LOOKUPS_BURST": 120,
+    "TRACKER_RATE_CHANNELS": 30,  # channel updates, edits and deletions
+    "TRACKER_RATE_CHANNELS_BURST": 60,
     # Checks of what nodes claim (nodes/proofs.py, nodes/audits.py; README.md, trust model).
     "TRACKER_PROOF_INTERVAL": 3600,  # seconds before a node's URL is proven again
     "TRACKER_CHECK_TIMEOUT": 5.0,  # seconds one proof or one audited file may take
@@ -111,7 +113,7 @@ PARSERS = {
     "TRACKER_REPORT_LIMIT": parse_int,
     **{name: parse_count for name in ("TRACKER_RATE_PLACEMENTS", "TRACKER_RATE_PLACEMENTS_BURST", "TRACKER_RATE_RESERVED",
                                     "TRACKER_RATE_DONATIONS", "TRACKER_RATE_DONATIONS_BURST", "TRACKER_RATE_LOOKUPS",
-                                    "TRACKER_RATE_LOOKUPS_BURST")},
+                                    "TRACKER_RATE_LOOKUPS_BURST", "TRACKER_RATE_CHANNELS", "TRACKER_RATE_CHANNELS_BURST")},
     "TRACKER_PROOF_INTERVAL": parse_int,
     "TRACKER_CHECK_TIMEOUT": parse_float,
     "TRACKER_AUDIT_INTERVAL": parse_int,

@@ -133,7 +133,7 @@ UNCREDITED = {"type": "array", "description": "served entries that earned nothin
                                                             "properties": {"node": STRING, "bytes": INTEGER, "reason": {
                                                                 "enum": ["no_audited_copy", "over_bound"]}}}}
 GIFT_REFUSALS = {"400": "a field is malformed (it is named)", "404": "no such video, or a node in served this "
-                 "tracker never knew"}
+                 "tracker never knew", "410": GONE}
 
 
 def donation_paths(trackers):
@@ -198,6 +198,9 @@ RATE_LIMITED = {
     ("/api/v1/videos/{video_id}/sources", "get"): "too many lookups of videos this tracker does not know, which "
                                                   "it asks its peers about, from your address (TRACKER_RATE_LOOKUPS)",
     ("/api/v1/videos/{video_id}/reports", "post"): "too many reports from your address (TRACKER_REPORT_LIMIT)",
+    **dict.fromkeys([("/api/v1/channels", "post"), ("/api/v1/videos/{video_id}", "patch"),
+                     ("/api/v1/videos/{video_id}", "delete")],
+                    "too many channel requests from your address (TRACKER_RATE_CHANNELS)"),
 }
 RETRY_AFTER = {"Retry-After": {"required": True, "description": "whole seconds until the limit lets this address "
                                "try again (RFC 9110 section 10.2.3)", "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}

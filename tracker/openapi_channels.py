@@ -5,6 +5,7 @@ from .catalog.models import VISIBILITIES
 from .openapi_base import INTEGER, NUMBER, STRING, answer, json_body, payload, ref, signed
 
 CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": fields.NODE_ID}
+VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}
 VISIBILITY = {"enum": list(VISIBILITIES), "description": "unlisted: plays by id, never listed nor found by search"}
 CHANNEL_REFUSALS = {
     "400": "malformed (the field is named), a stale timestamp or a replay",
@@ -37,7 +38,7 @@ def signed_placement(max_size):
 
 CHANNEL_VIDEO_OPERATIONS = {
     "patch": {
-        "summary": "the owning channel edits its video's title, description or visibility",
+        "summary": "the owning channel edits its video's title, description or visibility", "parameters": [VIDEO_ID],
         **json_body(signed(EDIT, signer="channel")),
         **answer("the video as it now is", ref("Video"), refusals={
             **CHANNEL_REFUSALS, "403": CHANNEL_REFUSALS["403"] + "; not_owner: another channel's or an anonymous "
@@ -47,6 +48,7 @@ CHANNEL_VIDEO_OPERATIONS = {
         "summary": "the owning channel deletes its video: gone from listings, search and sources at once, "
                    "its edges told to delete it, its id refused for good; the signed deletion travels to every "
                    "tracker of the network in this tracker's change feed, whichever tracker the video came from",
+                   "parameters": [VIDEO_ID],
         **json_body(signed(payload(VIDEO_REQUEST, required=["video_id"], signer="channel"), signer="channel")),
         **answer("deleted", REMOVAL, refusals={
             **CHANNEL_REFUSALS, "403": CHANNEL_REFUSALS["403"] + "; not_owner: another channel's or an anonymous "

@@ -1,6 +1,6 @@
 """How often one client address may ask the tracker for something costly (README.md, rate limits).
 
-Placements, donations and the lookups that ask peer trackers each have a token bucket per client
+Placements, donations, the lookups that ask peer trackers and channels' signed requests each have a token bucket per client
 address (runtime/ratelimit.py), kept per worker process; past it a request is a 429 with
 Retry-After. Two limits are counted in the database instead, across workers, since their rows exist
 anyway: the bytes one address holds reserved in unfinished placements (catalog/models.py) and its
@@ -18,6 +18,8 @@ LIMITS = {  # name: (setting, what is counted)
     "placements": ("TRACKER_RATE_PLACEMENTS", "placements"),
     "donations": ("TRACKER_RATE_DONATIONS", "donations"),
     "lookups": ("TRACKER_RATE_LOOKUPS", "lookups of videos this tracker does not know"),
+    # Keys cost nothing to make, so signatures alone do not bound how many channels one address creates.
+    "channels": ("TRACKER_RATE_CHANNELS", "channel requests (updates, edits, deletions)"),
 }
 
 

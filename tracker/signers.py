@@ -4,10 +4,14 @@ replay (signed.py checks the signature and the skew, this the order).
 
 Nodes keep their marks in their own rows (nodes/models.py) because an announce must not wait on a
 payout claim signed in the same instant; every other signed request of a key shares this one mark.
-"""
-from peewee import CharField, DoubleField
 
-from .db import BaseModel
+A request accepted with its document is also kept in `SignedRequest`, as received and in order: a
+video's record is its placement and then its edits, and whoever is handed the record later (a peer
+tracker, an auditor) can check each step against the channel's key.
+"""
+from peewee import AutoField, CharField, DoubleField
+
+from .db import BaseModel, JSONField
 from .refusals import Invalid
 
 
@@ -16,15 +20,30 @@ class SignerClock(BaseModel):
     last = DoubleField()
 
 
-def advance(key, timestamp):
-    """Accept `timestamp` as the key's newest, or refuse a replay. Call it inside the write transaction
-    of what the document does, so a refused request changes nothing and two copies of one document
-    sent at once cannot both pass."""
+class SignedRequest(BaseModel):
+    id = AutoField()
+    key = CharField(max_length=64, index=True)
+    timestamp = DoubleField()
+    subject = CharField(max_length=64, null=True, index=True)  # what it is about: a video's id, a channel's key
+    document = JSONField()  # {"payload", "signature"} as received
+
+    @classmethod
+    def about(cls, subject):
+        """The documents accepted about `subject`, oldest first."""
+        return [row.document for row in cls.select().where(cls.subject == subject).order_by(cls.timestamp, cls.id)]
+
+
+def advance(key, timestamp, document=None, subject=None):
+    """Accept `timestamp` as the key's newest, or refuse a replay; keep `document` (the request as
+    received) about `subject`. Call it inside the write transaction of what the document does, so a
+    refused request changes nothing and two copies of one document sent at once cannot both pass."""
     row = SignerClock.get_or_none(SignerClock.key == key)
     if row is not None and timestamp <= row.last:
         raise Invalid("replayed", "timestamp is not newer than the last request accepted from this key")
     SignerClock.insert(key=key, last=timestamp).on_conflict(
         conflict_target=[SignerClock.key], update={SignerClock.last: timestamp}).execute()
+    if document is not None:
+        SignedRequest.create(key=key, timestamp=timestamp, subject=subject, document=document)
 
 
-MODELS = [SignerClock]
+MODELS = [SignerClock, SignedRequest]

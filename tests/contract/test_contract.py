@@ -12,7 +12,8 @@ not a 405, or a server error fails `make test`.
 Requests that need a signature (announces, registrations, drops) or a ticket (uploads) cannot be
 forged by a generator: they get the 403 or 401 the documents list for them. What the contract says
 that schemathesis cannot read from a document is below (its configuration) and in
-tests/contract/hooks.py (what ties one header of an edge upload to another).
+tests/contract/hooks.py (what ties one header of an edge upload to another). Both servers have an
+operator token, which schemathesis sends to their operator routes (and leaves out, to see the 401).
 
 The command line rather than `schemathesis.pytest.from_fixture`: the latter renames pytest's test
 item through `Function._nodeid`, which pytest 9.2 no longer has; and the command line is what a
@@ -31,14 +32,22 @@ from tests.servers import ROOT, start_edge, start_tracker
 # schemathesis counts 400, 401, 403, 404, 405, 406, 409, 415, 422, 428, 429 and 5xx as refusing a
 # schema-violating request; 413 (too large: a body past the tracker's 4 MiB, an upload past
 # EDGE_MAX_UPLOAD) and gunicorn's own 414 (request line too long) and 431 (headers too large), which
-# the documents list, refuse one just as well.
-REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "431",
-            "5xx"]
+# the documents list, refuse one just as well; so does 410 (Gone: a video deleted or taken down, which
+# schemathesis itself does with the operator's token), which also answers a schema-valid request
+# about such a video, as 404 answers one about a video never known.
+REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "410", "413", "414", "415", "422", "428", "429",
+            "431", "5xx"]
 COMMON = f"""
 [checks.negative_data_rejection]
 expected-statuses = {REFUSALS}
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "410", "429", "5xx"]
 """
 TRACKER_CONFIG = COMMON + """
+[auth.openapi.operator]
+bearer = "test-admin-token"
+
 [[operations]]
 # DESIGN.md's upload handshake: 507 when no edge has room is the contract, not a server fault.
 include-path = "/api/v1/uploads"
@@ -61,7 +70,8 @@ checks.missing_required_header.expected-statuses = ["400", "401", "403", "406", 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     root = tmp_path_factory.mktemp("contract")
-    tracker = start_tracker(root / "tracker")
+    # The operator's routes are tested with the token, and without it (401), as the edge's are.
+    tracker = start_tracker(root / "tracker", TRACKER_ADMIN_TOKEN="test-admin-token")
     edge = None
     try:
         edge = start_edge(root / "edge", tracker.url)

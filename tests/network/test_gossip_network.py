@@ -83,6 +83,17 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
         seen = video(d, video_id).json()
         assert (seen["title"], seen["channel"]) == ("Gossip down the line", channel.id)
         assert (seen["origin"], seen["origin_url"]) == (origin["origin"], a.url)
+        # The channel edits it at its origin, A: D follows; at D, which only relays A's record, a 409.
+        edited = requests.patch(f"{a.url}/api/v1/videos/{video_id}", timeout=10,
+                                json=channel.doc(video_id=video_id, title="Renamed down the line"))
+        assert edited.status_code == 200, edited.text
+        wait_for(lambda: video(d, video_id).json()["title"] == "Renamed down the line", timeout=REACH,
+                 message="D following the edit")
+        elsewhere = requests.patch(f"{d.url}/api/v1/videos/{video_id}", timeout=10,
+                                   json=channel.doc(video_id=video_id, title="Forked at D"))
+        assert (elsewhere.status_code, elsewhere.json()["error"]) == (409, "not_origin")
+        assert search(d, "renamed") == [video_id]
+
         # D holds no copy: the peers it asks (C, then B, then A) do.
         sources = requests.get(f"{d.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
         assert [s["url"] for s in sources["sources"]] == [edge.url]

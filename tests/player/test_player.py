@@ -12,6 +12,7 @@ from tests.servers import free_port
 
 VID = "3f786850e387550fdab836ed7e6dc881de23001b"
 UNKNOWN = "0" * 40
+REMOVED = "1" * 40  # deleted by its channel: the tracker answers 410
 VIDEO = {
     "id": VID, "title": "Tide <pools>", "description": "waves", "creator": "maria",
     "duration": 6.0, "created": "2025-01-01T00:00:00Z", "poster_url": f"http://edge.test/videos/{VID}/poster.jpg",
@@ -49,6 +50,8 @@ class FakeTracker:
     def video(self, video_id):
         if video_id == VID:
             return jsonify(VIDEO)
+        if video_id == REMOVED:
+            return jsonify(error="video_removed", message="this video was deleted by its channel"), 410
         return jsonify(error="not_found", message="no such video"), 404
 
     def close(self):
@@ -197,6 +200,7 @@ def test_oembed_fits_the_consumers_maximum(oembed):
     ({"url": "http://localhost/watch/abc"}, 404, "unknown_url"),
     ({"url": f"http://localhost/upload/{VID}"}, 404, "unknown_url"),
     ({"url": f"http://localhost/watch/{UNKNOWN}"}, 404, "unknown_video"),
+    ({"url": f"http://localhost/watch/{REMOVED}"}, 404, "unknown_video"),
 ])
 def test_oembed_errors_are_json(oembed, params, status, code):
     answer = oembed(**params)

@@ -193,12 +193,12 @@ def test_a_change_that_fails_a_check_is_refused(app, client, change):
 CHANNEL = ChannelKey()
 
 
-def channel_change(seq=1, document=None, **fields):
-    """A channel's video as its origin's feed carries it, with the channel's signed placement."""
+def channel_change(seq=1, document=None, edits=(), **fields):
+    """A channel's video as its origin's feed carries it, with the channel's signed placement and edits."""
     placement = document or CHANNEL.placement("A channel's own title", description="Its words")
     return peer_change(video_id="ef" * 20, seq=seq, **{
-        "channel": CHANNEL.id, "document": placement, "title": "A channel's own title", "description": "Its words",
-        **fields})
+        "channel": CHANNEL.id, "documents": [placement, *edits], "title": "A channel's own title",
+        "description": "Its words", **fields})
 
 
 def test_a_channel_s_video_must_carry_what_the_channel_signed(app, client):
@@ -210,14 +210,29 @@ def test_a_channel_s_video_must_carry_what_the_channel_signed(app, client):
     forged["signature"] = "00" * 64
     with pytest.raises(BadChange, match="signed by the channel"):
         checked(channel_change(document=forged), allow_private=True)
-    with pytest.raises(BadChange, match="edit of this video"):
-        checked(channel_change(document=CHANNEL.doc(video_id="12" * 20, title="A channel's own title")),
+    with pytest.raises(BadChange, match="this video's edits"):
+        checked(channel_change(edits=[CHANNEL.doc(video_id="12" * 20, title="A channel's own title")]),
+                allow_private=True)
+    with pytest.raises(BadChange, match="begin with the channel's placement"):
+        checked(channel_change(document=CHANNEL.doc(video_id="ef" * 20, title="A channel's own title")),
                 allow_private=True)
     assert take(app, channel_change()) == "accepted"
     video = client.get(f"/api/v1/videos/{'ef' * 20}").json
     assert (video["channel"], video["title"]) == (CHANNEL.id, "A channel's own title")
-    edited = channel_change(seq=2, document=CHANNEL.doc(video_id="ef" * 20, title="A channel's own title"))
+    # An edit changes the title; the record must follow it, and the older edit stays proven too.
+    placement = CHANNEL.placement("A channel's own title", description="Its words")
+    renamed = CHANNEL.doc(video_id="ef" * 20, title="Renamed")
+    hidden = CHANNEL.doc(video_id="ef" * 20, visibility="unlisted")
+    with pytest.raises(BadChange, match="title must be what the channel signed"):
+        checked(channel_change(seq=2, document=placement, edits=[renamed, hidden], visibility="unlisted"),
+                allow_private=True)
+    with pytest.raises(BadChange, match="in order"):
+        checked(channel_change(seq=2, document=placement, edits=[hidden, renamed], title="Renamed",
+                               visibility="unlisted"), allow_private=True)
+    edited = channel_change(seq=2, document=placement, edits=[renamed, hidden], title="Renamed", visibility="unlisted")
     assert take(app, edited) == "accepted"
+    assert client.get(f"/api/v1/videos/{'ef' * 20}").json["title"] == "Renamed"
+    assert feed(client)["changes"] == [edited]
 
 
 def test_a_channel_s_deletion_through_any_tracker_removes_its_video(app, client):

@@ -8,8 +8,9 @@ from protocol.signing import sign
 from tests.channels import ChannelKey
 from tests.edges import Edge
 from tests.tracker.actions import assert_error, found, make_app, publish, source_nodes
-from tracker.catalog.models import Video
+from tracker.catalog.models import Removal, Video
 from tracker.channels.models import Channel
+from tracker.signers import SignedRequest
 
 
 @pytest.fixture
@@ -69,10 +70,18 @@ def test_the_signed_documents_are_kept_as_received(client, edge, app):
     with app.app_context():
         assert Video.get_by_id(video_id).document == placement
         assert Channel.get_by_id(channel.id).document == update
-    edit = channel.doc(video_id=video_id, title="Kept, edited")
-    assert client.patch(f"/api/v1/videos/{video_id}", json=edit).status_code == 200
+    edits = [channel.doc(video_id=video_id, title="Kept, edited"), channel.doc(video_id=video_id, description="d")]
+    for edit in edits:
+        assert client.patch(f"/api/v1/videos/{video_id}", json=edit).status_code == 200
+    assert client.patch(f"/api/v1/videos/{video_id}", json=ChannelKey().doc(video_id=video_id, title="x")) \
+        .status_code == 403
+    deletion = channel.doc(video_id=video_id)
+    assert client.delete(f"/api/v1/videos/{video_id}", json=deletion).status_code == 200
     with app.app_context():
-        assert Video.get_by_id(video_id).document == edit
+        # The placement stays what proves the owner; each accepted request follows, in order.
+        assert SignedRequest.about(video_id) == [*edits, deletion]
+        assert SignedRequest.about(channel.id) == [update]
+        assert Removal.get_by_id(video_id).document == deletion
 
 
 @pytest.mark.parametrize("path", ["/api/v1/channels", "/api/v1/uploads"])

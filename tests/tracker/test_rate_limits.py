@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from tests.channels import ChannelKey
 from tests.edges import Edge
 from tests.openapi_check import errors, header_errors, response_schema
 from tests.servers import start_tracker
@@ -17,7 +18,7 @@ from tracker.bittorrent.bencode import bdecode
 from tracker.catalog.models import Upload
 
 # One token a minute after a burst of two: the third request in a row is refused for 60 s.
-TIGHT = {f"TRACKER_RATE_{name}{burst}": value for name in ("PLACEMENTS", "DONATIONS", "LOOKUPS")
+TIGHT = {f"TRACKER_RATE_{name}{burst}": value for name in ("PLACEMENTS", "DONATIONS", "LOOKUPS", "CHANNELS")
          for burst, value in (("", 1), ("_BURST", 2))}
 DEAD_PEER = "http://127.0.0.1:9"  # nothing listens there: a lookup asks it and misses at once
 
@@ -47,10 +48,16 @@ def lookup(client, address, video_id=None):
     return client.get(f"/api/v1/videos/{new_video_id()}/sources", environ_base={"REMOTE_ADDR": address})
 
 
+def channel_request(client, address, video_id=None):
+    """A new channel names itself: keys cost nothing, so only the address bounds how many."""
+    return client.post("/api/v1/channels", json=ChannelKey().doc(name="c"), environ_base={"REMOTE_ADDR": address})
+
+
 LIMITED = pytest.mark.parametrize("ask, served, code", [
-    (placement, 200, "too_many_placements"), (donation, 201, "too_many_donations"), (lookup, 404, "too_many_lookups")])
+    (placement, 200, "too_many_placements"), (donation, 201, "too_many_donations"), (lookup, 404, "too_many_lookups"),
+    (channel_request, 201, "too_many_channels")])
 OPERATIONS = {placement: ("/api/v1/uploads", "post"), donation: ("/api/v1/donations", "post"),
-              lookup: ("/api/v1/videos/{video_id}/sources", "get")}
+              lookup: ("/api/v1/videos/{video_id}/sources", "get"), channel_request: ("/api/v1/channels", "post")}
 
 
 @LIMITED

@@ -20,6 +20,7 @@ from protocol.signing import sign
 
 from ..db import BaseModel, JSONField
 from ..identity import signing_key
+from ..signers import SignedRequest
 from .models import Video
 
 REMOVED_KINDS = ("deleted", "takedown")  # a Removal's kinds (models.py)
@@ -55,13 +56,13 @@ def next_seq():
 
 
 def video_record(video):
-    """The public facts of a video as its change feed carries them (signed by `origin`), with its
-    channel's latest signed document about it (placement or edit), against which a follower checks
-    the fields the channel controls."""
+    """The public facts of a video as its change feed carries them (signed by `origin`); a channel's
+    video also carries every document its channel signed about it, in order: its placement, then
+    its edits (signers.py), so a follower can replay them and check the fields the channel controls."""
     return {
         "id": video.id, "title": video.title, "description": video.description, "creator": video.creator,
-        "channel": video.channel, "document": video.document if video.channel else None,
-        "duration": video.duration, "renditions": video.renditions, "poster": video.poster,
+        "channel": video.channel, "documents": [video.document, *SignedRequest.about(video.id)] if video.channel
+        else [], "duration": video.duration, "renditions": video.renditions, "poster": video.poster,
         "size": video.size, "visibility": video.visibility, "created": video.created,
     }
 

@@ -3,9 +3,9 @@ they reserve until done or expired) and `Removal` (videos deleted by their chann
 the operator, refused for good). Durable state, the ledger this tracker is trusted with; the nodes
 that hold the videos are soft state (nodes/models.py).
 
-A channel's video keeps the latest signed document its channel sent about it (the placement, then
-each accepted edit) exactly as received, so that whoever is handed the record later can check it
-against the channel's key (README.md, channels).
+A channel's video keeps its channel's signed placement exactly as received (its edits are kept in
+order by signers.py), so that whoever is handed the record later can check it against the
+channel's key (README.md, channels).
 """
 import math
 from datetime import datetime, timezone
@@ -34,7 +34,7 @@ class Video(BaseModel):
     created = DoubleField(index=True)
     channel = CharField(max_length=64, null=True, index=True)  # its owner's public key; None: anonymous
     visibility = CharField(max_length=16, default="public")
-    document = JSONField(null=True)  # the channel's latest signed document about it, as received
+    document = JSONField(null=True)  # the channel's signed placement, as received (its edits: signers.py)
     # The tracker that registered it and signs its changes (catalog/changes.py), with its URL;
     # null: this tracker. A video learnt from a peer's change feed names its origin here.
     origin = CharField(max_length=64, null=True, index=True)

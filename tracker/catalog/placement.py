@@ -47,7 +47,7 @@ def place():
         with write_transaction():  # a refused placement spends neither the channel's timestamp nor space
             if request is not body:
                 wanted["creator"] = Channel.usable(request["channel"], clock.now()).display_name()
-                signers.advance(request["channel"], request["timestamp"])
+                signers.advance(request["channel"], request["timestamp"], wanted["document"])
             upload, node = Node.place(wanted, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_TICKET_TTL"],
                                       config["TRACKER_RATE_RESERVED"], config["TRACKER_RATE_RESERVED_SHARE"])
     except NoSpace as exc:

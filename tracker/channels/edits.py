@@ -2,12 +2,12 @@
 its videos, each request a document signed by the channel's key whose payload names the video.
 
 Only the owning channel may (403 `not_owner`; an anonymous video has no owner, so nobody may); a
-blocked channel may not (403 `channel_blocked`). The latest accepted document is kept with the video
-(an edit) or its removal (a deletion), as received, so a relayed record can be checked later.
+blocked channel may not (403 `channel_blocked`). Every accepted document is kept as received, in
+order (signers.py), and a deletion's also with its removal, so a relayed record can be checked later.
 """
 from flask import Blueprint
 
-from .. import clock, fields, signed, signers
+from .. import clock, fields, ratelimits, signed, signers
 from ..catalog import changes
 from ..catalog.models import VISIBILITIES, Removal, Video
 from ..catalog.views import item
@@ -31,14 +31,14 @@ def edit(video_id):
     if not wanted:
         raise Invalid("nothing_to_change", f"the payload changes none of {', '.join(EDITABLE)}")
     with write_transaction():
-        video = owned(video_id, payload)
+        video = owned(video_id, payload, signed.as_received(body))
         if video.origin is not None:
-            # Its origin signs its record: an edit here would fork it. A deletion travels anywhere.
+            # Its origin signs its record: an edit here would fork it (the transaction is rolled
+            # back, the request spends nothing). A deletion travels from any tracker.
             raise Conflict("not_origin", f"this video's record is kept by the tracker at {video.origin_url}: "
                                          "edit it there")
         for name, value in wanted.items():
             setattr(video, name, value)
-        video.document = signed.as_received(body)
         video.save()
         changes.publish(video)
     return item(video)
@@ -49,7 +49,7 @@ def delete(video_id):
     body = fields.json_body()
     payload = owner_request(body, video_id)
     with write_transaction():
-        video = owned(video_id, payload)
+        video = owned(video_id, payload, signed.as_received(body))
         removal = Removal.remove(video, "deleted", "", clock.now(), signed.as_received(body))
         changes.removed(removal)
     return removal.as_item()
@@ -57,19 +57,21 @@ def delete(video_id):
 
 def owner_request(body, video_id):
     """The verified payload of a channel's request about the video at this URL."""
+    ratelimits.take("channels")
     payload = signed.verified_payload(body, signer="channel")
     if payload.get("video_id") != video_id:
         raise fields.invalid("video_id", "must be the id of the video in the URL")
     return payload
 
 
-def owned(video_id, payload):
+def owned(video_id, payload, document):
     """The video, once the request's channel proves to be its owner, not blocked, and the request
-    newer than the channel's last (inside the write transaction, so a refusal spends nothing)."""
+    newer than the channel's last (inside the write transaction, so a refusal spends nothing); the
+    request's `document` is kept with the video's others (signers.py)."""
     video = Video.known(video_id)
     if video.channel != payload["channel"]:
         raise Forbidden("not_owner", "this video belongs to another channel" if video.channel
                         else "an anonymous video has no owner who may change it")
     Channel.usable(video.channel, clock.now())
-    signers.advance(video.channel, payload["timestamp"])
+    signers.advance(video.channel, payload["timestamp"], document, subject=video.id)
     return video

@@ -2,7 +2,7 @@
 `GET /api/v1/channels/<id>`: the channel, its ledger account and its public videos."""
 from flask import Blueprint
 
-from .. import clock, fields, signed, signers
+from .. import clock, fields, ratelimits, signed, signers
 from ..catalog.models import Video
 from ..catalog.views import listing, page_number
 from ..db import write_transaction
@@ -14,6 +14,7 @@ bp = Blueprint("channels", __name__)
 
 @bp.post("/api/v1/channels")
 def update():
+    ratelimits.take("channels")
     body = fields.json_body()
     payload = signed.verified_payload(body, signer="channel")
     name, description = fields.text(payload, "name", 0, 100, default=""), \
@@ -21,10 +22,11 @@ def update():
     now = clock.now()
     with write_transaction():
         channel = Channel.usable(payload["channel"], now)
-        signers.advance(channel.id, payload["timestamp"])
+        document = signed.as_received(body)
+        signers.advance(channel.id, payload["timestamp"], document, subject=channel.id)
         created = channel.document is None
         channel.name, channel.description, channel.updated = name, description, now
-        channel.document = signed.as_received(body)
+        channel.document = document
         channel.save()
         # Older clients show `creator`: it follows the channel's name.
         Video.update(creator=channel.display_name()).where(Video.channel == channel.id).execute()

@@ -33,8 +33,8 @@ DEADLINE = 30.0  # seconds one batch may take
 MAX_BACKOFF = 600.0  # seconds between tries of a peer that keeps failing
 MAX_ROUNDS = 50  # full batches from one peer before the others get their turn
 MAX_CURSOR = 64
-VIDEO_FIELDS = ("title", "description", "creator", "channel", "document", "duration", "renditions", "poster", "size",
-                "visibility", "created", "origin", "origin_url")
+VIDEO_FIELDS = ("title", "description", "creator", "channel", "duration", "renditions", "poster", "size", "visibility",
+                "created", "origin", "origin_url")
 RESULTS = ("accepted", "refused", "stale", "conflict", "own")
 
 
@@ -69,6 +69,8 @@ def apply(change, record, me, now):
         return "conflict"  # removed here for good (a takedown before this tracker followed feeds)
     else:
         facts = {name: record[name] for name in VIDEO_FIELDS}
+        # Its placement, as a video registered here keeps it; the edits stay in the stored change.
+        facts["document"] = record["documents"][0] if record["documents"] else None
         Video.insert(id=record["id"], **facts).on_conflict(
             conflict_target=[Video.id], update={getattr(Video, name): value for name, value in facts.items()}
         ).execute()

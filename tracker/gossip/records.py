@@ -19,6 +19,10 @@ from ..nodes.registration import read_renditions
 from ..nodes.urls import check_node_url
 
 
+MAX_DOCUMENTS = 64  # a channel's placement and edits of one video that a record may carry
+EDITABLE = ("title", "description", "visibility")  # what a channel's edit may change (channels/edits.py)
+
+
 class BadChange(Exception):
     """A change that failed its checks: never stored, never relayed."""
 
@@ -51,7 +55,7 @@ def read_record(record, allow_private):
             raise fields.invalid("removed", f"must be one of {', '.join(REMOVED_KINDS)}")
         deletion = None
         if record["removed"] == "deleted":  # by its channel, whose signed request it carries
-            deletion = channel_document(record, signer_of(record.get("document")))
+            deletion = channel_document(record.get("document"), signer_of(record.get("document")))
             if deletion["payload"].get("video_id") != record["id"]:
                 raise fields.invalid("document", "must be the channel's deletion of this video")
         return {**facts, "removed": record["removed"], "document": deletion}
@@ -69,26 +73,24 @@ def read_record(record, allow_private):
         "renditions": read_renditions(record.get("renditions")),
         "size": fields.integer(record, "size"),
         "created": fields.number(record, "created"),
-        "channel": None, "document": None,
+        "channel": None, "documents": [],
     }
     if record.get("channel") is not None:
         video["channel"] = record["channel"]
-        video["document"] = channel_document(record, record["channel"])
-        agrees_with_channel(video, video["document"]["payload"])
+        video["documents"] = replayed(video, record.get("documents"))
     return video
 
 
-def channel_document(record, channel):
-    """The channel's signed document a record carries, verified with the channel's key."""
+def channel_document(document, channel):
+    """A document the channel signed, verified with its key."""
     if not is_public_key(channel):
         raise fields.invalid("channel", "must be a channel's public key, 64 hex")
-    document = record.get("document")
     try:
         payload = verify(document, channel)
     except BadSignature:
-        raise fields.invalid("document", "must be a document signed by the channel's key") from None
+        raise fields.invalid("documents", "must be documents signed by the channel's key") from None
     if payload.get("channel") != channel:
-        raise fields.invalid("document", "must be signed by the record's channel")
+        raise fields.invalid("documents", "must be signed by the record's channel")
     return {"payload": payload, "signature": document["signature"]}
 
 
@@ -97,16 +99,27 @@ def signer_of(document):
     return payload.get("channel") if isinstance(payload, dict) else None
 
 
-def agrees_with_channel(video, payload):
-    """The fields a channel controls must be what it last signed: an edit names the video and the
-    fields it changed; its placement (which cannot name the video, made later) names them all, and
-    its visibility is public unless it said otherwise. So no tracker, the origin included, can retitle
-    a channel's video. A field an edit left alone was signed by an earlier document, not carried."""
-    edit = "video_id" in payload
-    if edit and payload["video_id"] != video["id"]:
-        raise fields.invalid("document", "must be the channel's edit of this video")
-    signed = {"title": payload.get("title"), "description": payload.get("description", None if edit else ""),
-              "visibility": payload.get("visibility") or (None if edit else "public")}
-    for name, value in signed.items():
-        if value is not None and (not isinstance(value, str) or value.strip() != video[name]):
+def replayed(video, documents):
+    """The channel's documents about the video, checked step by step: its placement (which cannot
+    name the video, made later) sets the title, description and visibility (public unless it said
+    otherwise), each edit after it names the video and changes what it names, in the order the
+    channel signed them. The record must say what they add up to, so no tracker, the origin
+    included, can retitle a channel's video."""
+    if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_DOCUMENTS:
+        raise fields.invalid("documents", f"must list the channel's placement and edits, 1 to {MAX_DOCUMENTS}")
+    checked = [channel_document(document, video["channel"]) for document in documents]
+    placement, edits = checked[0]["payload"], [d["payload"] for d in checked[1:]]
+    if "video_id" in placement:
+        raise fields.invalid("documents", "must begin with the channel's placement")
+    state = {"title": placement.get("title"), "description": placement.get("description") or "",
+             "visibility": placement.get("visibility") or "public"}
+    last = placement.get("timestamp")
+    for edit in edits:
+        if edit.get("video_id") != video["id"] or not edit.get("timestamp", 0) > last:
+            raise fields.invalid("documents", "must follow the placement with this video's edits, in order")
+        last = edit["timestamp"]
+        state.update({name: edit[name] for name in EDITABLE if edit.get(name) is not None})
+    for name, value in state.items():
+        if not isinstance(value, str) or value.strip() != video[name]:
             raise fields.invalid(name, "must be what the channel signed")
+    return checked
