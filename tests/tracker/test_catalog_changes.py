@@ -1,5 +1,7 @@
 """The catalog's change feed (tracker/catalog/changes.py, tracker/gossip/feed.py) and what a tracker
 does with a peer's changes (tracker/gossip/records.py, follow.apply), on both databases."""
+import threading
+
 import nacl.signing
 import pytest
 
@@ -9,7 +11,7 @@ from tests.edges import Edge
 from tests.tracker.actions import assert_error, found, new_video_id, publish
 from tracker.catalog import changes
 from tracker.catalog.models import Removal, Video
-from tracker.db import write_transaction
+from tracker.db import database, write_transaction
 from tracker.gossip.follow import apply
 from tracker.gossip.records import BadChange, checked
 
@@ -249,3 +251,29 @@ def test_a_channel_s_deletion_through_any_tracker_removes_its_video(app, client)
                               "origin_url": "http://127.0.0.1:8", "seq": 41}, other)
     assert take(app, takedown) == "conflict"
     assert client.get(f"/api/v1/videos/{'ab' * 20}").status_code == 200
+
+
+def test_a_follower_paging_while_many_writers_commit_misses_none(app, client):
+    """Sequence numbers are taken under the catalog's write lock, so they commit in order: a follower
+    paging through the feed while several threads (as several workers would) write never steps past
+    a change that commits later."""
+    writers, each = 4, 12
+
+    def write(n):
+        with app.app_context(), database.connection_context():
+            for i in range(each):
+                with write_transaction():
+                    changes.publish(Video.create(id=f"{n:02x}{i:02x}" + "0" * 36, title=f"Writer {n} video {i}",
+                                                 creator="w", duration=1.0, renditions=[], size=1, created=1.7e9))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    seen, cursor = [], "0"
+    while any(t.is_alive() for t in threads) or cursor != feed(client, since=cursor)["next"]:
+        page = feed(client, since=cursor, limit=5)
+        seen += [c["record"]["id"] for c in page["changes"]]
+        cursor = page["next"]
+    for thread in threads:
+        thread.join()
+    assert sorted(seen) == sorted(f"{n:02x}{i:02x}" + "0" * 36 for n in range(writers) for i in range(each))
