@@ -53,6 +53,15 @@ def video(tracker, video_id):
     return requests.get(f"{tracker.url}/api/v1/videos/{video_id}", timeout=10)
 
 
+def channel_upload(tracker, clip, title):
+    """A new channel uploads `clip` through `tracker`, as the website does: (channel, video id)."""
+    channel = ChannelKey()
+    placement = requests.post(f"{tracker.url}/api/v1/uploads", timeout=10,
+                              json=channel.placement(title, size=os.path.getsize(clip)))
+    assert placement.status_code == 200, placement.text
+    return channel, wait_published(send(placement.json(), clip)["status_url"], timeout=STAGED)["video_id"]
+
+
 def tracker_models(tracker):
     """The tracker's own models on its database and key, as an operator's tool would open them."""
     return create_app({"SLIPSTREAM_DATA_DIR": tracker.data_dir, "SLIPSTREAM_PUBLIC_URL": tracker.url,
@@ -72,11 +81,7 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
     edge = start_edge(tmp_path / "edge", a.url)
     try:
         wait_for(lambda: announced(edge), message="the edge announced to A")
-        channel = ChannelKey()
-        placement = requests.post(f"{a.url}/api/v1/uploads", timeout=10, json=channel.placement(
-            "Gossip down the line", size=os.path.getsize(small_clip)))
-        assert placement.status_code == 200, placement.text
-        video_id = wait_published(send(placement.json(), small_clip)["status_url"], timeout=STAGED)["video_id"]
+        channel, video_id = channel_upload(a, small_clip, "Gossip down the line")
         origin = video(a, video_id).json()
 
         wait_for(lambda: search(d, "gossip line") == [video_id], timeout=REACH, message="D finding A's video")
@@ -156,3 +161,35 @@ def test_round_a_cycle_a_video_comes_once_to_every_tracker_and_goes_from_all(tmp
                    == {made.id: "takedown", unlisted.id: None} for feed in tombstones)
     finally:
         stop(trackers.values())
+
+
+def test_when_a_dies_its_videos_stay_searchable_and_playable_through_b(tmp_path, small_clip):
+    """An edge announcing to A and B; a video uploaded through A reaches B's catalog by A's feed, the
+    edge's next announce to B lists its copy, B audits it; then A is killed and B still finds, plays
+    and credits it (the edge earns on B, which audited its copy)."""
+    trackers = start_network(tmp_path, {"a": "b", "b": "a"})
+    a, b = trackers["a"], trackers["b"]
+    edge = start_edge(tmp_path / "edge", f"{a.url},{b.url}")
+    try:
+        wait_for(lambda: announced(edge), message="the edge announced")
+        channel, video_id = channel_upload(a, small_clip, "Outlives its tracker")
+
+        def b_sources():
+            """The edges B itself lists (not those a federated lookup brings back from A)."""
+            answer = requests.get(f"{b.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
+            return answer.get("found_by") == b.url and [s["url"] for s in answer["sources"]]
+        wait_for(lambda: b_sources() == [edge.url], timeout=REACH + 10, message="B listing the edge's audited copy")
+        a.kill()
+
+        assert search(b, "outlives") == [video_id]
+        assert b_sources() == [edge.url]
+        master = requests.get(f"{edge.url}/videos/{video_id}/master.m3u8", timeout=10)
+        assert master.status_code == 200 and master.text.startswith("#EXTM3U")
+        node = requests.get(f"{edge.url}/api/v1/status", timeout=10).json()["node"]
+        gift = requests.post(f"{b.url}/api/v1/donations", headers={"Idempotency-Key": "after-a"}, timeout=10, json={
+            "video_id": video_id, "amount": 1000, "currency": "EUR", "served": {node: 5000}, "found_by": b.url})
+        assert gift.status_code == 201, gift.text
+        accounts = {p["account"] for p in gift.json()["postings"]}
+        assert {f"channel:{channel.id}", f"node:{node}"} <= accounts and gift.json()["uncredited"] == []
+    finally:
+        stop([edge, *trackers.values()])
