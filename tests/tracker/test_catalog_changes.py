@@ -12,8 +12,8 @@ from tests.tracker.actions import assert_error, found, new_video_id, publish
 from tracker.catalog import changes
 from tracker.catalog.models import Removal, Video
 from tracker.db import database, write_transaction
-from tracker.gossip.follow import apply
 from tracker.gossip.records import BadChange, checked
+from tracker.gossip.store import store
 
 
 def feed(client, since=None, limit=None):
@@ -104,7 +104,7 @@ def signed_record(record, key=ORIGIN):
 def take(app, change):
     """What this tracker makes of a peer's change: checked, then applied as the follower does."""
     with app.app_context(), write_transaction():
-        return apply(change, checked(change, allow_private=True), app.config["TRACKER_ID"], 1.7e9)
+        return store([(change, checked(change, allow_private=True))], app.config["TRACKER_ID"], 1.7e9)[0]
 
 
 def test_a_peer_s_record_is_searchable_with_its_origin_and_relays_unchanged(app, client):

@@ -20,10 +20,9 @@ from prometheus_client import Counter
 from protocol.http import GuardedClient, UnsafeRequest
 
 from ..background import start_alone
-from ..catalog.changes import Change, next_seq
-from ..catalog.models import Removal, Video
 from ..db import BaseModel, database, only_process, write_transaction
 from .records import BadChange, checked
+from .store import RESULTS, store
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +32,6 @@ DEADLINE = 30.0  # seconds one batch may take
 MAX_BACKOFF = 600.0  # seconds between tries of a peer that keeps failing
 MAX_ROUNDS = 50  # full batches from one peer before the others get their turn
 MAX_CURSOR = 64
-VIDEO_FIELDS = ("title", "description", "creator", "channel", "duration", "renditions", "poster", "size", "visibility",
-                "created", "origin", "origin_url")
-RESULTS = ("accepted", "refused", "stale", "conflict", "own")
 
 
 class PeerCursor(BaseModel):
@@ -46,42 +42,6 @@ class PeerCursor(BaseModel):
 
 class PeerFailed(Exception):
     """A peer's feed could not be read, or its answer was not a feed's."""
-
-
-def apply(change, record, me, now):
-    """Store one checked change of a peer, unless this tracker holds the same or a newer one; return
-    what became of it (RESULTS). Inside the batch's write transaction."""
-    if record["origin"] == me:
-        return "own"  # ours, come back round a cycle
-    held = Change.get_or_none(Change.video == record["id"])
-    if held is not None and held.origin != record["origin"]:
-        # The first origin keeps a video id: another tracker may not retitle or remove it; only its
-        # channel may delete it, through any tracker.
-        if not deleted_by_its_channel(record, held):
-            return "conflict"
-    elif held is not None and held.origin_seq >= record["seq"]:
-        return "stale"
-    if "removed" in record:
-        if Removal.get_or_none(Removal.video == record["id"]) is None:
-            video = Video.get_or_none(Video.id == record["id"]) or Video(id=record["id"])
-            Removal.remove(video, record["removed"], "", now, record["document"])
-    elif Removal.get_or_none(Removal.video == record["id"]) is not None:
-        return "conflict"  # removed here for good (a takedown before this tracker followed feeds)
-    else:
-        facts = {name: record[name] for name in VIDEO_FIELDS}
-        # Its placement, as a video registered here keeps it; the edits stay in the stored change.
-        facts["document"] = record["documents"][0] if record["documents"] else None
-        Video.insert(id=record["id"], **facts).on_conflict(
-            conflict_target=[Video.id], update={getattr(Video, name): value for name, value in facts.items()}
-        ).execute()
-    Change.put(record["id"], record["origin"], record["seq"], change, next_seq())
-    return "accepted"
-
-
-def deleted_by_its_channel(record, held):
-    channel = held.change["record"].get("channel")
-    return record.get("removed") == "deleted" and channel is not None \
-        and record["document"]["payload"]["channel"] == channel
 
 
 class Follower:
@@ -145,8 +105,7 @@ class Follower:
                 results.append("refused")
         me = self.config["TRACKER_ID"]
         with write_transaction():
-            now = self.config["CLOCK"]()
-            results += [apply(change, record, me, now) for change, record in accepted]
+            results += store(accepted, me, self.config["CLOCK"]())
             PeerCursor.insert(peer=peer, cursor=after, changes=state.changes + len(changes)).on_conflict(
                 conflict_target=[PeerCursor.peer],
                 update={PeerCursor.cursor: after, PeerCursor.changes: state.changes + len(changes)}).execute()
