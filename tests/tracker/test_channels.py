@@ -42,9 +42,12 @@ def test_a_channel_names_itself_and_lists_its_public_videos(client, edge):
     assert [v["id"] for v in page["videos"]] == [video_id]
     video = client.get(f"/api/v1/videos/{video_id}").json
     assert (video["channel"], video["visibility"], video["creator"]) == (channel.id, "public", "Ann's clips")
+    in_the_making = client.post("/api/v1/uploads", json=channel.placement("Etude")).json["upload"]
     renamed = client.post("/api/v1/channels", json=channel.doc(name="Ann plays", description=""))
     assert renamed.status_code == 200
     assert client.get(f"/api/v1/videos/{video_id}").json["creator"] == "Ann plays"  # older clients follow
+    later = edge.register(client, in_the_making).json["video_id"]
+    assert client.get(f"/api/v1/videos/{later}").json["creator"] == "Ann plays"
 
 
 def test_a_channel_without_a_name_shows_a_short_form_of_its_key(client, edge):

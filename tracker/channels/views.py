@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from .. import clock, fields, ratelimits, signed, signers
-from ..catalog.models import Video
+from ..catalog.models import Upload, Video
 from ..catalog.views import listing, page_number
 from ..db import write_transaction
 from ..errors import ApiError
@@ -28,8 +28,9 @@ def update():
         channel.name, channel.description, channel.updated = name, description, now
         channel.document = document
         channel.save()
-        # Older clients show `creator`: it follows the channel's name.
+        # Older clients show `creator`: it follows the channel's name, also for videos still being made.
         Video.update(creator=channel.display_name()).where(Video.channel == channel.id).execute()
+        Upload.update(creator=channel.display_name()).where(Upload.channel == channel.id).execute()
     return channel.as_item(), 201 if created else 200
 
 
