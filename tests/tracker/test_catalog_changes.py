@@ -277,3 +277,15 @@ def test_a_follower_paging_while_many_writers_commit_misses_none(app, client):
     for thread in threads:
         thread.join()
     assert sorted(seen) == sorted(f"{n:02x}{i:02x}" + "0" * 36 for n in range(writers) for i in range(each))
+
+
+def test_a_channel_s_new_name_is_a_change_of_each_of_its_videos(app, client):
+    edge = Edge()
+    edge.announce(client)
+    placement = client.post("/api/v1/uploads", json=CHANNEL.placement("Named later"))
+    video_id = edge.register(client, placement.json["upload"]).json["video_id"]
+    cursor = feed(client)["next"]
+    assert client.post("/api/v1/channels", json=CHANNEL.doc(name="The Channel")).status_code in (200, 201)
+    [change] = feed(client, since=cursor)["changes"]
+    assert (change["record"]["id"], change["record"]["creator"]) == (video_id, "The Channel")
+    assert checked(change, allow_private=True)["creator"] == "The Channel"  # still what the channel signed
