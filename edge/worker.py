@@ -45,7 +45,8 @@ class FileProtocol(GuardedProtocol):
 
     def _at_request_start(self):
         """Between requests with nothing of the next one read yet, and nothing that rules out an
-        answer from here: the connection loop is idle waiting, and the parser's buffer is empty."""
+        answer from here: the connection loop is idle waiting, and the parser's buffer is empty (gunicorn's
+        Python parser's; with gunicorn_h1c, whose buffer is not visible, every request goes to gunicorn)."""
         worker = self.worker
         return (self._current_request is None and not self.refused and not self._closed
                 and not getattr(self._callback_parser, "_buffer", True) and self._keepalive
