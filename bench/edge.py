@@ -2,10 +2,12 @@
 
 Publishes a real video to an edge (tracker + edge under gunicorn, the normal upload path), then
 serves the same files with nginx (Debian's package, a temporary config, non-daemon, loopback) and
-with the edge, and loads both with wrk: the segment closest to 1 MiB, the largest segment (the top
-rendition's), and a media playlist.
+with the edge, and loads both with wrk, one row per kind of file a player fetches (ROWS): a media
+playlist, the manifest, the poster, the thumbnails' sprite and WebVTT index, the segment closest to
+1 MiB and the largest segment (the top rendition's). `--rows playlist,largest` picks some.
 A third row, `accel`, is the edge behind that nginx with EDGE_ACCEL_REDIRECT (the edge checks,
-nginx sends). Prints requests/s and MB/s for each, and the ratios to plain nginx. Needs `nginx`
+nginx sends). Prints requests/s, MB/s and the servers' CPU time per request for each, and the
+ratios to plain nginx (CPU per request is the steadier figure on a shared machine). Needs `nginx`
 and `wrk` on PATH (`apt-get install -y nginx wrk`).
 """
 import argparse
@@ -60,15 +62,35 @@ WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))  # gunicorn.conf.py's defa
 UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
 
 
-def wrk(url, seconds, connections, threads):
+def wrk(url, seconds, connections, threads, pids=()):
+    """(requests/s, MB/s, CPU µs the processes `pids` and their children spent per request)."""
+    cpu = cpu_seconds(pids)
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
                          check=True, capture_output=True, text=True).stdout
+    cpu = cpu_seconds(pids) - cpu
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out).groups()
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"wrk saw errors from {url}:\n{out}")
-    return rate, float(value) * UNITS[unit] / 10**6
+    requests_made = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, float(value) * UNITS[unit] / 10**6, 1e6 * cpu / max(requests_made, 1)
+
+
+def cpu_seconds(pids):
+    """User and system CPU seconds of the processes `pids` and their children, from /proc. Less
+    swayed by other work on the machine than requests/s: what a server spends per request."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                children = [int(child) for child in f.read().split()]
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + cpu_seconds(children)
+    return total
 
 
 def start_nginx(videos, tmp, workers, accel_edge_port):
@@ -117,6 +139,28 @@ def publish(tmp):
     return tracker, edge, video_id
 
 
+# Each row's file in the package (its `files` in manifest.json), by what a player fetches.
+ROWS = {
+    "playlist": lambda files: max((n for n in files if n.endswith(".m3u8") and n != "master.m3u8"),
+                                  key=lambda n: files[n]["size"]),
+    "manifest": lambda files: "manifest.json",
+    "poster": lambda files: "poster.jpg",
+    "sprite": lambda files: next(n for n in files if n.endswith(".jpg") and n != "poster.jpg"),
+    "vtt": lambda files: next(n for n in files if n.endswith(".vtt")),
+    "segment": lambda files: min((n for n in files if n.endswith(".m4s")), key=lambda n: abs(files[n]["size"] - 2**20)),
+    "largest": lambda files: max((n for n in files if n.endswith(".m4s")), key=lambda n: files[n]["size"]),
+}
+
+
+def pick_rows(files, wanted):
+    """[(label, file name)] of the rows asked for (comma-separated labels of ROWS)."""
+    labels = [label.strip() for label in wanted.split(",") if label.strip()]
+    unknown = set(labels) - set(ROWS)
+    if unknown:
+        raise SystemExit(f"unknown rows {sorted(unknown)}; rows are {', '.join(ROWS)}")
+    return [(label, ROWS[label](files)) for label in labels]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
@@ -124,6 +168,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=5, help="runs per server; the median is printed")
     parser.add_argument("--nginx-workers", type=int, default=2, help="like gunicorn's WEB_CONCURRENCY=2")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of: {', '.join(ROWS)}")
     args = parser.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="slipstream-bench-")
     servers, nginx = [], None
@@ -131,22 +176,22 @@ def main(argv=None):
         tracker, edge, video_id = publish(tmp)
         servers = [edge, tracker]
         videos = os.path.join(edge.data_dir, "videos")
-        files = requests.get(f"{edge.url}/videos/{video_id}/manifest.json", timeout=5).json()["files"]
-        segment = min((n for n in files if n.endswith(".m4s")), key=lambda n: abs(files[n]["size"] - 2**20))
-        largest = max((n for n in files if n.endswith(".m4s")), key=lambda n: files[n]["size"])
-        playlist = max((n for n in files if n.endswith(".m3u8") and n != "master.m3u8"), key=lambda n: files[n]["size"])
+        manifest = requests.get(f"{edge.url}/videos/{video_id}/manifest.json", timeout=5)
+        files = manifest.json()["files"]
+        sizes = {name: entry["size"] for name, entry in files.items()} | {"manifest.json": len(manifest.content)}
+        rows = pick_rows(files, args.rows)
         # A second edge process on the same data dir, in X-Accel-Redirect mode (no background threads).
         accel_edge = Server("edge", edge.data_dir, {**edge.env, "EDGE_BACKGROUND": "0",
                                                     "EDGE_ACCEL_REDIRECT": "/_accel"}, workers=WORKERS).start()
         servers.insert(0, accel_edge)
         nginx, nginx_url, accel_url = start_nginx(videos, tmp, args.nginx_workers, accel_edge.port)
-        print(f"video {video_id}: segment {segment} ({files[segment]['size']} bytes), largest segment "
-              f"{largest} ({files[largest]['size']} bytes), playlist {playlist} ({files[playlist]['size']} bytes)")
+        print(f"video {video_id}: " + ", ".join(f"{label} {name} ({sizes[name]} bytes)" for label, name in rows))
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; edge: {WORKERS} gunicorn workers "
               f"(edge/worker.py); nginx {args.nginx_workers} workers; {os.cpu_count()} CPUs\n")
         print(f"each figure: the median of {args.rounds} rounds, the servers taking turns in each\n")
-        print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9}")
-        for label, name in (("segment", segment), ("largest", largest), ("playlist", playlist)):
+        print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9} {'CPU µs/req':>11}")
+        pids = {"nginx": [nginx.pid], "edge": [edge.proc.pid], "accel": [nginx.pid, accel_edge.proc.pid]}
+        for label, name in rows:
             urls = {"nginx": nginx_url, "edge": edge.url, "accel": accel_url}
             runs = {server: [] for server in urls}
             for server, base in urls.items():
@@ -154,15 +199,15 @@ def main(argv=None):
             for _ in range(args.rounds):
                 for server, base in urls.items():
                     runs[server].append(wrk(f"{base}/videos/{video_id}/{name}", args.seconds, args.connections,
-                                            args.threads))
+                                            args.threads, pids[server]))
                     time.sleep(1)
-            results = {server: (statistics.median(r for r, _ in found), statistics.median(m for _, m in found))
-                       for server, found in runs.items()}
-            for server, (rate, mbs) in results.items():
-                print(f"{label:10} {server:6} {rate:10.0f} {mbs:9.1f}   (rounds: "
-                      f"{', '.join(f'{r:.0f}' for r, _ in runs[server])})")
+            results = {server: [statistics.median(column) for column in zip(*found)] for server, found in runs.items()}
+            for server, (rate, mbs, cpu) in results.items():
+                print(f"{label:10} {server:6} {rate:10.0f} {mbs:9.1f} {cpu:11.1f}   (rounds: "
+                      f"{', '.join(f'{r:.0f}' for r, _, _ in runs[server])})")
             print(f"{label:10} {'ratio':6} {results['edge'][0] / results['nginx'][0]:10.2f} (edge / nginx), "
-                  f"{results['accel'][0] / results['nginx'][0]:.2f} (nginx + edge with X-Accel-Redirect / nginx)\n")
+                  f"{results['accel'][0] / results['nginx'][0]:.2f} (nginx + edge with X-Accel-Redirect / nginx); "
+                  f"CPU per request: edge {results['edge'][2] / results['nginx'][2]:.2f} × nginx's\n")
     finally:
         tear_down(nginx, servers, tmp)
 

@@ -8,6 +8,7 @@ loop has received its body (runtime/bodies.py).
 from runtime.bodies import FlaskOnThreads
 
 from .admission import Admission
+from .memory import MemoryFiles
 from .uploads import FORM_OVERHEAD
 
 
@@ -22,7 +23,10 @@ class EdgeASGI:
         # Request bodies are received on the event loop before a thread sees them (runtime/bodies.py);
         # the largest is an upload's form, and only uploads with a valid ticket reach the disk
         # (edge/admission.py).
-        node = flask_app.extensions["edge"]
+        node, config = flask_app.extensions["edge"], flask_app.config
+        # Small files from memory (edge/memory.py), unless nginx sends every file (X-Accel-Redirect).
+        budget = 0 if config["EDGE_ACCEL_REDIRECT"] else config["EDGE_MEMORY_CACHE"]
+        self.memory = MemoryFiles(node, flask_app.extensions["edge.manifests"], budget)
         self.flask = FlaskOnThreads(self.files.wsgi_app, threads,
                                     limit=flask_app.config["EDGE_MAX_UPLOAD"] + FORM_OVERHEAD,
                                     spool_dir=node.data_dir, admit=Admission(node, flask_app.extensions))

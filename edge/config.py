@@ -36,12 +36,15 @@ DEFAULTS = {
     "EDGE_JOB_THREADS": 1,  # 0 when a separate `python -m edge worker` runs the jobs
     # Behind nginx: answer video files with `X-Accel-Redirect: <prefix>/<id>/<name>` and no body.
     "EDGE_ACCEL_REDIRECT": None,
+    # Bytes of small published files (playlists, manifests, posters, thumbnails) each worker process
+    # keeps in memory to answer them with one write (edge/memory.py); 0 turns it off.
+    "EDGE_MEMORY_CACHE": "64MB",
     # tus creations one client address may make (tus.py): a token bucket per address and worker,
     # this many at once, then the rate a minute; 0 turns it off. The address is the socket's.
     "EDGE_RATE_UPLOADS": 30,
     "EDGE_RATE_UPLOADS_BURST": 60,
 }
-SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD", "EDGE_DISK_MARGIN")
+SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD", "EDGE_DISK_MARGIN", "EDGE_MEMORY_CACHE")
 FLAGS = ("EDGE_BACKGROUND", "EDGE_ALLOW_PRIVATE")
 NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int,
            "EDGE_RATE_UPLOADS": parse_count, "EDGE_RATE_UPLOADS_BURST": parse_count}
