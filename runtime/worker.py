@@ -43,6 +43,7 @@ class SharingWorker(gasgi.ASGIWorker):
     """gunicorn's asyncio worker on SharingLoop, guarded: the tracker's worker (gunicorn.conf.py)."""
 
     protocol = GuardedProtocol  # each connection's handler; the edge's worker sends files in its own
+    c_parser = True  # parse heads with gunicorn_h1c (use_c_parser)
 
     def init_process(self):
         self.connections = Connections(settings.limits())
@@ -57,7 +58,8 @@ class SharingWorker(gasgi.ASGIWorker):
         # gunicorn 27's ASGIWorker builds each connection's protocol from gasgi's module-level name;
         # in this worker process (forked, nothing else runs here) that name is ours.
         gasgi.ASGIProtocol = self.protocol
-        use_c_parser()
+        if self.c_parser:
+            use_c_parser()
         super().run()
 
     async def _serve(self):
