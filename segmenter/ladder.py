@@ -20,6 +20,7 @@ LADDER = (
     Rung("240p", 240, 400, 428, 600),
 )
 AUDIO_KBPS = 128
+SHARED_AUDIO = "audio"  # the file stem of the audio rendition: an audio-only source's or the shared one
 MAX_RENDITIONS = 4     # 1080/720/480/360 for an HD source: one decode, four encodes
 HIGH_FPS_FACTOR = 1.5  # 50/60 fps rungs get more bits, as in Apple's table
 STANDARD_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30",
@@ -54,7 +55,7 @@ def plan(probe, ladder=LADDER, max_renditions=MAX_RENDITIONS):
     """Renditions from the source's size down, never upscaled, largest first."""
     audio = AUDIO_KBPS if probe.has_audio else None
     if not probe.has_video:
-        return [Rendition("audio", None, None, None, None, None, None, None, audio)]
+        return [_audio_rendition(audio)]
     src_w, src_h = probe.display_size
     fps = output_fps(probe.fps)
     fitted = [(rung, fit(src_w, src_h, rung.height)) for rung in ladder]
@@ -69,6 +70,13 @@ def plan(probe, ladder=LADDER, max_renditions=MAX_RENDITIONS):
         unscaled = [(r, size) for r, size in fitted if size == fit(src_w, src_h, None)]
         chosen = [unscaled[-1] if unscaled else fitted[0]]
     return [_rendition(r, w, h, fps, audio) for r, (w, h) in chosen[:max_renditions]]
+
+
+def shared_audio(renditions):
+    """The audio rendition the video renditions of a plan share (an EXT-X-MEDIA group), or None
+    when the source has no sound or no picture (an audio-only plan is its own single rendition)."""
+    top = renditions[0]
+    return _audio_rendition(top.audio_kbps) if top.width is not None and top.audio_kbps else None
 
 
 def fit(src_w, src_h, box_height):
@@ -111,6 +119,10 @@ def _rendition(rung, width, height, fps, audio):
                               (rung.video_kbps, rung.maxrate_kbps, rung.bufsize_kbps))
     return Rendition(rung.name, width, height, fps, kbps, maxrate, bufsize,
                      h264_level(width, height, fps, maxrate), audio)
+
+
+def _audio_rendition(kbps):
+    return Rendition(SHARED_AUDIO, None, None, None, None, None, None, None, kbps)
 
 
 def _box_area(height):

@@ -3,12 +3,15 @@
 BANDWIDTH is the measured peak segment bit rate, AVERAGE-BANDWIDTH the measured average, CODECS
 the profile and level read from each init segment's avcC box, so players choose and switch right.
 """
+import dataclasses
 import os
 from dataclasses import dataclass
 
+from . import ladder
 from .errors import EncodeError
 
 MASTER = "master.m3u8"
+AUDIO_GROUP = "audio"  # the EXT-X-MEDIA GROUP-ID of the shared audio rendition (command.py)
 AAC_LC = "mp4a.40.2"  # AAC object type 2 (LC): what command._audio_options asks the encoder for
 
 
@@ -81,16 +84,26 @@ def measure(directory, rendition):
 
 
 def write_master(directory, renditions):
-    """Measure every rendition, write master.m3u8, and return the variants, largest first."""
+    """Measure every rendition, write master.m3u8, and return the variants, largest first; a
+    variant's bandwidth counts the shared audio rendition it plays with (RFC 8216 4.3.4.2)."""
     variants = [measure(directory, r) for r in renditions]
     lines = ["#EXTM3U", "#EXT-X-VERSION:7",
              "#EXT-X-INDEPENDENT-SEGMENTS"]  # every segment starts with an IDR (RFC 8216 4.3.5.1)
+    shared = ladder.shared_audio(renditions)
+    if shared is not None:
+        audio = measure(directory, shared)
+        lines.append(f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="{shared.name}",'
+                     f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="{audio.playlist}"')
+        variants = [dataclasses.replace(v, bandwidth=v.bandwidth + audio.bandwidth,
+                                        average=v.average + audio.average) for v in variants]
     for v in variants:
         attributes = [f"BANDWIDTH={v.bandwidth}", f"AVERAGE-BANDWIDTH={v.average}",
                       f'CODECS="{v.codecs}"']
         if v.rendition.width is not None:
             attributes += [f"RESOLUTION={v.rendition.width}x{v.rendition.height}",
                            f"FRAME-RATE={float(v.rendition.fps):.3f}"]
+        if shared is not None:
+            attributes.append(f'AUDIO="{AUDIO_GROUP}"')
         lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), v.playlist]
     with open(os.path.join(directory, MASTER), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")

@@ -118,6 +118,15 @@
     return (variants.find((v) => v.height >= height) || variants[variants.length - 1]).uri;
   }
 
+  /* The URI of the audio rendition the variants of a master playlist share (EXT-X-MEDIA, RFC 8216
+   * 4.3.4.1): the default one, else the first; null when the sound is in the variants themselves. */
+  function audioRendition(master) {
+    const tracks = lines(master).filter((line) => line.startsWith("#EXT-X-MEDIA:") &&
+      /[:,]TYPE=AUDIO(,|$)/.test(line) && /[:,]URI="/.test(line));
+    const track = tracks.find((line) => /[:,]DEFAULT=YES(,|$)/.test(line)) || tracks[0];
+    return track ? /[:,]URI="([^"]+)"/.exec(track)[1] : null;
+  }
+
   /* The parts, in load order; sha256.js only where WebCrypto is missing (see player-verify.js). */
   const PARTS = [["error.js", "SlipstreamError"], ["player-sources.js", "SlipstreamSources"],
     ["player-verify.js", "SlipstreamVerify"], ["player-stats.js", "SlipstreamStats"]];
@@ -231,22 +240,37 @@
     }
 
     /* What hls.js will ask for first, fetched while it loads and sets up the media source: the master
-     * playlist, the playlist of the variant that fits the player (hls.js is told to start there), that
-     * variant's init segment and first segment, the last two at once. Each is checked like any file. */
+     * playlist, the playlist of the variant that fits the player (hls.js is told to start there) and
+     * that of the audio rendition the variants share, if any, then each one's init segment and first
+     * segment, all at once. Each is checked like any file. */
     async fetchAhead() {
       const master = this.fileUrl(this.source, "master.m3u8");
-      const text = async (name) => new TextDecoder().decode(await this.prefetch(name));
-      const nameOf = (uri, base) => this.fileName(new URL(uri, base).href);
+      const text = await this.prefetchText("master.m3u8");
       const height = (this.video.clientHeight || 360) * (global.devicePixelRatio || 1);
-      const variant = startVariant(await text("master.m3u8"), height);
+      const variant = startVariant(text, height);
       if (!variant) return;
-      this.startVariant = nameOf(variant, master);
-      const playlistUrl = this.fileUrl(this.source, this.startVariant);
-      const playlist = await text(this.startVariant);
+      this.startVariant = this.nameOf(variant, master);
+      const audio = audioRendition(text);
+      await Promise.all([this.startVariant].concat(audio ? [this.nameOf(audio, master)] : [])
+        .map((name) => this.fetchMediaAhead(name)));
+    }
+
+    /* A media playlist fetched ahead, then its init segment and first segment. */
+    async fetchMediaAhead(name) {
+      const playlistUrl = this.fileUrl(this.source, name);
+      const playlist = await this.prefetchText(name);
       const map = /^#EXT-X-MAP:.*URI="([^"]+)"/m.exec(playlist);
-      if (map) this.prefetch(nameOf(map[1], playlistUrl));
+      if (map) this.prefetch(this.nameOf(map[1], playlistUrl));
       const segment = firstUri(playlist);
-      if (segment && !(this.options.startPosition > 0)) this.prefetch(nameOf(segment, playlistUrl));
+      if (segment && !(this.options.startPosition > 0)) this.prefetch(this.nameOf(segment, playlistUrl));
+    }
+
+    async prefetchText(name) {
+      return new TextDecoder().decode(await this.prefetch(name));
+    }
+
+    nameOf(uri, base) {
+      return this.fileName(new URL(uri, base).href);
     }
 
     async fetchFromSources(url, signal, loaderStats, loadPolicy) {
@@ -393,9 +417,12 @@
         (data.error && data.error.message) || data.details || "playback error");
       if (!data.fatal) {
         // Not failures: a buffer running dry (counted in `stalls`; the video fires `waiting` too),
-        // and a fragment fetched again at another quality landing on media already buffered.
+        // a fragment fetched again at another quality landing on media already buffered, and the
+        // start nudged past the first fraction of a second, where the separate audio rendition's
+        // first sample and the video's first frame (after B-frame delay) do not overlap yet.
+        const benign = [Hls.ErrorDetails.BUFFER_APPEND_NO_PROGRESS, Hls.ErrorDetails.BUFFER_SEEK_OVER_HOLE];
         if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) this.stalls += 1;
-        else if (data.details !== Hls.ErrorDetails.BUFFER_APPEND_NO_PROGRESS) this.record(error, this.source);
+        else if (!benign.includes(data.details)) this.record(error, this.source);
         return;
       }
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this.recoveredMedia) {

@@ -25,7 +25,8 @@ def player_state(page):
       const state = window.slipstreamPlayer.snapshot();
       const video = document.querySelector("video");
       return Object.assign(state, {currentTime: video.currentTime,
-                                   frames: video.getVideoPlaybackQuality().totalVideoFrames});
+                                   frames: video.getVideoPlaybackQuality().totalVideoFrames,
+                                   audioBytes: video.webkitAudioDecodedByteCount});
     })()""")
 
 
@@ -52,6 +53,10 @@ def test_page_plays_the_video_from_an_edge(network, published, tab, tmp_path, pa
     # Fetched ahead (slipstream-player.js fetchAhead) and each file asked for once, hls.js taking those bytes.
     media = [url for url in asked if f"/videos/{vid}/" in url and "/api/" not in url]
     assert len(media) == len(set(media)), media
+    # The sound is one audio rendition the variants share (EXT-X-MEDIA): fetched ahead too, and played.
+    names = {url.rsplit("/", 1)[1] for url in media}
+    assert {"audio.m3u8", "audio_init.mp4", "audio_00000.m4s"} <= names, names
+    assert state["audioBytes"] > 0
     tab.screenshot(tmp_path, f"{page_name}-playing.png")
 
     assert state["state"] == "playing" and state["mode"] == "mse" and state["verified"]

@@ -4,6 +4,7 @@ Nothing here runs a transcode; see test_segmenter_package.py and test_segmenter_
 """
 import hashlib
 import json
+import os
 from fractions import Fraction
 
 import pytest
@@ -162,10 +163,10 @@ def test_encode_args_for_a_720p_source_with_audio():
     assert args == INPUT + [
         "-i", "file:/uploads/clip.mp4",
         "-filter_complex",
-        "[0:0]fps=25[s0];[s0]split=2[s1][s2];"
-        "[s1]scale=1280:720[s3];[s3]setsar=1[s4];[s4]format=yuv420p[s5];"
-        "[s2]scale=854:480[s6];[s6]setsar=1[s7];[s7]format=yuv420p[s8]",
-        "-map", "[s5]", "-map", "0:1", "-map", "[s8]", "-map", "0:1",
+        # 480p is scaled from 720p, not from the source: less to scale.
+        "[0:0]fps=25[s0];[s0]scale=1280:720[s1];[s1]setsar=1[s2];[s2]split=2[s3][s4];"
+        "[s3]format=yuv420p[s5];[s4]scale=854:480[s6];[s6]setsar=1[s7];[s7]format=yuv420p[s8]",
+        "-map", "[s5]", "-map", "[s8]", "-map", "0:1",
         "-f", "hls", "-ac", "2", "-ar", "48000", "-b:a", "128k",
         "-b:v:0", "3000k", "-b:v:1", "1400k", "-bufsize:v:0", "4500k", "-bufsize:v:1", "2100k",
         "-c:a", "aac", "-c:v", "libx264", "-force_key_frames", "expr:gte(t,n_forced*2)",
@@ -175,7 +176,10 @@ def test_encode_args_for_a_720p_source_with_audio():
         "-level:v:0", "3.1", "-level:v:1", "3.0", "-map_chapters", "-1", "-map_metadata", "-1",
         "-maxrate:v:0", "3210k", "-maxrate:v:1", "1500k", "-preset", "veryfast",
         "-profile:a", "aac_low", "-profile:v", "high", "-sc_threshold", "0",
-        "-var_stream_map", "v:0,a:0,name:720p v:1,a:1,name:480p",
+        "-threads:v", str(os.cpu_count() or 1),
+        # One audio rendition, encoded once, that both variants play (master.m3u8's EXT-X-MEDIA).
+        "-var_stream_map",
+        "v:0,agroup:audio,name:720p v:1,agroup:audio,name:480p a:0,agroup:audio,name:audio",
         "%v.m3u8"] + GLOBAL
 
 
@@ -186,15 +190,15 @@ def test_encode_args_with_a_sheet_add_the_sprite_from_the_same_decode():
     args = encode_args(probe, renditions, "/uploads/clip.mp4", sheet)
     assert args.count("-i") == 1 and args.count("-filter_complex") == 1
     graph = args[args.index("-filter_complex") + 1]
-    assert graph.startswith("[0:0]fps=25[s0];[s0]split=3[s1][s2][s3];")
+    assert graph.startswith("[0:0]fps=25[s0];[s0]split=2[s1][s2];[s1]scale=640:360[s3];")
     assert graph.endswith(
-        "[s3]select=gte(t\\,selected_n*2)[s10];[s10]scale=160:90[s11];[s11]setsar=1[s12];"
-        "[s12]split=2[s13][s14];[s13]trim=end_frame=1[s15];[s15]scale=480:90[s16];"
-        "[s16]setsar=1[s17];[s14]tile=3x1[s18];[s17][s18]concat=a=0:n=2:v=1[s19];"
-        "[s19]setpts=N/TB[s20]")
+        "[s2]select=gte(t\\,selected_n*2)[s11];[s11]scale=160:90[s12];[s12]setsar=1[s13];"
+        "[s13]split=2[s14][s15];[s14]trim=end_frame=1[s16];[s16]scale=480:90[s17];"
+        "[s17]setsar=1[s18];[s15]tile=3x1[s19];[s18][s19]concat=a=0:n=2:v=1[s20];"
+        "[s20]setpts=N/TB[s21]")
     # A placeholder first (so ffmpeg's progress starts at once), then the sheet over it.
     assert args[args.index("%v.m3u8") + 1:] == [
-        "-map", "[s20]", "-f", "image2", "-fps_mode", "passthrough", "-frames:v", "2",
+        "-map", "[s21]", "-f", "image2", "-fps_mode", "passthrough", "-frames:v", "2",
         "-q:v", "5", "-update", "1",
         "sprite.jpg"] + GLOBAL
     assert args[args.index("-var_stream_map") + 1] == "v:0,name:360p v:1,name:240p"
@@ -246,13 +250,12 @@ def test_poster_comes_from_the_top_rendition_in_the_same_process():
                        poster=True)
     assert args.count("-i") == 1
     assert args[args.index("-filter_complex") + 1] == (
-        "[0:0]fps=25[s0];[s0]split=2[s1][s2];[s1]scale=1280:720[s3];[s3]setsar=1[s4];"
-        "[s4]split=2[s5][s6];[s5]format=yuv420p[s7];[s2]scale=854:480[s8];[s8]setsar=1[s9];"
-        "[s9]format=yuv420p[s10];[s6]select=eq(n\\,0)+gte(t\\,1.500)*eq(selected_n\\,1)[s11];"
-        "[s11]scale[s12]")
+        "[0:0]fps=25[s0];[s0]scale=1280:720[s1];[s1]setsar=1[s2];[s2]split=3[s3][s4][s5];"
+        "[s3]format=yuv420p[s6];[s4]scale=854:480[s7];[s7]setsar=1[s8];[s8]format=yuv420p[s9];"
+        "[s5]select=eq(n\\,0)+gte(t\\,1.500)*eq(selected_n\\,1)[s10];[s10]scale[s11]")
     # Frame 0 first (progress starts at once), then the frame 1.5 s in over it.
     assert args[args.index("%v.m3u8") + 1:] == [
-        "-map", "[s12]", "-f", "image2", "-fps_mode", "passthrough", "-frames:v", "2",
+        "-map", "[s11]", "-f", "image2", "-fps_mode", "passthrough", "-frames:v", "2",
         "-q:v", "3", "-update", "1",
         "poster.jpg"] + GLOBAL
 

@@ -121,14 +121,22 @@ def test_keyframes_every_two_seconds_aligned_across_renditions(packaged):
 
 def test_codecs_attribute_matches_the_encoded_streams(packaged):
     outdir, _, _, _ = packaged["720p"]
-    for variant in master_of(outdir).playlists:
+    master = master_of(outdir)
+    (track,) = master.media  # one audio rendition that every variant plays
+    assert (track.type, track.group_id, track.default, track.uri) == ("AUDIO", "audio", "YES", "audio.m3u8")
+    with av.open(io.BytesIO(rendition_bytes(outdir, track.uri))) as container:
+        assert not container.streams.video
+        audio = container.streams.audio[0].codec_context
+        assert (audio.name, audio.sample_rate, audio.channels) == ("aac", 48000, 2)
+    for variant in master.playlists:
+        assert variant.stream_info.audio == "audio"
+        assert variant.stream_info.codecs.endswith(",mp4a.40.2")  # the group's codec is listed too
         with av.open(io.BytesIO(rendition_bytes(outdir, variant.uri))) as container:
+            assert not container.streams.audio  # encoded once, in the group, not per variant
             video = container.streams.video[0].codec_context
-            audio = container.streams.audio[0].codec_context
             assert video.profile == "High" and video.pix_fmt == "yuv420p"
             level = int(variant.stream_info.codecs.split(",")[0][-2:], 16)
             assert level == video.level <= 42
-            assert (audio.name, audio.sample_rate, audio.channels) == ("aac", 48000, 2)
 
 
 def test_progress_rises_to_one(packaged):
