@@ -4,7 +4,9 @@ wrk runs the same announce script (bench/announce.lua: 1,000 swarms of 100 peers
 opentracker (C; Debian's build serves only whitelisted hashes, so we write the whitelist), webtorrent's
 bittorrent-tracker (Node; installed with --ignore-scripts into a temporary folder, since its optional
 WebRTC module cannot build here) and ours under gunicorn; then sources lookups on a catalog of
-100,000 videos held by 10,000 edges. Prints requests/s, p99 and our ratios (README.md, targets).
+100,000 videos held by 10,000 edges. Prints requests/s, p99 and our ratios (README.md, targets), and
+each tracker's CPU time per announce (its processes' user + system time over the run, from /proc):
+on a machine shared with other work the rates swing with the load, the CPU cost of an answer much less.
 """
 import argparse
 import os
@@ -32,8 +34,18 @@ server.listen(Number(process.argv[2]), '127.0.0.1', () => console.log('listening
 """
 
 
-def wrk(url, script, seconds, connections, env=None):
-    """(requests/s, p99 ms) of one wrk run."""
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` (all its threads) and of its children (gunicorn's workers)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        children = [int(child) for child in f.read().split()]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(map(cpu_seconds, children))
+
+
+def wrk(url, script, seconds, connections, env=None, pid=None):
+    """(requests/s, p99 ms, CPU µs per request of process `pid` and its children, or None) of one wrk run."""
+    before = pid and cpu_seconds(pid)
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
                          capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -41,7 +53,8 @@ def wrk(url, script, seconds, connections, env=None):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
     if errors:
         print(f"    wrk reported: {errors.group(0)}")
-    return rate, float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    cpu = pid and (cpu_seconds(pid) - before) * 1e6 / int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], cpu
 
 
 def wait_listening(url, proc, timeout=60):
@@ -57,20 +70,23 @@ def wait_listening(url, proc, timeout=60):
     raise RuntimeError(f"{url} did not come up")
 
 
-def run_announces(urls, args):
-    """{name: (announces/s, p99 ms)}: the median of `args.rounds` runs each, the trackers taking turns."""
+def run_announces(trackers, args):
+    """{name: (announces/s, CPU µs per announce)}: the medians of `args.rounds` runs each, the trackers
+    taking turns; `trackers` is {name: (url, pid)}."""
     script = os.path.join(ROOT, "bench", "announce.lua")
-    runs = {name: [] for name in urls}
-    for url in urls.values():
+    runs = {name: [] for name in trackers}
+    for url, _ in trackers.values():
         wrk(url, script, args.warmup, args.connections)  # fills the swarms
     for _ in range(args.rounds):
-        for name, url in urls.items():
-            runs[name].append(wrk(url, script, args.seconds, args.connections))
+        for name, (url, pid) in trackers.items():
+            runs[name].append(wrk(url, script, args.seconds, args.connections, pid=pid))
+    medians = {}
     for name, found in runs.items():
-        rate, p99 = statistics.median(r for r, _ in found), statistics.median(p for _, p in found)
-        print(f"  {name:<22} {rate:>9,.0f} announces/s   p99 {p99:7.1f} ms   "
-              f"(rounds: {', '.join(f'{r:,.0f}' for r, _ in found)})", flush=True)
-    return {name: statistics.median(r for r, _ in found) for name, found in runs.items()}
+        rate, p99, cpu = (statistics.median(run[i] for run in found) for i in range(3))
+        print(f"  {name:<22} {rate:>9,.0f} announces/s   p99 {p99:7.1f} ms   {cpu:6.1f} CPU-µs/announce   "
+              f"(rounds: {', '.join(f'{r:,.0f}' for r, _, _ in found)})", flush=True)
+        medians[name] = rate, cpu
+    return medians
 
 
 def opentracker(work):
@@ -146,18 +162,21 @@ def main():
         procs.append(bt)
         server = ours(work, "announce", SWARMS, 0, args.workers)
         procs.append(server)
-        rates = run_announces({"opentracker": ot_url, "bittorrent-tracker": bt_url, "slipstream": server.url}, args)
+        found = run_announces({"opentracker": (ot_url, ot.pid), "bittorrent-tracker": (bt_url, bt.pid),
+                               "slipstream": (server.url, server.proc.pid)}, args)
         for proc in procs:
             stop(proc)
         procs = []
+        (rate, cpu) = found["slipstream"]
         for anchor in ("opentracker", "bittorrent-tracker"):
-            print(f"  slipstream / {anchor}: {rates['slipstream'] / rates[anchor]:.2f}")
+            print(f"  slipstream / {anchor}: {rate / found[anchor][0]:.2f} in announces/s, "
+                  f"{found[anchor][1] / cpu:.2f} in announces per CPU-second")
         print("sources lookups: 100,000 videos, 10,000 edges, 2 copies each")
         server = ours(work, "sources", 100_000, 10_000, args.workers)
         try:
             script = os.path.join(ROOT, "bench", "sources.lua")
             wrk(server.url, script, args.warmup, args.connections)
-            rate, p99 = wrk(server.url, script, args.seconds, args.connections)
+            rate, p99, _ = wrk(server.url, script, args.seconds, args.connections)
             print(f"  {'slipstream sources':<22} {rate:>9,.0f} lookups/s     p99 {p99:7.1f} ms")
         finally:
             server.stop()

@@ -16,6 +16,7 @@ SLIPSTREAM_* settings (runtime/settings.py's `limits`).
 import asyncio
 import resource
 
+from gunicorn.asgi.protocol import ASGIProtocol
 from gunicorn.workers import gasgi
 
 from . import settings
@@ -56,6 +57,7 @@ class SharingWorker(gasgi.ASGIWorker):
         # gunicorn 27's ASGIWorker builds each connection's protocol from gasgi's module-level name;
         # in this worker process (forked, nothing else runs here) that name is ours.
         gasgi.ASGIProtocol = self.protocol
+        use_c_parser()
         super().run()
 
     async def _serve(self):
@@ -64,6 +66,14 @@ class SharingWorker(gasgi.ASGIWorker):
             await super()._serve()
         finally:
             sweep.cancel()
+
+
+def use_c_parser():
+    """Parse HTTP/1 heads with gunicorn's C parser (gunicorn_h1c, requirements.txt). gunicorn 27 picks it
+    only where ASGIProtocol itself has checked for it: a subclass's check (GuardedProtocol's) fills in
+    the subclass alone, so without this every connection fell back to the pure Python parser, a fifth
+    of the CPU of a tracker's announce (README, "Benchmarks")."""
+    ASGIProtocol._check_h1c_protocol_available()
 
 
 def allow_descriptors(wanted):

@@ -94,10 +94,11 @@ GENEROUS_LIMITS = {**{f"TRACKER_RATE_{name}{burst}": 10_000
                    "TRACKER_RATE_RESERVED_SHARE": 0}
 
 
-def start_tracker(data_dir, config=None, **env):
+def start_tracker(data_dir, port=None, config=None, **env):
+    """`port`: a port chosen before, for trackers that must name each other in TRACKER_PEERS."""
     return Server("tracker", data_dir, {"TRACKER_ALLOW_PRIVATE": "1", "TRACKER_ANNOUNCE_INTERVAL": "1",
                                         **{name: str(value) for name, value in GENEROUS_LIMITS.items()},
-                                        **env}, config=config).start()
+                                        **env}, port=port, config=config).start()
 
 
 def start_edge(data_dir, tracker_url, capacity="200MB", workers=1, config=None, **env):

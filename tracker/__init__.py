@@ -1,10 +1,11 @@
 """The tracker: the ledger of edges, placement of uploads, and the catalog (README.md, architecture).
 
 Its rooms: `bittorrent/` (the BitTorrent protocol and swarms), `catalog/` (videos, search,
-placement, removals), `channels/` (creators' keys: their signed edits and deletions, and the
-operator's moderation), `nodes/` (the node ledger: signed announces, liveness, registrations, replication,
-failure reports), `ledger/` (donations and the money ledger), `federation/` (lookups across
-trackers); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
+placement, removals, the change feed's table), `channels/` (creators' keys: their signed edits
+and deletions, and the operator's moderation), `nodes/` (the node ledger: signed announces,
+liveness, registrations, replication, failure reports), `ledger/` (donations and the money ledger),
+`federation/` (lookups across trackers), `gossip/` (the change feed, and following the peers'
+feeds); the base modules beside them (config, clock, db, schema, errors, fields, signed, identity,
 metrics, ratelimits) serve them all and import none of them.
 """
 
@@ -21,6 +22,7 @@ def create_app(config=None):
     from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
     from .flags import views as flags
+    from .gossip import feed, follow
     from .ledger import donations, payouts
     from .nodes import audits, edge_announce, registration, replication, reports
 
@@ -40,9 +42,10 @@ def create_app(config=None):
     bittorrent.init_app(app)
     federation.init_app(app)
     audits.init_app(app)
+    follow.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
                       donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp, channels.bp, edits.bp,
-                      moderation.bp):
+                      moderation.bp, feed.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     app.extensions["player.boot"] = catalog.boot  # the pages' data, without an import of tracker in player/

@@ -18,6 +18,14 @@ def parse_share(name, value):
     return share
 
 
+def parse_batch(name, value):
+    """Changes asked of a peer's feed at once: 1 to the 500 a feed gives."""
+    batch = parse_int(name, value)
+    if not 1 <= batch <= 500:
+        raise ValueError(f"{name} must be from 1 to 500, not {batch}")
+    return batch
+
+
 def parse_key_seed(name, value):
     """64 hex digits: an Ed25519 key's seed (what `python -m tracker key` prints)."""
     text = value.strip().lower() if isinstance(value, str) else ""
@@ -80,6 +88,10 @@ DEFAULTS = {
     "TRACKER_PACKAGE_FACTOR": 3,  # a package may be this many times its upload's size (plus 16 MiB)
     "TRACKER_SERVED_WINDOW": 86400,  # seconds after its last audit a copy may still earn donations
     "TRACKER_SERVED_FACTOR": 4,  # bytes one node may be credited per donation: this × the package
+    # Following the peers' catalog change feeds (gossip/follow.py): seconds between asks of a
+    # peer that is caught up, and changes asked per batch (the feed gives at most 500).
+    "TRACKER_SYNC_INTERVAL": 10.0,
+    "TRACKER_SYNC_BATCH": 100,
     "TRACKER_BACKGROUND": True,  # run the auditor thread (off in unit tests and in gunicorn's master)
     # Unix seconds for everything that expires (tracker/clock.py); tests pass a fake one, never the environment.
     "CLOCK": time.time,
@@ -114,6 +126,8 @@ PARSERS = {
     "TRACKER_SERVED_WINDOW": parse_int,
     "TRACKER_SERVED_FACTOR": parse_int,
     "TRACKER_BACKGROUND": parse_bool,
+    "TRACKER_SYNC_INTERVAL": parse_float,
+    "TRACKER_SYNC_BATCH": parse_batch,
     "TRACKER_SPLIT": parse_split,
     "TRACKER_BT_INTERVAL": parse_int,
     "TRACKER_TRUST_PROXY": parse_bool,

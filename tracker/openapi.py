@@ -12,7 +12,7 @@ from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
 from .nodes.reports import REPORT_PATHS
 from .openapi_money import MONEY_PATHS
-from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, SOURCES_PARAMETERS
+from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, GOSSIP_PATHS, SOURCES_PARAMETERS
 from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
 from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
 
@@ -28,12 +28,14 @@ SCHEMAS = {
         "id": STRING, "title": STRING, "description": STRING, "duration": NUMBER,
         "creator": {**STRING, "description": "free text for an anonymous video; a channel's video: its channel's name"},
         "channel": {"type": ["string", "null"], "description": "the owning channel's key; null: anonymous"},
-        "visibility": {"enum": ["public", "unlisted"]},
+        "visibility": {"enum": ["public", "unlisted"], "description": "unlisted: never in search or browse"},
         "created": {"type": "string", "format": "date-time"}, "size": INTEGER,
         "renditions": {"type": "array", "items": {"type": "object", "properties": {
             "name": STRING, "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
             "bandwidth": INTEGER}}},
-        "poster_url": {"type": ["string", "null"]}}},
+        "poster_url": {"type": ["string", "null"]},
+        "origin": {"type": "string", "description": "the public key of the tracker that registered it"},
+        "origin_url": {"type": "string", "description": "that tracker's public URL"}}},
 }
 
 ANNOUNCE = payload({
@@ -235,6 +237,7 @@ def document():
             **CATALOG_PATHS,
             **donation_paths([public_url, *config["TRACKER_PEERS"]]),
             **FEDERATION_PATHS,
+            **GOSSIP_PATHS,
             **CHANNEL_PATHS,
             **REPORT_PATHS,
             **MONEY_PATHS,

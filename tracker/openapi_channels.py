@@ -42,10 +42,13 @@ CHANNEL_VIDEO_OPERATIONS = {
         **json_body(signed(EDIT, signer="channel")),
         **answer("the video as it now is", ref("Video"), refusals={
             **CHANNEL_REFUSALS, "403": CHANNEL_REFUSALS["403"] + "; not_owner: another channel's or an anonymous "
-                                                                  "video", "404": "no such video", "410": GONE})},
+                                                                  "video", "404": "no such video", "410": GONE,
+            "409": "not_origin: a video learnt from a peer tracker's feed is edited at its origin tracker"})},
     "delete": {
         "summary": "the owning channel deletes its video: gone from listings, search and sources at once, "
-                   "its edges told to delete it, its id refused for good", "parameters": [VIDEO_ID],
+                   "its edges told to delete it, its id refused for good; the signed deletion travels to every "
+                   "tracker of the network in this tracker's change feed, whichever tracker the video came from",
+                   "parameters": [VIDEO_ID],
         **json_body(signed(payload(VIDEO_REQUEST, required=["video_id"], signer="channel"), signer="channel")),
         **answer("deleted", REMOVAL, refusals={
             **CHANNEL_REFUSALS, "403": CHANNEL_REFUSALS["403"] + "; not_owner: another channel's or an anonymous "

@@ -1,4 +1,5 @@
-"""The OpenAPI description of the tracker's network side: BitTorrent (BEP 3, 48) and federation."""
+"""The OpenAPI description of the tracker's network side: BitTorrent (BEP 3, 48), federation and
+the catalog's change feed."""
 
 STRING, INTEGER = {"type": "string"}, {"type": "integer"}
 
@@ -62,4 +63,41 @@ FEDERATION_PATHS = {
         "responses": {"200": {"description": "peers", "content": {"application/json": {"schema": {
             "type": "object", "required": ["tracker", "peers"], "properties": {
                 "tracker": STRING, "peers": {"type": "array", "items": STRING}}}}}}}}},
+}
+
+ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+# The record a change carries (tracker/catalog/changes.py); the origin signs its canonical JSON.
+RECORD = {"type": "object", "required": ["id", "origin", "origin_url", "seq"], "properties": {
+    "id": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
+    "origin": {**HEX64, "description": "the origin tracker's public key, which signed the record"},
+    "origin_url": STRING,
+    "seq": {**INTEGER, "minimum": 1, "description": "the origin's own sequence: a higher one replaces a lower"},
+    "removed": {"enum": ["deleted", "takedown"], "description": "present on a tombstone only"},
+    "title": STRING, "description": STRING, "creator": STRING, "channel": {"type": ["string", "null"]},
+    "documents": {"type": "array", "items": {"type": "object"}, "description": "a channel's video: every document "
+                  "its channel signed about it, its placement then its edits, in order"},
+    "document": {"type": ["object", "null"], "description": "a tombstone of a channel's deletion: its signed request"},
+    "duration": {"type": "number"}, "size": INTEGER, "poster": {"type": ["string", "null"]},
+    "renditions": {"type": "array", "items": {"type": "object"}},
+    "visibility": {"enum": ["public", "unlisted"]}, "created": {"type": "number", "description": "Unix seconds"}}}
+CHANGE = {"type": "object", "required": ["record", "signature"], "properties": {
+    "record": RECORD,
+    "signature": {"type": "string", "description": "Ed25519 by record.origin of the record's canonical JSON, hex"}}}
+FEED = {"type": "object", "required": ["changes", "next"], "properties": {
+    "changes": {"type": "array", "items": CHANGE},
+    "next": {**STRING, "description": "the cursor after these changes (the same when there are none)"}}}
+GOSSIP_PATHS = {
+    "/api/v1/catalog/changes": {"get": {
+        "summary": "this tracker's catalog as a change feed for peer trackers: one change per video, the "
+                   "newest, oldest first; each signed by its origin tracker and relayed unchanged",
+        "parameters": [
+            query("since", {"type": "string", "pattern": "^[0-9]{0,18}$"},
+                  "the `next` of the page before, opaque; absent or empty: from the beginning; one past "
+                  "the newest change (a feed whose database was replaced): from the beginning again"),
+            query("limit", {**INTEGER, "minimum": 1, "maximum": 500}, "changes at most (default 100)")],
+        "responses": {
+            "200": {"description": "a page of changes", "content": {"application/json": {"schema": FEED}}},
+            "400": {"description": "since is not a cursor (digits), or limit is not 1 to 500", **ERROR},
+            "default": {"description": "an error", **ERROR}}}},
 }

@@ -6,19 +6,20 @@ the others find the tables there, on this machine and (PostgreSQL) on every othe
 """
 from playhouse.migrate import SchemaMigrator, migrate
 
-from .catalog import search
+from .catalog import changes, search
 from .catalog.models import MODELS as CATALOG_MODELS
 from .channels.models import MODELS as CHANNEL_MODELS
-from .db import database, schema_lock
+from .db import database, schema_lock, write_transaction
 from .flags.models import MODELS as FLAG_MODELS
+from .gossip.follow import MODELS as FOLLOW_MODELS
 from .ledger.models import MODELS as LEDGER_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
 from .signers import MODELS as SIGNER_MODELS
 
-MODELS = CATALOG_MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS + SIGNER_MODELS \
-    + CHANNEL_MODELS + FLAG_MODELS
+MODELS = CATALOG_MODELS + changes.MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS \
+    + SIGNER_MODELS + CHANNEL_MODELS + FLAG_MODELS + FOLLOW_MODELS
 
 
 def create_all(app):
@@ -27,6 +28,8 @@ def create_all(app):
         add_missing_columns()
         database.create_tables(MODELS, safe=True)
         search.create_index()
+        with app.app_context(), write_transaction():
+            changes.backfill()  # it signs with the app's key
 
 
 def add_missing_columns():

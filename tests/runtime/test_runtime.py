@@ -3,10 +3,13 @@ import asyncio
 import socket
 
 import pytest
+from gunicorn.config import Config
+from gunicorn_h1c import H1CProtocol
 
 from runtime import settings
 from runtime.connections import address_key
-from runtime.worker import SharingLoop
+from runtime.protocol import GuardedProtocol
+from runtime.worker import SharingLoop, use_c_parser
 
 
 @pytest.mark.parametrize("text, value", [("1", True), (" Yes ", True), ("on", True), ("TRUE", True),
@@ -79,3 +82,12 @@ def test_a_worker_takes_one_waiting_connection_per_wake_up():
             client.close()
         listener.close()
         loop.close()
+
+
+def test_the_workers_parse_heads_with_gunicorns_c_parser():
+    """gunicorn falls back to its Python parser for a subclass of its protocol unless told (runtime/worker.py)."""
+    use_c_parser()
+    connection = GuardedProtocol.__new__(GuardedProtocol)  # no worker or socket: only the parser is chosen
+    connection.cfg = Config()
+    connection._setup_callback_parser()
+    assert isinstance(connection._callback_parser, H1CProtocol)

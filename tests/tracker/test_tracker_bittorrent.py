@@ -1,7 +1,9 @@
 """GET /announce and GET /scrape (BEP 3, 7, 23, 48): through Flask's test client, then libtorrent
 announcing to and scraping the real tracker under gunicorn."""
 import concurrent.futures
+from urllib.parse import unquote_to_bytes
 
+import hypothesis
 import pytest
 import requests
 
@@ -277,6 +279,17 @@ def test_the_fast_answer_is_the_bencoded_answer():
     answer = {"interval": 1900, "min interval": 900, "complete": 3, "incomplete": 0,
               "peers": bytes(range(12)), "peers6": b""}
     assert compact_answer(answer) == bencode(answer)
+
+
+@hypothesis.given(hypothesis.strategies.lists(hypothesis.strategies.one_of(
+    hypothesis.strategies.binary(max_size=4),
+    hypothesis.strategies.sampled_from([b"%", b"+", b" ", b"\t", b"%2d", b"%fF", b"%g0", b"%\xff"]))))
+def test_values_unquote_as_urllib_unquotes_them(parts):
+    """query.py's fast path for wholly escaped values gives urllib's bytes for any value, escaped or not."""
+    from tracker.bittorrent.query import unquote
+    raw = b"".join(parts)
+    for value in (raw, b"".join(b"%%%02x" % byte for byte in raw), b"".join(b"%%%02X" % byte for byte in raw)):
+        assert unquote(value) == unquote_to_bytes(value.replace(b"+", b" "))
 
 
 @pytest.mark.parametrize("worker", ["runtime.worker.SharingWorker", "gthread"])

@@ -43,6 +43,8 @@ def test_real_answers_match_the_document(client):
             ("/api/v1/videos/{video_id}/sources", f"/api/v1/videos/{video_id}/sources"),
             ("/api/v1/videos/{video_id}/sources", "/api/v1/videos/" + "0" * 40 + "/sources"),
             ("/api/v1/trackers", "/api/v1/trackers"), ("/healthz", "/healthz"),
+            ("/api/v1/catalog/changes", "/api/v1/catalog/changes?limit=5"),
+            ("/api/v1/catalog/changes", "/api/v1/catalog/changes?since=99"),
             ("/api/v1/openapi.json", "/api/v1/openapi.json")]
     for template, url in gets:
         checked(client, spec, "get", template, url)

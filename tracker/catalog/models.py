@@ -35,6 +35,10 @@ class Video(BaseModel):
     channel = CharField(max_length=64, null=True, index=True)  # its owner's public key; None: anonymous
     visibility = CharField(max_length=16, default="public")
     document = JSONField(null=True)  # the channel's signed placement, as received (its edits: signers.py)
+    # The tracker that registered it and signs its changes (catalog/changes.py), with its URL;
+    # null: this tracker. A video learnt from a peer's change feed names its origin here.
+    origin = CharField(max_length=64, null=True, index=True)
+    origin_url = CharField(max_length=2048, null=True)
 
     @classmethod
     def search(cls, q, page, per_page, channel=None):
@@ -51,13 +55,15 @@ class Video(BaseModel):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
             .replace("+00:00", "Z")
 
-    def as_item(self, base_url):
-        """The public JSON of a video; `base_url` is a live edge holding it, or None."""
+    def as_item(self, base_url, home):
+        """The public JSON of a video; `base_url` is a live edge holding it, or None; `home` is this
+        tracker's (id, public URL), the origin of the videos registered here."""
+        origin, origin_url = (self.origin, self.origin_url) if self.origin else home
         return {
             "id": self.id, "title": self.title, "description": self.description,
             "creator": self.creator, "channel": self.channel, "visibility": self.visibility,
             "duration": self.duration, "created": self.created_iso(),
-            "renditions": self.renditions, "size": self.size,
+            "renditions": self.renditions, "size": self.size, "origin": origin, "origin_url": origin_url,
             "poster_url": f"{base_url}/videos/{self.id}/{self.poster}" if base_url and self.poster else None,
         }
 

@@ -36,7 +36,7 @@ def listing(q, page, channel=None):
     """One page of public videos, each with a poster on a live edge."""
     videos, total = Video.search(q, page, PER_PAGE, channel)
     sources = live_sources([v.id for v in videos])
-    return {"videos": [v.as_item(first_url(sources.get(v.id))) for v in videos], "page": page,
+    return {"videos": [v.as_item(first_url(sources.get(v.id)), home()) for v in videos], "page": page,
             "per_page": PER_PAGE, "total": total}
 
 
@@ -47,7 +47,7 @@ def show_video(video_id):
 
 def item(video):
     """A video's public JSON, with a poster on a live edge."""
-    return video.as_item(first_url(live_sources([video.id]).get(video.id)))
+    return video.as_item(first_url(live_sources([video.id]).get(video.id)), home())
 
 
 @bp.get("/api/v1/videos/<video_id>/sources")
@@ -57,8 +57,14 @@ def sources(video_id):
         video = Video.known(video_id)
     except NotFound:
         return federation.sources(video_id, hops)  # peer trackers may know it
+    nodes = live_sources([video.id]).get(video.id, [])
+    if not nodes and video.origin is not None:
+        # Learnt from a peer's feed, stored on none of our edges: the trackers that hold it answer.
+        answer = federation.peers_sources(video.id, hops)
+        if answer is not None:
+            return answer
     federation.counted("local")
-    return sources_answer(video, live_sources([video.id]).get(video.id, []))
+    return sources_answer(video, nodes)
 
 
 def sources_answer(video, nodes):
@@ -78,12 +84,17 @@ def boot(video_id):
     if video is None:
         return None
     nodes = live_sources([video.id]).get(video.id, [])
-    return {"video": video.as_item(first_url(nodes)), "sources": sources_answer(video, nodes)}
+    # No edge of ours holds a peer's video: the player asks /sources, which asks the trackers that hold it.
+    return {"video": video.as_item(first_url(nodes), home()), "sources": sources_answer(video, nodes) if nodes else None}
 
 
 def live_sources(video_ids):
     config = current_app.config
     return sources_of(video_ids, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_REPORT_WINDOW"])
+
+
+def home():
+    return current_app.config["TRACKER_ID"], current_app.config["SLIPSTREAM_PUBLIC_URL"]
 
 
 def first_url(nodes):

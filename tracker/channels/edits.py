@@ -8,10 +8,11 @@ order (signers.py), and a deletion's also with its removal, so a relayed record 
 from flask import Blueprint
 
 from .. import clock, fields, ratelimits, signed, signers
+from ..catalog import changes
 from ..catalog.models import VISIBILITIES, Removal, Video
 from ..catalog.views import item
 from ..db import write_transaction
-from ..refusals import Forbidden, Invalid
+from ..refusals import Conflict, Forbidden, Invalid
 from .models import Channel
 
 bp = Blueprint("edits", __name__)
@@ -24,14 +25,20 @@ def edit(video_id):
     readers = {"title": lambda: fields.text(payload, "title", 1, 200),
                "description": lambda: fields.text(payload, "description", 0, 5000),
                "visibility": lambda: fields.choice(payload, "visibility", VISIBILITIES)}
-    changes = {name: read() for name, read in readers.items() if payload.get(name) is not None}
-    if not changes:
+    wanted = {name: read() for name, read in readers.items() if payload.get(name) is not None}
+    if not wanted:
         raise Invalid("nothing_to_change", f"the payload changes none of {', '.join(readers)}")
     with write_transaction():
         video = owned(video_id, payload, signed.as_received(body))
-        for name, value in changes.items():
+        if video.origin is not None:
+            # Its origin signs its record: an edit here would fork it (the transaction is rolled
+            # back, the request spends nothing). A deletion travels from any tracker.
+            raise Conflict("not_origin", f"this video's record is kept by the tracker at {video.origin_url}: "
+                                         "edit it there")
+        for name, value in wanted.items():
             setattr(video, name, value)
         video.save()
+        changes.publish(video)
     return item(video)
 
 
@@ -42,6 +49,7 @@ def delete(video_id):
     document = signed.as_received(body)
     with write_transaction():
         removal = Removal.remove(owned(video_id, payload, document), "deleted", "", clock.now(), document)
+        changes.removed(removal)
     return removal.as_item()
 
 

@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from .. import clock, fields
 from ..admin import admin_only
+from ..catalog import changes
 from ..catalog.models import Removal, Video
 from ..db import write_transaction
 from ..refusals import NotFound
@@ -25,6 +26,7 @@ def take_down():
             # Not listed here: recorded all the same, so that no edge carries it through this tracker.
             video = Video(id=body["video_id"])
         removal = Removal.remove(video, "takedown", reason, clock.now())
+        changes.removed(removal)  # a peer's video too: this tracker stops relaying it
     return removal.as_item(), 201
 
 

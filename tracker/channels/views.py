@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from .. import clock, fields, ratelimits, signed, signers
+from ..catalog import changes
 from ..catalog.models import Upload, Video
 from ..catalog.views import listing, page_number
 from ..db import write_transaction
@@ -31,6 +32,8 @@ def update():
         # Older clients show `creator`: it follows the channel's name, also for videos still being made.
         Video.update(creator=channel.display_name()).where(Video.channel == channel.id).execute()
         Upload.update(creator=channel.display_name()).where(Upload.channel == channel.id).execute()
+        for video in Video.select().where((Video.channel == channel.id) & Video.origin.is_null()):
+            changes.publish(video)  # the new creator reaches the trackers that follow this one
     return channel.as_item(), 201 if created else 200
 
 

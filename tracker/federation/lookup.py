@@ -166,13 +166,19 @@ def requested_hops():
 
 def sources(video_id, hops):
     """The answer of `GET .../sources` for a video this tracker does not know: a peer's, or a 404."""
-    federation = current_app.extensions["tracker.federation"]
-    visited = set(filter(None, request.args.get("visited", "").split(",")[:MAX_VISITED]))
-    # Only a lookup that asks the peers costs: a flood of them would have this tracker flood its peers.
-    answer = federation.lookup(video_id, hops, visited, admit=lambda: ratelimits.take("lookups"))
+    answer = peers_sources(video_id, hops)
     if answer is None:
         raise ApiError(404, "unknown_video", "neither this tracker nor its peers know a video with that id")
     return answer
+
+
+def peers_sources(video_id, hops):
+    """A peer's sources answer for `video_id`, or None: for a video this tracker does not know, or
+    knows from a peer's change feed but holds on none of its own edges."""
+    federation = current_app.extensions["tracker.federation"]
+    visited = set(filter(None, request.args.get("visited", "").split(",")[:MAX_VISITED]))
+    # Only a lookup that asks the peers costs: a flood of them would have this tracker flood its peers.
+    return federation.lookup(video_id, hops, visited, admit=lambda: ratelimits.take("lookups"))
 
 
 @bp.get("/api/v1/trackers")

@@ -1,8 +1,9 @@
 """The donation ledger's API: give (exactly once per Idempotency-Key), preview a split, read an account.
 
 `found_by` names the tracker that found the edges. Our own public URL credits `tracker:<our id>`;
-a peer tracker's URL (one of TRACKER_PEERS) credits `tracker:<its URL>` in our ledger, since we
-cannot verify a peer's key from its URL alone. Any other URL is refused: otherwise any website
+a peer tracker's URL (one of TRACKER_PEERS, or the origin_url of a video learnt from a peer's
+change feed, which its origin signed) credits `tracker:<its URL>` in our ledger, since we cannot
+verify a peer's key from its URL alone. Any other URL is refused: otherwise any website
 could route the trackers' share of every gift to an account nobody is accountable for.
 """
 import re
@@ -120,12 +121,13 @@ def read_gift(body):
         served[node] = fields.as_integer(count)
         if served[node] is None or not 0 <= served[node] <= fields.MAX_INT:
             raise fields.invalid("served", f"must give each node's bytes as an integer from 0 to {fields.MAX_INT}")
-    unknown = unknown_nodes(served)
+    # A peer's video may be served by edges this tracker never knew: they earn nothing here (credit.py).
+    unknown = unknown_nodes(served) if video.origin is None else []
     if unknown:
         # Like any other reference to something this tracker does not have (the video): a 404.
         raise ApiError(404, "unknown_node", f"this tracker never knew the node {unknown[0]}")
     gift = {"video_id": video.id, "creator": video.creator, "amount": amount, "currency": currency,
-            "served": dict(sorted(served.items())), "tracker": finding_tracker(body.get("found_by"))}
+            "served": dict(sorted(served.items())), "tracker": finding_tracker(body.get("found_by"), video)}
     if video.channel:  # only then: an anonymous video's gift keeps its idempotency fingerprint
         gift["channel"] = video.channel
     return gift
@@ -148,22 +150,28 @@ def gift_schema(trackers, query):
             "video_id": fields.VIDEO_ID, "amount": {"type": "integer", "minimum": 1, "description": "minor units"},
             "currency": {"enum": sorted(CURRENCIES), "description": "ISO 4217"},
             "found_by": {"enum": trackers if query else [*trackers, None],
-                         "description": "the tracker that found the edges: this one (the default) or a peer"},
+                         "description": "the tracker that found the edges: this one (the default) or a peer (or, "
+                                        "not listed here, a peer's video's origin_url)"},
             "served": served},
         # The largest gift is a million major units, so its bound in minor units depends on the currency.
         "anyOf": [{"properties": {"currency": {"enum": same}, "amount": {"maximum": max_amount(same[0])}}}
                   for same in codes.values()]}
 
 
-def finding_tracker(url):
+def finding_tracker(url, video):
     """The ledger account of the tracker that found the edges (see the module's docstring)."""
     config = current_app.config
     if url is not None and (not isinstance(url, str) or len(url) > 200):
         raise fields.invalid("found_by", "must be a tracker URL of at most 200 characters")
     if url is None or normal_url(url) == normal_url(config["SLIPSTREAM_PUBLIC_URL"]):
         return "tracker:" + config["TRACKER_ID"]
-    if normal_url(url) not in {normal_url(peer) for peer in config["TRACKER_PEERS"]}:
-        raise ApiError(422, "unknown_tracker", "found_by must be this tracker's URL or one of its peers'")
+    # A peer's video names its origin tracker's URL in a record the origin signed: as accountable
+    # as a configured peer, and the tracker a federated lookup of it ends at.
+    accountable = {normal_url(peer) for peer in config["TRACKER_PEERS"]} | (
+        {normal_url(video.origin_url)} if video.origin else set())
+    if normal_url(url) not in accountable:
+        raise ApiError(422, "unknown_tracker", "found_by must be this tracker's URL, one of its peers' or the "
+                                               "video's origin tracker's")
     return "tracker:" + normal_url(url)
 
 

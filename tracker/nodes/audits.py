@@ -11,16 +11,14 @@ Cost at the defaults: one manifest and two files per copy every 6 hours on avera
 per copy per hour; for a 60 s 1080p package (72 files averaging 1.2 MB) 2.5 MB an audit, 0.4 MB an
 hour.
 """
-import fcntl
 import logging
-import os
 import random
-import threading
 
 from protocol.errors import ManifestError
 from protocol.http import GuardedClient, UnsafeRequest
 from protocol.manifest import MANIFEST_NAME, check_bytes, package_size, parse_manifest
 
+from ..background import start_alone
 from ..db import database, only_process
 from .models import Copy
 
@@ -92,27 +90,6 @@ def next_gap(mean, rng):
     return min(rng.expovariate(1 / mean), 10 * mean) if mean > 0 else 0.0
 
 
-class Auditor(threading.Thread):
-    """Runs the audits in one process of the tracker on this machine (the holder of auditor.lock);
-    across machines on one PostgreSQL, run_pending's advisory lock lets one round run at a time."""
-
-    def __init__(self, app, lock_fd):
-        super().__init__(name="tracker-auditor", daemon=True)
-        self.app, self.lock_fd, self.stopped = app, lock_fd, threading.Event()
-
-    def run(self):
-        while not self.stopped.is_set():
-            try:
-                busy = run_pending(self.app)
-            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
-                log.exception("audit round failed")
-                busy = 0
-            self.stopped.wait(0 if busy else POLL)
-
-    def stop(self):
-        self.stopped.set()
-
-
 def init_app(app):
     """The guarded client for proofs and audits, and the auditor thread where this process may run it."""
     config = app.config
@@ -121,11 +98,6 @@ def init_app(app):
                                                       max_bytes=MAX_MANIFEST)
     if not config["TRACKER_BACKGROUND"]:
         return
-    fd = os.open(os.path.join(config["SLIPSTREAM_DATA_DIR"], "auditor.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)  # another worker audits
-        return
-    app.extensions["tracker.auditor"] = auditor = Auditor(app, fd)
-    auditor.start()
+    # Another worker may hold the lock and audit.
+    app.extensions["tracker.auditor"] = start_alone(app, "auditor.lock", "tracker-auditor",
+                                                    lambda: 0 if run_pending(app) else POLL, POLL)

@@ -14,6 +14,7 @@ import uuid
 from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, DoubleField, ForeignKeyField,
                     IntegerField, Value, fn)
 
+from ..catalog import changes
 from ..catalog.models import Removal, Upload, Video
 from ..db import BaseModel, chunks, write_transaction
 from ..refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound
@@ -156,10 +157,12 @@ class Node(BaseModel):
         with write_transaction():
             node, upload = cls.upload_for(payload)  # again: a parallel registration may have won
             node.last_registration = payload["timestamp"]
-            video = Video.get_or_none(Video.id == payload["video_id"]) or Video.create(
-                id=payload["video_id"], title=upload.title, description=upload.description,
-                creator=upload.creator, channel=upload.channel, visibility=upload.visibility,
-                document=upload.document, created=now, **package)
+            video = Video.get_or_none(Video.id == payload["video_id"])
+            if video is None:
+                video = Video.create(id=payload["video_id"], title=upload.title, description=upload.description,
+                                     creator=upload.creator, channel=upload.channel, visibility=upload.visibility,
+                                     document=upload.document, created=now, **package)
+                changes.publish(video)  # to the trackers that follow this one's change feed
             Copy.add(node.id, video.id, audited=now)
             Custody.passed(node.id, video.id, now)
             if not upload.done:

@@ -1,0 +1,103 @@
+"""The catalog's change feed (README.md, "One network"): one row per video id, the newest signed
+change of it, at a sequence number that only grows.
+
+A change is `{"record": {...}, "signature": hex}`: the record is a video's public facts or a
+tombstone (`removed`: deleted or takedown), and the signature is its origin tracker's (the record's
+`origin`, a public key) over the record's canonical JSON. A video registered here is signed by this
+tracker's key when it changes; a peer's change is stored exactly as it came, so it relays unchanged
+and every tracker down a line can check it against its origin.
+
+Sequence numbers are taken as max + 1 inside the catalog's write transaction (db.write_transaction:
+SQLite's write lock, PostgreSQL's advisory lock), so they are handed out in the order the changes
+commit and a reader that has seen number n has seen every number below it, whichever worker or
+process wrote them. A video that changes again moves to a new number, so the feed holds one row per
+video: a follower catching up reads each video once, however often it changed.
+"""
+from flask import current_app
+from peewee import BigIntegerField, CharField, fn
+
+from protocol.signing import sign
+
+from ..db import BaseModel, JSONField
+from ..identity import signing_key
+from ..signers import SignedRequest
+from .models import Video
+
+REMOVED_KINDS = ("deleted", "takedown")  # a Removal's kinds (models.py)
+
+
+class Change(BaseModel):
+    video = CharField(primary_key=True, max_length=40)
+    seq = BigIntegerField(unique=True)
+    origin = CharField(max_length=64)  # the key that signed it
+    origin_seq = BigIntegerField()  # the origin's own sequence number: a newer one replaces an older
+    change = JSONField()  # {"record", "signature"} exactly as its origin signed it
+
+    @classmethod
+    def since(cls, cursor, limit):
+        """Up to `limit` changes after sequence number `cursor`, oldest first, and the cursor after them."""
+        rows = list(cls.select(cls.seq, cls.change).where(cls.seq > cursor).order_by(cls.seq).limit(limit))
+        return [row.change for row in rows], rows[-1].seq if rows else cursor
+
+    @classmethod
+    def newest(cls):
+        return cls.select(fn.MAX(cls.seq)).scalar() or 0
+
+    @classmethod
+    def put(cls, video_id, origin, origin_seq, change, seq):
+        cls.insert(video=video_id, seq=seq, origin=origin, origin_seq=origin_seq, change=change).on_conflict(
+            conflict_target=[cls.video],
+            update={cls.seq: seq, cls.origin: origin, cls.origin_seq: origin_seq, cls.change: change}).execute()
+
+
+def next_seq():
+    """The next sequence number; only inside the write transaction that stores its change."""
+    return Change.newest() + 1
+
+
+def video_record(video):
+    """The public facts of a video as its change feed carries them (signed by `origin`); a channel's
+    video also carries every document its channel signed about it, in order: its placement, then
+    its edits (signers.py), so a follower can replay them and check the fields the channel controls."""
+    return {
+        "id": video.id, "title": video.title, "description": video.description, "creator": video.creator,
+        "channel": video.channel, "documents": [video.document, *SignedRequest.about(video.id)] if video.channel
+        else [], "duration": video.duration, "renditions": video.renditions, "poster": video.poster,
+        "size": video.size, "visibility": video.visibility, "created": video.created,
+    }
+
+
+def publish(video):
+    """Sign and store the change of a video registered here (or changed here). Call it inside the
+    write transaction that made the change."""
+    seq = next_seq()
+    store_own(video.id, {**video_record(video), **me()}, seq)
+
+
+def removed(removal):
+    """The tombstone of a removed video (catalog/models.py, Removal), with its channel's signed
+    deletion if it has one: the video leaves every tracker that follows this one's feed, and the
+    tombstone stays so it reaches those that follow them. Inside the removal's write transaction."""
+    store_own(removal.video, {"id": removal.video, "removed": removal.kind, "document": removal.document,
+                              **me()}, next_seq())
+
+
+def me():
+    return {"origin": current_app.config["TRACKER_ID"], "origin_url": current_app.config["SLIPSTREAM_PUBLIC_URL"]}
+
+
+def store_own(video_id, record, seq):
+    record["seq"] = seq
+    document = sign(record, signing_key())
+    change = {"record": document["payload"], "signature": document["signature"]}
+    Change.put(video_id, record["origin"], seq, change, seq)
+
+
+def backfill():
+    """Give every video registered here that has no change yet (a catalog older than the feed) one."""
+    missing = Video.select().where(Video.origin.is_null() & Video.id.not_in(Change.select(Change.video)))
+    for video in missing.order_by(Video.created):
+        publish(video)
+
+
+MODELS = [Change]
