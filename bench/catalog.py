@@ -26,8 +26,10 @@ def fill_catalog(data_dir, videos, nodes, copies=2, database_url=None):
 
     def insert(table, columns, count, values):
         hexed = {"video": sql["hex"].format(width=40, n="n"), "node": sql["hex"].format(width=64, n="n")}
-        database.execute_sql(sql["series"].format(count=count) + f"INSERT INTO {table} ({columns}) SELECT "
-                             + values.format(now=now, **hexed) + " FROM " + sql["from"].format(count=count))
+        statement = (sql["series"].format(count=count) + f"INSERT INTO {table} ({columns}) SELECT "
+                     + values.format(now=now, **hexed) + " FROM " + sql["from"].format(count=count))
+        # psycopg reads every % as a placeholder's start, even with no parameters.
+        database.execute_sql(statement.replace("%", "%%") if sql is POSTGRES else statement)
 
     with database.connection_context(), database.atomic():
         insert("video", "id, title, description, creator, duration, renditions, size, created, visibility", videos,
