@@ -54,7 +54,7 @@ def measure(server, videos, args, scripts=("sources", "search")):
     for name in scripts:
         script = os.path.join(ROOT, "bench", f"{name}.lua")
         wrk(server.url, script, args.warmup, args.connections, env)
-        found[name] = wrk(server.url, script, args.seconds, args.connections, env)
+        found[name] = wrk(server.url, script, args.seconds, args.connections, env)[:2]
         rate, p99 = found[name]
         print(f"  {name:<8} {rate:>9,.0f} requests/s   p99 {p99:7.1f} ms   (load average {load()})", flush=True)
     return found

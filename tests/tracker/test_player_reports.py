@@ -2,8 +2,8 @@
 import pytest
 
 from tests.edges import Edge
-from tracker.nodes.models import Node
 from tests.tracker.actions import assert_error, audit_all, make_app, new_video_id, publish, source_nodes
+from tracker.nodes.models import Node
 
 
 @pytest.fixture
