@@ -20,10 +20,11 @@ def free_port():
 class Server:
     """One `SLIPSTREAM_ROLE=... gunicorn wsgi:app` process on 127.0.0.1."""
 
-    def __init__(self, role, data_dir, env=None, port=None, workers=1, config=None):
+    def __init__(self, role, data_dir, env=None, port=None, workers=1, config=None, root=ROOT):
         """`config`: a gunicorn settings file to run with instead of the project's gunicorn.conf.py
-        (tests/runtime/gunicorn_probe.py, which adds a look inside the workers to it)."""
-        self.role, self.data_dir, self.config = role, str(data_dir), config
+        (tests/runtime/gunicorn_probe.py, which adds a look inside the workers to it); `root`: the
+        source tree to run (bench/scale.py runs an older commit's beside this one)."""
+        self.role, self.data_dir, self.config, self.root = role, str(data_dir), config, root
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -42,7 +43,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", *(["-c", self.config] if self.config else []),
              "-b", f"127.0.0.1:{self.port}", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=self.root, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

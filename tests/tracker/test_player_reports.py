@@ -3,6 +3,7 @@ import pytest
 
 from tests.edges import Edge
 from tests.tracker.actions import assert_error, audit_all, make_app, new_video_id, publish, source_nodes
+from tracker.nodes.models import Node
 
 
 @pytest.fixture
@@ -105,3 +106,13 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_reporter(tmp_path):
         answer = client.post(f"/api/v1/videos/{video_id}/reports", json={"node": edge.id, "reason": "timeout"},
                              headers={"X-Forwarded-For": f"198.51.100.9, {viewer}"})
         assert answer.status_code == 202
+
+
+def test_failed_audits_rank_before_free_space_and_reports_before_both(two_edges):
+    """The order of tracker/nodes/sources.py: reporters, then failed audits, then free space."""
+    client, video_id, roomy, tight = two_edges
+    with client.application.app_context():
+        Node.update(audit_failures=Node.audit_failures + 1).where(Node.id == roomy.id).execute()
+    assert source_nodes(client, video_id) == [tight.id, roomy.id]
+    assert report(client, video_id, tight.id).status_code == 202
+    assert source_nodes(client, video_id) == [roomy.id, tight.id]

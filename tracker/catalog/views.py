@@ -4,8 +4,7 @@ from flask import Blueprint, current_app, request
 from .. import clock
 from ..errors import ApiError
 from ..federation import lookup as federation
-from ..nodes import reports
-from ..nodes.models import Node
+from ..nodes.sources import live_sources as sources_of
 from ..refusals import NotFound
 from .models import Video
 
@@ -90,9 +89,8 @@ def boot(video_id):
 
 
 def live_sources(video_ids):
-    now = clock.now()
-    # Edges that players reported failing recently go last (see nodes/reports.py).
-    return reports.rank(Node.sources(video_ids, now, current_app.config["TRACKER_NODE_TTL"]), now)
+    config = current_app.config
+    return sources_of(video_ids, clock.now(), config["TRACKER_NODE_TTL"], config["TRACKER_REPORT_WINDOW"])
 
 
 def home():

@@ -52,16 +52,6 @@ class Report(BaseModel):
             cls.create(node=node, video=video, reason=reason, reporter=reporter, created=now)
             cls.delete().where(cls.created <= now - max(window, MINUTE)).execute()
 
-    @classmethod
-    def failures(cls, node_ids, now, window):
-        """{node id: distinct reporters in the window} for the nodes that have any."""
-        if not node_ids:
-            return {}
-        query = (cls.select(cls.node, fn.COUNT(fn.DISTINCT(cls.reporter)).alias("reporters"))
-                 .where(cls.node.in_(list(node_ids)) & (cls.created > now - window))
-                 .group_by(cls.node))
-        return {row.node: row.reporters for row in query}
-
 
 MODELS = [Report]
 
@@ -79,19 +69,6 @@ REPORT_PATHS = {"/api/v1/videos/{video_id}/reports": {"post": {
                   "400": {"description": "a field is malformed (it is named)", "content": ERROR},
                   "404": {"description": "no such video, or no such node", "content": ERROR},
                   "default": {"description": "an error", "content": ERROR}}}}}
-
-
-def rank(found, now):
-    """Reorder {video id: [nodes]} so that edges with fewer recent failures come first.
-
-    The sort is stable, so among equally reported edges the query's order (most free space) stays.
-    """
-    ids = {node.id for nodes in found.values() for node in nodes}
-    failures = Report.failures(ids, now, current_app.config["TRACKER_REPORT_WINDOW"])
-    if failures:
-        for nodes in found.values():
-            nodes.sort(key=lambda node: failures.get(node.id, 0))
-    return found
 
 
 @bp.post("/api/v1/videos/<video_id>/reports")

@@ -1,0 +1,35 @@
+"""The sources of videos, best first: the hot path of every lookup, so one statement written once.
+
+A live node holding an audited copy is listed (nodes/models.py, Node.is_live); the order is fewest
+distinct reporters of failures in the last TRACKER_REPORT_WINDOW (nodes/reports.py: reports only move
+an edge down, never out), then fewest failed audits, then most free space (capacity − used − pending
+reservations), then id. Peewee's query builder took over three quarters of a lookup's time at a
+million videos (bench/scale.py, README.md "At network scale"), so the SQL is a plain string and one
+query answers what three did (the video's sources, free space, reports).
+"""
+from collections import namedtuple
+
+from ..db import chunks, database
+
+Source = namedtuple("Source", "id url free")
+
+SQL = """SELECT copy.video_id, node.id, node.url, node.capacity - node.used - COALESCE(
+  (SELECT SUM(upload.size) FROM upload WHERE upload.node = node.id AND upload.done = {p} AND upload.expires > {p}), 0)
+  AS free,
+  (SELECT COUNT(DISTINCT report.reporter) FROM report WHERE report.node = node.id AND report.created > {p}) AS failures
+FROM copy JOIN node ON node.id = copy.node_id
+WHERE copy.video_id IN ({ids}) AND copy.audited IS NOT NULL
+  AND node.last_seen >= {p} AND node.stopped = {p} AND node.proven_url = node.url
+ORDER BY failures, node.audit_failures, free DESC, node.id"""
+
+
+def live_sources(video_ids, now, node_ttl, report_window):
+    """{video id: [Source, best first]} for the videos among `video_ids` that have any."""
+    found = {}
+    p = database.param
+    for chunk in chunks(list(video_ids)):
+        sql = SQL.format(p=p, ids=", ".join([p] * len(chunk)))
+        params = [False, now, now - report_window, *chunk, now - node_ttl, False]
+        for video_id, node_id, url, free, _ in database.execute_sql(sql, params):
+            found.setdefault(video_id, []).append(Source(node_id, url, free))
+    return found
