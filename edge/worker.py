@@ -146,9 +146,6 @@ def date_line():
 
 class EdgeWorker(SharingWorker):
     protocol = FileProtocol
-    # gunicorn's Python parser: FileProtocol answers from memory only between requests, which it can tell
-    # from that parser's buffer and not from gunicorn_h1c's; the small files it answers never reach a parser.
-    c_parser = False
 
     def load_wsgi(self):
         super().load_wsgi()

@@ -85,7 +85,8 @@ def test_a_worker_takes_one_waiting_connection_per_wake_up():
 
 
 def test_the_workers_parse_heads_with_gunicorns_c_parser():
-    """gunicorn falls back to its Python parser for a subclass of its protocol unless told (runtime/worker.py)."""
+    """gunicorn falls back to its Python parser for a subclass of its protocol unless told (runtime/worker.py,
+    where it is off for now)."""
     use_c_parser()
     connection = GuardedProtocol.__new__(GuardedProtocol)  # no worker or socket: only the parser is chosen
     connection.cfg = Config()
