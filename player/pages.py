@@ -81,7 +81,7 @@ def boot(video_id):
     if find is None or current_app.config["PLAYER_TRACKER_URL"]:
         return None
     found = find(video_id)
-    if found and found["sources"]["sources"]:
+    if found and found["sources"]:
         found["preconnect"] = origin(found["sources"]["sources"][0]["url"])
     return found
 
