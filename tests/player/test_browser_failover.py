@@ -189,7 +189,10 @@ def test_a_tampered_segment_is_refused_and_fetched_from_the_other_edge(browser, 
         bad_node = next(s["node"] for s in state["sources"] if s["url"] == first)
         print(f"\nerrors {[(e['code'], e['source']) for e in state['errors']]}; tampered deliveries {delivered}")
 
-        assert [(e["code"], e["source"]) for e in state["errors"]] == [("hash_mismatch", first)]
+        # hls.js fetches audio and video side by side: each tampered file may be refused once,
+        # both from the bad edge, before the player moves to the other one.
+        errors = [(e["code"], e["source"]) for e in state["errors"]]
+        assert errors and set(errors) == {("hash_mismatch", first)} and len(errors) <= len(tampered)
         assert state["failed"] == [first] and state["source"]["url"] == second
         assert delivered and all(d["node"] == good_node for d in delivered)
         assert state["served"][bad_node] > 0 and state["served"][good_node] > 0
