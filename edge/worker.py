@@ -146,6 +146,7 @@ def date_line():
 
 class EdgeWorker(SharingWorker):
     protocol = FileProtocol
+    c_parser = False  # answers from memory must see that nothing of the next request is buffered (above)
 
     def load_wsgi(self):
         super().load_wsgi()
