@@ -19,8 +19,10 @@ bp = Blueprint("connect", __name__)
 
 MAX_SDP = 16 * 1024  # a data-channel offer with a dozen candidates is about 1 KiB
 ANSWER_TIMEOUT = 10.0
-REFUSALS = {"video_not_held": (404, "the edge does not hold this video"),
-            "busy": (503, "the edge has all the viewers it takes; try another source")}
+REFUSALS = {  # the edge's reason: (status, code, message)
+    "video_not_held": (404, "video_not_held", "the edge does not hold this video"),
+    "busy": (503, "edge_busy", "the edge has all the viewers it takes; try another source")}
+EDGE_REFUSED = (502, "edge_refused", "the edge refused the offer")
 
 
 @bp.post("/api/v1/videos/<video_id>/connect")
@@ -43,8 +45,7 @@ def connect(video_id):
         raise ApiError(504, "edge_unreachable", "the edge has no signalling connection to this tracker")
     answer, refusal = relay(node_id, video_id, sdp, now)
     if refusal is not None:
-        status, message = REFUSALS.get(refusal, (502, "the edge refused the offer"))
-        raise ApiError(status, refusal if refusal in REFUSALS else "edge_refused", message)
+        raise ApiError(*REFUSALS.get(refusal, EDGE_REFUSED))
     return {"answer": {"type": "answer", "sdp": answer}}
 
 
