@@ -1,5 +1,6 @@
-"""A home edge (README.md, "Home edges"): a real edge whose URL nobody can open, a real tracker with two
-workers, and a viewer (aiortc, as tests/webrtc/viewer.py) that looks the video up, connects through the
+"""A home edge (README.md, "Home edges"; tests/webrtc/home.py): a real edge whose URL nobody can open, a
+real tracker with two workers (the relay of offers goes through the database to whichever worker holds
+the edge's socket), and a viewer (aiortc, as tests/webrtc/viewer.py) that looks the video up, connects through the
 tracker and fetches the package's files over a data channel, checked against the manifest."""
 import asyncio
 import hashlib
@@ -14,51 +15,25 @@ import requests
 import websockets.sync.client
 from aiortc import RTCPeerConnection
 
-from protocol.datachannel import gather_on
 from protocol.manifest import parse_manifest
 from protocol.signing import node_id, sign
-from tests.actions import announced, place, send, wait_for, wait_published
-from tests.servers import free_port, start_edge, start_tracker
+from tests.actions import wait_for
+from tests.webrtc.home import LOOPBACK, Home, webrtc_source
 from tests.webrtc.viewer import connect, post_connect, run, sources
-
-LOOPBACK = "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, small_clip):
-    """A video uploaded to an edge while it was reachable, then the same edge restarted behind a URL
-    that nobody listens on: the tracker can only reach it through its signalling socket."""
-    gather_on([LOOPBACK])  # this test process's ICE agent, like the servers', gathers on loopback only
-    root = tmp_path_factory.mktemp("home")
-    stun = free_port()
-    tracker = start_tracker(root / "tracker", WEB_CONCURRENCY="2", TRACKER_STUN_PORT=str(stun),
-                            TRACKER_STUN_HOST=LOOPBACK, SLIPSTREAM_ICE_ADDRESSES=LOOPBACK,
-                            TRACKER_RATE_CONNECT="30", TRACKER_RATE_CONNECT_BURST="40",
-                            # Audits every 2 s on average: the copy stays listed only if they pass over the channel.
-                            TRACKER_AUDIT_INTERVAL="2")
-    servers = [tracker]
+    started = Home()
     try:
-        edge = start_edge(root / "edge", tracker.url, SLIPSTREAM_ICE_ADDRESSES=LOOPBACK)
-        servers.append(edge)
-        wait_for(lambda: announced(edge), message="the edge announced")
-        job = send(place(tracker.url, small_clip, "Home clip"), small_clip)
-        video_id = wait_published(job["status_url"])["video_id"]
-        edge.stop()
-        unprovable = f"http://{LOOPBACK}:{free_port()}"
-        edge = start_edge(root / "edge", tracker.url, SLIPSTREAM_ICE_ADDRESSES=LOOPBACK,
-                          SLIPSTREAM_PUBLIC_URL=unprovable)
-        servers.append(edge)
-        found = wait_for(lambda: webrtc_source(tracker.url, video_id), timeout=60, message="a webrtc source")
-        yield {"tracker": tracker, "edge": edge, "video_id": video_id, "source": found, "stun": stun,
-               "url": unprovable}
+        started.start(tmp_path_factory.mktemp("home"), small_clip,
+                      TRACKER_RATE_CONNECT="30", TRACKER_RATE_CONNECT_BURST="40",
+                      # Audits every 2 s on average: the copy stays listed only if they pass over the channel.
+                      TRACKER_AUDIT_INTERVAL="2")
+        yield {"tracker": started.tracker, "edge": started.edge, "video_id": started.video_id,
+               "stun": started.stun, "url": started.url}
     finally:
-        for server in reversed(servers):
-            server.stop()
-
-
-def webrtc_source(tracker_url, video_id):
-    answer = sources(tracker_url, video_id)
-    return next((s for s in answer["sources"] if s["reach"] == "webrtc"), None)
+        started.stop()
 
 
 def test_the_tracker_audits_the_home_copy_over_a_data_channel(home):
