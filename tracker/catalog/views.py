@@ -112,4 +112,4 @@ def home():
 
 def first_url(nodes):
     """A poster's edge: one a page can fetch from over HTTP."""
-    return next((n.url for n in nodes if n.reach != reach.WEBRTC), None)
+    return next((n.url for n in nodes or () if n.reach != reach.WEBRTC), None)
