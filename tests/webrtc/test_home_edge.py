@@ -86,6 +86,17 @@ def test_a_viewer_fetches_the_package_over_a_data_channel(home):
     assert metrics >= len(whole[2]) + len(part[2]) + len(master[2])
 
 
+def test_bytes_a_home_edge_served_earn_its_share(home):
+    """Its copy passed audits over the data channel, so a donation's `served` credits it like any edge."""
+    source = webrtc_source(home["tracker"].url, home["video_id"])
+    gift = requests.post(f"{home['tracker'].url}/api/v1/donations", headers={"Idempotency-Key": uuid.uuid4().hex},
+                         json={"video_id": home["video_id"], "amount": 1000, "currency": "EUR",
+                               "served": {source["node"]: 100000}, "found_by": home["tracker"].url}, timeout=10)
+    assert gift.status_code == 201, gift.text
+    assert gift.json()["uncredited"] == []
+    assert any(p["account"] == f"node:{source['node']}" and p["amount"] > 0 for p in gift.json()["postings"])
+
+
 def sent_bytes(edge):
     text = requests.get(edge.url + "/metrics", timeout=5).text
     line = next(line for line in text.splitlines() if line.startswith("edge_webrtc_sent_bytes_total"))
