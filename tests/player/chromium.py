@@ -9,8 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from tests.servers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+# WebRtcHideLocalIpsWithMdns off: Chromium would offer its host candidates as random `.local` names,
+# which an edge resolves only by multicast DNS, not on a test machine; with it off, they are addresses.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+                 "--disable-features=WebRtcHideLocalIpsWithMdns"]
 ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 

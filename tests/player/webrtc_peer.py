@@ -1,0 +1,120 @@
+"""A stand-in home edge for the player's WebRTC tests: a tracker's `connect` route and an aiortc peer
+that serves one package's files over the `slipstream` data channel, as the contract of issue 18
+frames them (README, "Home edges"). It can do what no honest edge does: change bytes on the way
+(`tamper`), leave a request unanswered (`silent`), and refuse every connect as a tracker does when
+the edge is gone (`refuse`, 504)."""
+import asyncio
+import json
+import os
+import threading
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+CHUNK = 16 * 1024
+HIGH_WATER = 1024 * 1024
+
+
+class StandInEdge:
+    def __init__(self, package_dir, node):
+        self.package_dir, self.node = str(package_dir), node
+        self.tamper = set()   # file names whose middle byte is flipped on the way out
+        self.refuse = False   # answer every connect 504 edge_unreachable
+        self.silent = set()   # file names asked for and never answered: a frozen edge
+        self.connects = 0
+        self.requests = []    # every path asked over a channel
+        self.peers = set()
+        self.loop = asyncio.new_event_loop()
+        self.loop_thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.loop_thread.start()
+        self.server = make_server("127.0.0.1", 0, self.app(), threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def source(self, url="http://home-edge.invalid:8001"):
+        """This edge as a tracker's sources answer lists a `webrtc` one: its URL unusable."""
+        return {"node": self.node, "url": url, "reach": "webrtc", "connect": self.url + "/connect", "token": "t0ken"}
+
+    def app(self):
+        app = Flask(__name__)
+
+        @app.after_request
+        def cors(response):
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            return response
+
+        @app.route("/connect", methods=["POST", "OPTIONS"])
+        def connect():
+            if request.method == "OPTIONS":
+                return "", 204
+            self.connects += 1
+            body = request.get_json()
+            if self.refuse:
+                return jsonify(error="edge_unreachable", message="the edge did not answer"), 504
+            if body.get("node") != self.node or body.get("token") != "t0ken":
+                return jsonify(error="invalid_token", message="bad token"), 403
+            offer = body["offer"]
+            sdp = asyncio.run_coroutine_threadsafe(self.answer(offer["sdp"]), self.loop).result(timeout=10)
+            return jsonify(answer={"type": "answer", "sdp": sdp})
+
+        return app
+
+    async def answer(self, offer_sdp):
+        pc = RTCPeerConnection()
+        self.peers.add(pc)
+
+        @pc.on("datachannel")
+        def on_channel(channel):
+            channel.bufferedAmountLowThreshold = HIGH_WATER // 2
+            channel.on("message", lambda message: asyncio.ensure_future(self.serve(channel, message)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())  # aiortc gathers every candidate first
+        return pc.localDescription.sdp
+
+    async def serve(self, channel, message):
+        asked = json.loads(message)
+        name, ask = asked["path"], asked["id"]
+        self.requests.append(name)
+        if name in self.silent:
+            return
+        path = os.path.join(self.package_dir, name)
+        if "/" in name or ".." in name or not os.path.isfile(path):
+            channel.send(json.dumps({"id": ask, "status": 404, "size": 0, "length": 0}))
+            return
+        data = bytearray(await asyncio.to_thread(self.read, path))
+        if name in self.tamper:
+            data[len(data) // 2] ^= 0xFF  # same size, so only the hash can tell
+        status, size = 200, len(data)
+        if asked.get("range"):
+            start, end = asked["range"]
+            data, status = data[start:end + 1], 206
+        channel.send(json.dumps({"id": ask, "status": status, "size": size, "length": len(data)}))
+        prefix = ask.to_bytes(4, "big")
+        for at in range(0, len(data), CHUNK):
+            while channel.bufferedAmount > HIGH_WATER:
+                await self.drained(channel)
+            channel.send(prefix + bytes(data[at:at + CHUNK]))
+
+    @staticmethod
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    @staticmethod
+    async def drained(channel):
+        low = asyncio.get_running_loop().create_future()
+        channel.once("bufferedamountlow", lambda: low.done() or low.set_result(None))
+        await low
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        for pc in list(self.peers):
+            asyncio.run_coroutine_threadsafe(pc.close(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.loop_thread.join(timeout=10)
+        self.loop.close()
