@@ -1,4 +1,5 @@
-"""The edge's background threads (an announcer per tracker, job loop), in exactly one process per data dir.
+"""The edge's background threads (an announcer per tracker, job loop, the WebRTC loop), in exactly one
+process per data dir.
 
 gunicorn starts WEB_CONCURRENCY copies of the app; the first to take a non-blocking `flock` on
 `<data>/background.lock` runs the threads and keeps the lock for its lifetime. If that worker dies,
@@ -14,6 +15,7 @@ from .announcer import Announcer
 from .capacity import sweep
 from .jobs import JobLoop, recover
 from .replication import Replicator, pull_client
+from .webrtc.service import WebRTCService
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,11 @@ def start(app):
     announcers = [Announcer(node, tracker, app.config["EDGE_ANNOUNCE_INTERVAL"], on_tasks) for tracker in node.trackers]
     replicator.after_copy = lambda: [announcer.poke() for announcer in announcers]
     threads = [replicator, *announcers, Sweeper(node)]
+    if app.config["EDGE_WEBRTC_PEERS"]:
+        by_tracker = dict(zip(node.trackers, announcers))
+        # A home edge's announce is refused until its socket is proven: announce again at once then.
+        threads.append(WebRTCService(node, app.extensions["edge.manifests"], app.config["EDGE_WEBRTC_PEERS"],
+                                     app.config["SLIPSTREAM_ICE_ADDRESSES"], lambda tracker: by_tracker[tracker].poke()))
     threads += [JobLoop(node, f"edge-jobs-{n}", on_tasks) for n in range(app.config["EDGE_JOB_THREADS"])]
     for thread in threads:
         thread.start()

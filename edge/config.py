@@ -43,11 +43,15 @@ DEFAULTS = {
     # this many at once, then the rate a minute; 0 turns it off. The address is the socket's.
     "EDGE_RATE_UPLOADS": 30,
     "EDGE_RATE_UPLOADS_BURST": 60,
+    # Viewers' WebRTC peer connections held at once (edge/webrtc/); 0: no signalling socket, no WebRTC.
+    "EDGE_WEBRTC_PEERS": 32,
+    # Local addresses ICE offers as host candidates, comma-separated; empty: every interface but loopback.
+    "SLIPSTREAM_ICE_ADDRESSES": "",
 }
 SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD", "EDGE_DISK_MARGIN", "EDGE_MEMORY_CACHE")
 FLAGS = ("EDGE_BACKGROUND", "EDGE_ALLOW_PRIVATE")
 NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int,
-           "EDGE_RATE_UPLOADS": parse_count, "EDGE_RATE_UPLOADS_BURST": parse_count}
+           "EDGE_RATE_UPLOADS": parse_count, "EDGE_RATE_UPLOADS_BURST": parse_count, "EDGE_WEBRTC_PEERS": parse_count}
 
 
 def parse_size(name, value):
@@ -93,6 +97,9 @@ def load(config=None, environ=os.environ):
     if settings["EDGE_ACCEL_REDIRECT"]:
         settings["EDGE_ACCEL_REDIRECT"] = "/" + settings["EDGE_ACCEL_REDIRECT"].strip("/")
     settings["SLIPSTREAM_PUBLIC_URL"] = settings["SLIPSTREAM_PUBLIC_URL"].rstrip("/")
+    addresses = settings["SLIPSTREAM_ICE_ADDRESSES"]
+    settings["SLIPSTREAM_ICE_ADDRESSES"] = addresses if isinstance(addresses, list) else \
+        parse_list("SLIPSTREAM_ICE_ADDRESSES", addresses or "")
     return settings
 
 
