@@ -1,8 +1,8 @@
-"""A stand-in home edge for the player's WebRTC tests: a tracker's `connect` route and an aiortc peer
-that serves one package's files over the `slipstream` data channel, as the contract of issue 18
-frames them (README, "Home edges"). It can do what no honest edge does: change bytes on the way
-(`tamper`), leave a request unanswered (`silent`), and refuse every connect as a tracker does when
-the edge is gone (`refuse`, 504)."""
+"""A stand-in home edge for the faults a real one does not make on cue (tests/player/test_browser_home_edge.py
+plays from the real one): a tracker's `connect` route and an aiortc peer that serves one package's files
+over the `slipstream` data channel as protocol/datachannel.py frames them, but leaves a chosen file's
+request unanswered, the channel open (`silent`: a frozen edge), or closes the channel when a chosen file
+is asked for (`hang_up`: a broken channel)."""
 import asyncio
 import json
 import os
@@ -19,9 +19,8 @@ HIGH_WATER = 1024 * 1024
 class StandInEdge:
     def __init__(self, package_dir, node):
         self.package_dir, self.node = str(package_dir), node
-        self.tamper = set()   # file names whose middle byte is flipped on the way out
-        self.refuse = False   # answer every connect 504 edge_unreachable
-        self.silent = set()   # file names asked for and never answered: a frozen edge
+        self.silent = set()   # file names asked for and never answered
+        self.hang_up = set()  # file names whose request closes the channel
         self.connects = 0
         self.requests = []    # every path asked over a channel
         self.peers = set()
@@ -52,8 +51,6 @@ class StandInEdge:
                 return "", 204
             self.connects += 1
             body = request.get_json()
-            if self.refuse:
-                return jsonify(error="edge_unreachable", message="the edge did not answer"), 504
             if body.get("node") != self.node or body.get("token") != "t0ken":
                 return jsonify(error="invalid_token", message="bad token"), 403
             offer = body["offer"]
@@ -81,13 +78,14 @@ class StandInEdge:
         self.requests.append(name)
         if name in self.silent:
             return
+        if name in self.hang_up:
+            channel.close()
+            return
         path = os.path.join(self.package_dir, name)
         if "/" in name or ".." in name or not os.path.isfile(path):
             channel.send(json.dumps({"id": ask, "status": 404, "size": 0, "length": 0}))
             return
-        data = bytearray(await asyncio.to_thread(self.read, path))
-        if name in self.tamper:
-            data[len(data) // 2] ^= 0xFF  # same size, so only the hash can tell
+        data = await asyncio.to_thread(self.read, path)
         status, size = 200, len(data)
         if asked.get("range"):
             start, end = asked["range"]
@@ -97,7 +95,7 @@ class StandInEdge:
         for at in range(0, len(data), CHUNK):
             while channel.bufferedAmount > HIGH_WATER:
                 await self.drained(channel)
-            channel.send(prefix + bytes(data[at:at + CHUNK]))
+            channel.send(prefix + data[at:at + CHUNK])
 
     @staticmethod
     def read(path):
