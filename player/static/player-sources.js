@@ -56,6 +56,14 @@
       if (Array.isArray(answer.ice_servers)) this.iceServers = answer.ice_servers;
     }
 
+    /* A fresh token for `source` (a data channel's: tokens live 120 s), from a new lookup. */
+    async renew(source) {
+      const answer = await this.getJson(this.api + "/sources");
+      const fresh = (answer.sources || []).find((s) => s.url === source.url);
+      if (fresh && fresh.token) source.token = fresh.token;
+      if (Array.isArray(answer.ice_servers)) this.iceServers = answer.ice_servers;
+    }
+
     /* Never use `source` again; true the first time, when it is worth reporting. */
     drop(source) {
       if (this.failed.has(source.url)) return false;

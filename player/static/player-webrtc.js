@@ -279,8 +279,10 @@
 
   /* How the files of `source` arrive through a channel, for player-verify.js: `get` as its HTTP
    * download does. The channel is opened on the first file; one the edge closed while idle is opened
-   * again on the next (a channel broken during a request fails that request: the player moves on). */
-  function transport(source, iceServers) {
+   * again on the next (a channel broken during a request fails that request: the player moves on).
+   * A token lives 120 s from its lookup, so a channel opened again after a pause may be refused 403:
+   * then `renew()` looks the sources up again (updating `source.token`) and the connect is tried once more. */
+  function transport(source, iceServers, renew) {
     let peer = null;
     return {
       label: source.url || source.connect,
@@ -290,7 +292,13 @@
           const current = await peer;
           if (current.closed && current.closedIdle) peer = null;
         }
-        if (!peer) peer = Peer.connect(source, iceServers());
+        if (!peer) {
+          peer = Peer.connect(source, iceServers()).catch(async (err) => {
+            if (err.status !== 403) throw err;
+            await renew(source);
+            return Peer.connect(source, iceServers());
+          });
+        }
         return (await peer).fetch(name, null, {size, signal, stats, limits});
       },
       close() {

@@ -326,7 +326,7 @@
     transport(source) {
       if (!this.transports.has(source.url)) {
         this.transports.set(source.url, SlipstreamWebRTC.needed(source, location)
-          ? SlipstreamWebRTC.transport(source, () => this.edges.iceServers)
+          ? SlipstreamWebRTC.transport(source, () => this.edges.iceServers, (stale) => this.edges.renew(stale))
           : SlipstreamVerify.httpTransport(source.url, (name) => this.fileUrl(source, name)));
       }
       return this.transports.get(source.url);

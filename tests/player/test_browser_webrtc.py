@@ -82,6 +82,23 @@ def test_a_frozen_or_broken_channel_moves_to_the_next_source(host_page, home_edg
     assert all("404" in problem for problem in tab.problems)
 
 
+def test_a_stale_token_is_renewed_by_a_new_lookup(browser, other_origin, network, published, home_edge):
+    """A channel opened after the token's 120 s (the page carried an old answer, or a paused viewer's
+    channel was closed idle): the tracker refuses 403, the player looks the video up again and connects."""
+    stale = dict(home_edge.source(), token="expired")
+    answer = {"video_id": published["video_id"], "found_by": home_edge.url, "ice_servers": [], "sources": [stale]}
+    tab = open_player(browser, other_origin, network.tracker.url,
+                      {"videoId": published["video_id"], "tracker": home_edge.url, "sources": answer})
+    try:
+        tab.wait(PLAYING, message="playback after the token's renewal")
+        state = tab.page.evaluate("window.slipstreamPlayer.snapshot()")
+        assert state["errors"] == [] and state["failed"] == [] and tab.reports == []
+        assert home_edge.connects == 2 and home_edge.lookups == 1
+        assert set(state["served"]) == {home_edge.node}
+    finally:
+        tab.close()
+
+
 NEEDED = [
     # (reach, url, page protocol, through a channel?)
     ("webrtc", "http://192.168.1.20:8001", "http:", True),

@@ -2,7 +2,8 @@
 plays from the real one): a tracker's `connect` route and an aiortc peer that serves one package's files
 over the `slipstream` data channel as protocol/datachannel.py frames them, but leaves a chosen file's
 request unanswered, the channel open (`silent`: a frozen edge), or closes the channel when a chosen file
-is asked for (`hang_up`: a broken channel)."""
+is asked for (`hang_up`: a broken channel). It is also the tracker a player may look it up at again
+(`/sources`, with the token `connect` takes), to renew a stale token."""
 import asyncio
 import json
 import os
@@ -22,6 +23,7 @@ class StandInEdge:
         self.silent = set()   # file names asked for and never answered
         self.hang_up = set()  # file names whose request closes the channel
         self.connects = 0
+        self.lookups = 0
         self.requests = []    # every path asked over a channel
         self.peers = set()
         self.loop = asyncio.new_event_loop()
@@ -56,6 +58,11 @@ class StandInEdge:
             offer = body["offer"]
             sdp = asyncio.run_coroutine_threadsafe(self.answer(offer["sdp"]), self.loop).result(timeout=10)
             return jsonify(answer={"type": "answer", "sdp": sdp})
+
+        @app.get("/api/v1/videos/<video_id>/sources")
+        def sources(video_id):
+            self.lookups += 1
+            return jsonify(video_id=video_id, sources=[self.source()], found_by=self.url, ice_servers=[])
 
         return app
 
