@@ -5,6 +5,7 @@ import logging
 import time
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import SessionDescription
 
 from protocol.datachannel import LABEL, ice_configuration
 
@@ -13,11 +14,22 @@ from .files import ChannelFiles
 log = logging.getLogger(__name__)
 
 IDLE = 60.0
+SCTP = {"UDP/DTLS/SCTP", "TCP/DTLS/SCTP", "DTLS/SCTP"}  # RFC 8841 section 4; the last is the draft's, older browsers
 SWEEP_EVERY = 5.0
 
 
 class Refused(Exception):
     """An offer the edge does not take; its message is the refusal's reason."""
+
+
+def is_channel_offer(sdp):
+    """An offer of exactly one data channel section and nothing else: aiortc answers anything, even an
+    offer with no media at all, with a peer connection that would hold a place until it idles out."""
+    try:
+        description = SessionDescription.parse(sdp)
+    except (ValueError, IndexError, KeyError):
+        return False
+    return [m.kind for m in description.media] == ["application"] and description.media[0].profile in SCTP
 
 
 class Peer:
@@ -40,6 +52,8 @@ class Peers:
             raise Refused("busy")
         if self.manifests.files(video_id) is None:
             raise Refused("video_not_held")
+        if not is_channel_offer(sdp):
+            raise Refused("invalid_offer")
         peer = Peer(RTCPeerConnection(ice_configuration(ice_servers)))
         self.open.add(peer)
         self.stats.peers(len(self.open))

@@ -31,7 +31,7 @@ def home(tmp_path_factory, small_clip):
                       # Audits every 2 s on average: the copy stays listed only if they pass over the channel.
                       TRACKER_AUDIT_INTERVAL="2")
         yield {"tracker": started.tracker, "edge": started.edge, "video_id": started.video_id,
-               "stun": started.stun, "url": started.url}
+               "stun": started.stun, "url": started.url, "http_source": started.http_source}
     finally:
         started.stop()
 
@@ -40,6 +40,13 @@ def test_the_tracker_audits_the_home_copy_over_a_data_channel(home):
     """No viewer has connected yet: every byte the edge sent went to the tracker's auditor."""
     wait_for(lambda: sent_bytes(home["edge"]) > 0, message="an audit over the data channel")
     assert webrtc_source(home["tracker"].url, home["video_id"]) is not None
+
+
+def test_a_plain_http_edge_with_a_socket_can_also_be_connected_through_the_tracker(home):
+    """What an https page needs of a plain-http edge (mixed content): recorded while the edge's URL was open."""
+    source = home["http_source"]
+    assert source["connect"] == f"{home['tracker'].url}/api/v1/videos/{home['video_id']}/connect"
+    assert source["token"] and source["url"] != home["url"]
 
 
 def test_the_unprovable_edge_is_listed_as_webrtc(home):
