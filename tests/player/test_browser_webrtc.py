@@ -33,14 +33,14 @@ def http_source(network, video_id):
 
 
 @pytest.fixture
-def host_page(browser, other_origin, network, published):
+def host_page(browser, other_origin, network, published, home_edge):
     """open(sources): the host page, in a fresh tab, playing the clip from `sources` (closed after the
     test); `tab.reports` collects the failure reports it sends the tracker."""
     tabs = []
 
     def open_page(sources):
-        answer = {"video_id": published["video_id"], "found_by": network.tracker.url, "ice_servers": [],
-                  "sources": sources}
+        answer = {"video_id": published["video_id"], "found_by": network.tracker.url,
+                  "ice_servers": home_edge.ice_servers, "sources": sources}
         tabs.append(open_player(browser, other_origin, network.tracker.url,
                                 {"videoId": published["video_id"], "sources": answer}))
         return tabs[-1]
@@ -86,7 +86,8 @@ def test_a_stale_token_is_renewed_by_a_new_lookup(browser, other_origin, network
     """A channel opened after the token's 120 s (the page carried an old answer, or a paused viewer's
     channel was closed idle): the tracker refuses 403, the player looks the video up again and connects."""
     stale = dict(home_edge.source(), token="expired")
-    answer = {"video_id": published["video_id"], "found_by": home_edge.url, "ice_servers": [], "sources": [stale]}
+    answer = {"video_id": published["video_id"], "found_by": home_edge.url, "ice_servers": home_edge.ice_servers,
+              "sources": [stale]}
     tab = open_player(browser, other_origin, network.tracker.url,
                       {"videoId": published["video_id"], "tracker": home_edge.url, "sources": answer})
     try:

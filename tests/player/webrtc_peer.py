@@ -13,6 +13,10 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
+from protocol.datachannel import gather_on
+from tracker.webrtc.stun import Responder
+
+LOOPBACK = "127.0.0.1"
 CHUNK = 16 * 1024
 HIGH_WATER = 1024 * 1024
 
@@ -26,10 +30,16 @@ class StandInEdge:
         self.lookups = 0
         self.requests = []    # every path asked over a channel
         self.peers = set()
+        # Loopback only, as every test target: aiortc offers 127.0.0.1 alone, and Chromium, which offers
+        # no loopback host candidate, learns its loopback address from this STUN responder (the tracker's).
+        gather_on([LOOPBACK])
+        self.stun = Responder(LOOPBACK, 0, None)
+        self.stun.start()
+        self.ice_servers = [{"urls": [f"stun:{LOOPBACK}:{self.stun.sock.getsockname()[1]}"]}]
         self.loop = asyncio.new_event_loop()
         self.loop_thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.loop_thread.start()
-        self.server = make_server("127.0.0.1", 0, self.app(), threaded=True)
+        self.server = make_server(LOOPBACK, 0, self.app(), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -62,7 +72,7 @@ class StandInEdge:
         @app.get("/api/v1/videos/<video_id>/sources")
         def sources(video_id):
             self.lookups += 1
-            return jsonify(video_id=video_id, sources=[self.source()], found_by=self.url, ice_servers=[])
+            return jsonify(video_id=video_id, sources=[self.source()], found_by=self.url, ice_servers=self.ice_servers)
 
         return app
 
@@ -116,6 +126,7 @@ class StandInEdge:
         await low
 
     def close(self):
+        self.stun.stop()
         self.server.shutdown()
         self.server.server_close()
         for pc in list(self.peers):
