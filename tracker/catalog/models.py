@@ -10,13 +10,13 @@ channel's key (README.md, channels).
 import math
 from datetime import datetime, timezone
 
-from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField, fn
+from peewee import SQL, BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
 
 from protocol.ids import is_video_id
 
 from ..db import BaseModel, JSONField, chunks
 from ..refusals import Gone, Invalid, NoSpace, NotFound, TooMany
-from .search import matches
+from .search import TOTAL_CAP, matching
 
 VISIBILITIES = ("public", "unlisted")  # unlisted: plays by id, never listed nor found by search
 
@@ -42,14 +42,18 @@ class Video(BaseModel):
 
     @classmethod
     def search(cls, q, page, per_page, channel=None):
-        """Public videos newest first (of `channel` only, if given); every word of `q` must match the
-        title, description or creator (search.py)."""
+        """One page of public videos newest first (of `channel` only, if given), every word of `q`
+        matching the title, description or creator; and how many match, counted up to TOTAL_CAP
+        (search.py: past it, a search's pages come in the index's order)."""
         query = cls.select().where(cls.visibility == "public")
         if channel is not None:
             query = query.where(cls.channel == channel)
-        if (condition := matches(cls, q)) is not None:
-            query = query.where(condition)
-        return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
+        query, index_order = matching(query, q)
+        total = query.select(SQL("1")).limit(TOTAL_CAP + 1).count()
+        order = [cls.created.desc(), cls.id]
+        if total > TOTAL_CAP and index_order is not None:
+            order = [index_order]
+        return list(query.order_by(*order).paginate(page, per_page)), min(total, TOTAL_CAP)
 
     def created_iso(self):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
