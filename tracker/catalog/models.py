@@ -43,17 +43,30 @@ class Video(BaseModel):
     @classmethod
     def search(cls, q, page, per_page, channel=None):
         """One page of public videos newest first (of `channel` only, if given), every word of `q`
-        matching the title, description or creator; and how many match, counted up to TOTAL_CAP
-        (search.py: past it, a search's pages come in the index's order)."""
+        matching the title, description or creator; and how many match, counted up to TOTAL_CAP.
+
+        The first TOTAL_CAP + 1 matches are taken in whatever order the database finds them fastest
+        (from the search index): when that is all of them, they are counted and sorted. A search
+        matching more is paged by the database, on SQLite in the index's order (search.py), since
+        sorting them all is what took seconds; on PostgreSQL by date, walking its index, which finds
+        20 of so many matches at once."""
         query = cls.select().where(cls.visibility == "public")
         if channel is not None:
             query = query.where(cls.channel == channel)
+        if not q.strip():  # browsing: the date index pages it at once; only the count is capped
+            total = query.select(SQL("1")).limit(TOTAL_CAP + 1).count()
+            return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), min(total, TOTAL_CAP)
         query, index_order = matching(query, q)
-        total = query.select(SQL("1")).limit(TOTAL_CAP + 1).count()
-        order = [cls.created.desc(), cls.id]
-        if total > TOTAL_CAP and index_order is not None:
-            order = [index_order]
-        return list(query.order_by(*order).paginate(page, per_page)), min(total, TOTAL_CAP)
+        first = query.limit(TOTAL_CAP + 1)
+        total = first.select(SQL("1")).count()
+        if total <= TOTAL_CAP:
+            # Sorted outside the query that finds them, or PostgreSQL walks the date index instead.
+            sql, params = first.sql()
+            p = database.param
+            return list(cls.raw(f"SELECT * FROM ({sql}) AS matches ORDER BY created DESC, id LIMIT {p} OFFSET {p}",
+                                *params, per_page, (page - 1) * per_page)), total
+        order = [index_order] if index_order is not None else [cls.created.desc(), cls.id]
+        return list(query.order_by(*order).paginate(page, per_page)), TOTAL_CAP
 
     def created_iso(self):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
