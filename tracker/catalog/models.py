@@ -10,13 +10,13 @@ channel's key (README.md, channels).
 import math
 from datetime import datetime, timezone
 
-from peewee import SQL, BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
+from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
 
 from protocol.ids import is_video_id
 
 from ..db import BaseModel, JSONField, chunks, database
 from ..refusals import Gone, Invalid, NoSpace, NotFound, TooMany
-from .search import TOTAL_CAP, matching
+from .search import TOTAL_CAP, Matching
 
 VISIBILITIES = ("public", "unlisted")  # unlisted: plays by id, never listed nor found by search
 
@@ -46,27 +46,23 @@ class Video(BaseModel):
         matching the title, description or creator; and how many match, counted up to TOTAL_CAP.
 
         The first TOTAL_CAP + 1 matches are taken in whatever order the database finds them fastest
-        (from the search index): when that is all of them, they are counted and sorted. A search
-        matching more is paged by the database, on SQLite in the index's order (search.py), since
-        sorting them all is what took seconds; on PostgreSQL by date, walking its index, which finds
-        20 of so many matches at once."""
-        query = cls.select().where(cls.visibility == "public")
-        if channel is not None:
-            query = query.where(cls.channel == channel)
-        if not q.strip():  # browsing: the date index pages it at once; only the count is capped
-            total = query.select(SQL("1")).limit(TOTAL_CAP + 1).count()
-            return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), min(total, TOTAL_CAP)
-        query, index_order = matching(query, q)
-        first = query.limit(TOTAL_CAP + 1)
-        total = first.select(SQL("1")).count()
-        if total <= TOTAL_CAP:
-            # Sorted outside the query that finds them, or PostgreSQL walks the date index instead.
-            sql, params = first.sql()
-            p = database.param
-            return list(cls.raw(f"SELECT * FROM ({sql}) AS matches ORDER BY created DESC, id LIMIT {p} OFFSET {p}",
-                                *params, per_page, (page - 1) * per_page)), total
-        order = [index_order] if index_order is not None else [cls.created.desc(), cls.id]
-        return list(query.order_by(*order).paginate(page, per_page)), TOTAL_CAP
+        (from the search index): when that is all of them, they are counted and sorted apart (or
+        PostgreSQL walks the date index instead, computing every video's words). A search matching
+        more is paged by the database: on SQLite in the index's order (search.py), since sorting
+        them all is what took seconds; on PostgreSQL by date, walking its index, which finds a page
+        of so many matches at once. Browsing (no `q`) walks the date index too."""
+        found, p = Matching(q), database.param
+        where = f"video.visibility = 'public'{f' AND video.channel = {p}' if channel is not None else ''}"
+        params = ([channel] if channel is not None else []) + found.params
+        matches = f"FROM {found.source} WHERE {where}{found.condition} LIMIT {TOTAL_CAP + 1}"
+        total = database.execute_sql(f"SELECT COUNT(*) FROM (SELECT 1 {matches}) AS matches", params).fetchone()[0]
+        if total <= TOTAL_CAP and not found.blank:
+            sql = f"SELECT * FROM (SELECT video.* {matches}) AS matches ORDER BY created DESC, id"
+        else:
+            order = found.index_order if total > TOTAL_CAP and found.index_order else "video.created DESC, video.id"
+            sql = f"SELECT video.* FROM {found.source} WHERE {where}{found.condition} ORDER BY {order}"
+        page_sql = f"{sql} LIMIT {p} OFFSET {p}"
+        return list(cls.raw(page_sql, *params, per_page, (page - 1) * per_page)), min(total, TOTAL_CAP)
 
     def created_iso(self):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \

@@ -13,10 +13,9 @@ than sorted by date, since sorting them all is what took seconds.
 """
 import re
 
-from peewee import SQL, Column, PostgresqlDatabase
-from playhouse.sqlite_ext import RowIDField
+from peewee import PostgresqlDatabase
 
-from ..db import BaseModel, database
+from ..db import database
 
 WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 16
@@ -41,14 +40,6 @@ SQLITE_SCHEMA = [
     # Index what a catalog created before this table already holds.
     "INSERT INTO video_fts (video_fts) VALUES ('rebuild')",
 ]
-
-
-class VideoFts(BaseModel):
-    """The FTS5 table, for joining: made by SQLITE_SCHEMA, not by schema.py's create_tables."""
-    rowid = RowIDField()
-
-    class Meta:
-        table_name = "video_fts"
 
 
 SQLITE_DROP = ["DROP TRIGGER video_fts_insert", "DROP TRIGGER video_fts_delete", "DROP TRIGGER video_fts_update",
@@ -78,18 +69,28 @@ def is_postgres():
     return isinstance(database.obj, PostgresqlDatabase)
 
 
-def matching(query, q):
-    """`query` (of videos) narrowed to those matching every word of `q` (as it is when `q` is blank),
-    and the order of its pages when more than TOTAL_CAP match: the index's (None: the usual one)."""
-    if not q.strip():
-        return query, None
-    words = [w.lower() for w in WORD.findall(q)][:MAX_WORDS]
-    if not words:
-        return query.where(SQL("1 = 0")), None  # only punctuation: nothing can match
-    if is_postgres():
-        return query.where(SQL(f"{PG_DOCUMENT} @@ to_tsquery('simple', %s)", [" & ".join(f"{w}:*" for w in words)])), None
-    # FTS5 query syntax: quoted strings with a trailing * are prefix queries, joined by implicit AND.
-    # A join, not `rowid IN (...)`: SQLite then reads the matches from the index, in its order.
-    match = SQL("video_fts MATCH ?", [" ".join(f'"{w}"*' for w in words)])
-    rowid = Column(query.model._meta.table, "rowid")  # under whatever alias peewee gives the table
-    return query.join(VideoFts, on=(VideoFts.rowid == rowid)).where(match), VideoFts.rowid.desc()
+class Matching:
+    """The SQL that narrows the catalog to the videos matching every word of `q` (all of them when
+    `q` is blank): `source` (the FROM), `condition` with its `params`, and `index_order`, the order
+    of a search's pages when more than TOTAL_CAP match (None: by date). Plain strings, not peewee's
+    query builder, which took over half a search's time at a million videos (README.md, "At network
+    scale"), as it did a sources lookup's."""
+
+    def __init__(self, q):
+        self.source, self.condition, self.params, self.index_order = "video", "", [], None
+        self.blank = not q.strip()
+        words = [w.lower() for w in WORD.findall(q)][:MAX_WORDS]
+        if self.blank:
+            return
+        if not words:
+            self.condition = " AND 1 = 0"  # only punctuation: nothing can match
+        elif is_postgres():
+            self.condition = f" AND {PG_DOCUMENT} @@ to_tsquery('simple', %s)"
+            self.params = [" & ".join(f"{w}:*" for w in words)]
+        else:
+            # A join, not `rowid IN (...)`: SQLite then reads the matches from the index, in its order.
+            self.source = "video_fts JOIN video ON video.rowid = video_fts.rowid"
+            self.condition = " AND video_fts MATCH ?"
+            # FTS5 query syntax: quoted strings with a trailing * are prefix queries, joined by implicit AND.
+            self.params = [" ".join(f'"{w}"*' for w in words)]
+            self.index_order = "video_fts.rowid DESC"
