@@ -111,7 +111,10 @@ def backfill(after=None, limit=BACKFILL_BATCH):
 
     The position is the caller's, so a walk over a million videos reads each once: asking again for
     "the oldest without a change" from the start would walk past all those already signed."""
-    query = Video.select().where(Video.origin.is_null()
+    # `origin || ''` is null exactly when origin is, but no index answers it: on the origin's index
+    # (all null in a catalog older than the feed) the database sorted a million rows by date for each
+    # batch (7 s a batch), where the date index walks straight to the next 500.
+    query = Video.select().where(Video.origin.concat("").is_null()
                                  & ~fn.EXISTS(Change.select(SQL("1")).where(Change.video == Video.id)))
     if after is not None:
         query = query.where(Tuple(Video.created, Video.id) > Tuple(*after))
