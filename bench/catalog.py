@@ -17,7 +17,8 @@ SQLITE = {"series": "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 
 POSTGRES = {"series": "", "from": "generate_series(1, {count}) AS series(n)", "hex": "lpad(to_hex({n}), {width}, '0')"}
 
 
-def fill_catalog(data_dir, videos, nodes, copies=2, database_url=None):
+def fill_catalog(data_dir, videos, nodes, copies=2, database_url=None, renditions="[]"):
+    """`renditions`: every video's, as JSON (a peer's change must carry real ones: bench/gossip.py)."""
     os.makedirs(data_dir, exist_ok=True)
     create_app({"SLIPSTREAM_DATA_DIR": data_dir, "TRACKER_ALLOW_PRIVATE": True, "TRACKER_BACKGROUND": False,
                 **({"DATABASE_URL": database_url} if database_url else {})})
@@ -33,7 +34,8 @@ def fill_catalog(data_dir, videos, nodes, copies=2, database_url=None):
 
     with database.connection_context(), database.atomic():
         insert("video", "id, title, description, creator, duration, renditions, size, created, visibility", videos,
-               "{video}, 'bench video ' || n, '', 'bench', 60.0, '[]', 100000000, {now} - n, 'public'")
+               "{video}, 'bench video ' || n, '', 'bench', 60.0, '"
+               + renditions.replace("{", "{{").replace("}", "}}") + "', 100000000, {now} - n, 'public'")
         url = "'http://127.' || (n / 65536 % 256) || '.' || (n / 256 % 256) || '.' || (n % 256) || ':8001'"
         if nodes:
             insert("node", "id, url, proven_url, proven_at, declared, capacity, used, audit_failures, last_seen, "
@@ -44,3 +46,8 @@ def fill_catalog(data_dir, videos, nodes, copies=2, database_url=None):
                 node = sql["hex"].format(width=64, n=f"((n * 7 + {c * 4999}) % {nodes} + 1)")
                 insert("copy", "node_id, video_id, audited, next_audit", videos,
                        f"{node}, {{video}}, {{now}}, {{now}} + 1000000000")
+    if sql is POSTGRES:
+        # What autovacuum does within minutes of such a fill: without it the planner takes the fresh
+        # tables for empty and scans the two million copies for each lookup (24 lookups/s, timeouts).
+        with database.connection_context():
+            database.execute_sql("ANALYZE")

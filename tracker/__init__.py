@@ -22,7 +22,7 @@ def create_app(config=None):
     from .channels import edits, moderation, views as channels
     from .federation import lookup as federation
     from .flags import views as flags
-    from .gossip import feed, follow
+    from .gossip import backfill, feed, follow
     from .ledger import donations, payouts
     from .nodes import audits, edge_announce, registration, replication, reports
     from .webrtc import audit as channel_audits, connect, stun
@@ -46,6 +46,7 @@ def create_app(config=None):
     follow.init_app(app)
     stun.init_app(app)
     channel_audits.init_app(app)
+    backfill.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
                       donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp, channels.bp, edits.bp,
                       moderation.bp, feed.bp, connect.bp):

@@ -23,8 +23,9 @@ def machine_lock(data_dir, name):
 
 
 class Loop(threading.Thread):
-    """Calls `step` until stopped; `step` returns the seconds to wait before its next call. A step
-    that raises is logged and tried again after `retry` seconds: the loop outlives any one failure."""
+    """Calls `step` until stopped; `step` returns the seconds to wait before its next call, or None
+    when its work is done for good. A step that raises is logged and tried again after `retry`
+    seconds: the loop outlives any one failure."""
 
     def __init__(self, name, step, retry, lock_fd):
         super().__init__(name=name, daemon=True)
@@ -37,6 +38,8 @@ class Loop(threading.Thread):
             except Exception:
                 log.exception("%s: a round failed", self.name)
                 wait = self.retry
+            if wait is None:
+                return
             self.stopped.wait(wait)
 
     def stop(self):

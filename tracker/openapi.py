@@ -7,6 +7,7 @@ against a real tracker to hold the two together.
 from flask import Blueprint, current_app
 
 from . import fields
+from .catalog.search import TOTAL_CAP
 from .catalog.views import MAX_PAGE, MAX_QUERY
 from .ledger.donations import gift_schema
 from .ledger.models import MAX_ACCOUNT, MAX_KEY
@@ -103,13 +104,20 @@ def placement_path(max_size):
                       "507": "no live edge has room"})}}}
 
 
+# Counting every match was most of a search's time at a million videos (catalog/search.py).
+CAPPED_TOTAL = {"type": "integer", "minimum": 0, "maximum": TOTAL_CAP,
+                "description": f"the videos that match, counted up to {TOTAL_CAP}; {TOTAL_CAP} means at least "
+                               "that many, and their pages then come in the search index's order, newest learnt "
+                               "first, rather than by date"}
+
+
 CATALOG_PATHS = {
     "/api/v1/videos": {"get": {
         "summary": "the catalog, newest first; every word of q matches as a prefix", "parameters": [
             {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_QUERY}}, PAGE],
         **answer("one page of videos", {"type": "object", "properties": {
             "videos": {"type": "array", "items": ref("Video")}, "page": INTEGER,
-            "per_page": INTEGER, "total": INTEGER}}, refusals={"400": "q or page is malformed"})},
+            "per_page": INTEGER, "total": CAPPED_TOTAL}}, refusals={"400": "q or page is malformed"})},
         "post": REGISTER},
     "/api/v1/videos/{video_id}": {"get": {
         "summary": "one video's metadata", "parameters": [VIDEO_ID],

@@ -2,6 +2,7 @@
 page's JSON, and the operator's moderation."""
 from . import fields
 from .catalog.models import VISIBILITIES
+from .catalog.search import TOTAL_CAP
 from .openapi_base import INTEGER, NUMBER, STRING, answer, json_body, payload, ref, signed
 
 CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": fields.NODE_ID}
@@ -70,7 +71,9 @@ CHANNEL_PATHS = {
                                                                     "maximum": 10 ** 6}}],
         **answer("the channel", {**CHANNEL, "properties": {
             **CHANNEL["properties"], "videos": {"type": "array", "items": ref("Video")}, "page": INTEGER,
-            "per_page": INTEGER, "total": INTEGER}}, refusals={
+            "per_page": INTEGER, "total": {"type": "integer", "minimum": 0, "maximum": TOTAL_CAP,
+                                           "description": f"its public videos, counted up to {TOTAL_CAP}"}}},
+            refusals={
             "400": "page is malformed", "404": "this tracker knows no such channel"})}},
     "/api/v1/admin/takedowns": {"post": {
         "summary": "the operator takes a video down: as a deletion, and its id is refused for good (also "

@@ -9,7 +9,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from .catalog import changes, search
 from .catalog.models import MODELS as CATALOG_MODELS
 from .channels.models import MODELS as CHANNEL_MODELS
-from .db import database, schema_lock, write_transaction
+from .db import database, schema_lock
 from .flags.models import MODELS as FLAG_MODELS
 from .gossip.follow import MODELS as FOLLOW_MODELS
 from .ledger.models import MODELS as LEDGER_MODELS
@@ -29,8 +29,6 @@ def create_all(app):
         add_missing_columns()
         database.create_tables(MODELS, safe=True)
         search.create_index()
-        with app.app_context(), write_transaction():
-            changes.backfill()  # it signs with the app's key
 
 
 def add_missing_columns():

@@ -11,7 +11,7 @@ tracker, an auditor) can check each step against the channel's key.
 """
 from peewee import AutoField, CharField, DoubleField
 
-from .db import BaseModel, JSONField
+from .db import BaseModel, JSONField, chunks
 from .refusals import Invalid
 
 
@@ -31,6 +31,15 @@ class SignedRequest(BaseModel):
     def about(cls, subject):
         """The documents accepted about `subject`, oldest first."""
         return [row.document for row in cls.select().where(cls.subject == subject).order_by(cls.timestamp, cls.id)]
+
+    @classmethod
+    def about_each(cls, subjects):
+        """{subject: its documents, oldest first} for each of `subjects` that has any."""
+        found = {}
+        for chunk in chunks(subjects):
+            for row in cls.select().where(cls.subject.in_(chunk)).order_by(cls.timestamp, cls.id):
+                found.setdefault(row.subject, []).append(row.document)
+        return found
 
 
 def advance(key, timestamp, document=None, subject=None):

@@ -10,6 +10,7 @@ from tests.channels import ChannelKey
 from tests.edges import Edge
 from tests.tracker.actions import assert_error, found, new_video_id, publish
 from tracker.catalog import changes
+from tracker.catalog.changes import Change
 from tracker.catalog.models import Removal, Video
 from tracker.db import database, write_transaction
 from tracker.gossip.records import BadChange, checked
@@ -50,6 +51,40 @@ def test_the_feed_pages_through_every_video_once_signed_by_this_tracker(app, cli
         assert record["title"].startswith("Lesson") and record["creator"] == "teacher"
         assert record["visibility"] == "public" and record["size"] > 0 and record["renditions"]
     assert feed(client)["changes"] == seen  # the default limit covers them all
+
+
+def test_a_catalog_older_than_the_feed_is_signed_into_it_in_batches_as_publishing_would(app, client):
+    edge = Edge()
+    edge.announce(client)
+    made = [publish(client, edge, f"Lesson {n}") for n in range(4)]
+    placement = client.post("/api/v1/uploads", json=CHANNEL.placement("A channel's lesson"))
+    made.append(edge.register(client, placement.json["upload"]).json["video_id"])
+    edit = CHANNEL.doc(video_id=made[-1], title="A channel's lesson, edited")
+    assert client.patch(f"/api/v1/videos/{made[-1]}", json=edit).status_code == 200
+    published = {c["record"]["id"]: c for c in feed(client)["changes"]}
+    with app.app_context():
+        Change.delete().execute()  # as a catalog was before the feed existed
+        with write_transaction():
+            changes.publish(Video.get_by_id(made[2]))  # changed before the backfill reached it
+        positions, after = [], None
+        while (after := walk(after)) is not None:
+            positions.append(after)
+    assert len(positions) == 2  # 4 videos left, 2 a batch: each read once, no empty batch in between
+    seen = feed(client)["changes"]
+    order = [made[2], *made[:2], *made[3:]]  # the one already published keeps its place
+    assert [c["record"]["id"] for c in seen] == order
+    assert [c["record"]["seq"] for c in seen] == [1, 2, 3, 4, 5]
+    me = app.config["TRACKER_ID"]
+    for change in seen:
+        record = verify({"payload": change["record"], "signature": change["signature"]}, me)
+        assert {**record, "seq": 0} == {**published[record["id"]]["record"], "seq": 0}
+    assert seen[-1]["record"]["documents"][-1] == edit
+    assert checked(seen[-1], allow_private=True)["title"] == "A channel's lesson, edited"
+
+
+def walk(after):
+    with write_transaction():
+        return changes.backfill(after, limit=2)
 
 
 def test_a_changed_video_moves_to_the_end_of_the_feed_once(app, client):

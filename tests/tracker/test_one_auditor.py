@@ -4,7 +4,8 @@ import psycopg2
 
 from tests.edges import Edge
 from tests.tracker.actions import audit_all, make_app, publish, source_nodes
-from tracker.nodes.audits import PG_AUDIT_LOCK, run_pending
+from tracker.db import PG_AUDIT_LOCK
+from tracker.nodes.audits import run_pending
 
 
 def test_while_another_process_audits_no_copy_is_audited_here(tmp_path, postgres_url):

@@ -5,12 +5,11 @@ one's announces at most TRACKER_SWARM_FLUSH + REREAD seconds late, its scrapes a
 """
 import psycopg2
 
+from ..db import PG_SWARM_LOCK
 from . import swarm
 from .swarm import Swarms
 from .videoindex import Unavailable
 
-# Any constant works: it only has to be the same in every process creating the tables.
-PG_SWARM_LOCK = 0x5_1105_7EA6
 LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)  # the connection, not the query, failed
 SCHEMA = """
 SELECT pg_advisory_xact_lock(%s);

@@ -10,13 +10,13 @@ channel's key (README.md, channels).
 import math
 from datetime import datetime, timezone
 
-from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField, fn
+from peewee import BigIntegerField, BooleanField, CharField, DoubleField, FloatField, TextField
 
 from protocol.ids import is_video_id
 
-from ..db import BaseModel, JSONField, chunks
+from ..db import BaseModel, JSONField, chunks, database
 from ..refusals import Gone, Invalid, NoSpace, NotFound, TooMany
-from .search import matches
+from .search import TOTAL_CAP, Matching
 
 VISIBILITIES = ("public", "unlisted")  # unlisted: plays by id, never listed nor found by search
 
@@ -42,14 +42,27 @@ class Video(BaseModel):
 
     @classmethod
     def search(cls, q, page, per_page, channel=None):
-        """Public videos newest first (of `channel` only, if given); every word of `q` must match the
-        title, description or creator (search.py)."""
-        query = cls.select().where(cls.visibility == "public")
-        if channel is not None:
-            query = query.where(cls.channel == channel)
-        if (condition := matches(cls, q)) is not None:
-            query = query.where(condition)
-        return list(query.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), query.count()
+        """One page of public videos newest first (of `channel` only, if given), every word of `q`
+        matching the title, description or creator; and how many match, counted up to TOTAL_CAP.
+
+        The first TOTAL_CAP + 1 matches are taken in whatever order the database finds them fastest
+        (from the search index): when that is all of them, they are counted and sorted apart (or
+        PostgreSQL walks the date index instead, computing every video's words). A search matching
+        more is paged by the database: on SQLite in the index's order (search.py), since sorting
+        them all is what took seconds; on PostgreSQL by date, walking its index, which finds a page
+        of so many matches at once. Browsing (no `q`) walks the date index too."""
+        found, p = Matching(q), database.param
+        where = f"video.visibility = 'public'{f' AND video.channel = {p}' if channel is not None else ''}"
+        params = ([channel] if channel is not None else []) + found.params
+        matches = f"FROM {found.source} WHERE {where}{found.condition} LIMIT {TOTAL_CAP + 1}"
+        total = database.execute_sql(f"SELECT COUNT(*) FROM (SELECT 1 {matches}) AS matches", params).fetchone()[0]
+        if total <= TOTAL_CAP and not found.blank:
+            sql = f"SELECT * FROM (SELECT video.* {matches}) AS matches ORDER BY created DESC, id"
+        else:
+            order = found.index_order if total > TOTAL_CAP and found.index_order else "video.created DESC, video.id"
+            sql = f"SELECT video.* FROM {found.source} WHERE {where}{found.condition} ORDER BY {order}"
+        page_sql = f"{sql} LIMIT {p} OFFSET {p}"
+        return list(cls.raw(page_sql, *params, per_page, (page - 1) * per_page)), min(total, TOTAL_CAP)
 
     def created_iso(self):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
@@ -70,13 +83,32 @@ class Video(BaseModel):
     @classmethod
     def known(cls, video_id):
         """The video with this id, or a refusal saying why there is none."""
-        if not is_video_id(video_id):
-            raise Invalid("invalid_video_id", "a video id is 40 lowercase hex characters")
+        check_id(video_id)
         video = cls.get_or_none(cls.id == video_id)
         if video is None:
-            Removal.refuse(video_id)
-            raise NotFound("unknown_video", "this tracker knows no video with that id")
+            unknown(video_id)
         return video
+
+    @classmethod
+    def known_origin(cls, video_id):
+        """What `known` checks, for a sources lookup, which needs no more than the video's origin (None:
+        registered here): one statement written once, since peewee building a whole row's query was
+        most of a lookup at a million videos (README.md, "At network scale")."""
+        check_id(video_id)
+        row = database.execute_sql(f"SELECT origin FROM video WHERE id = {database.param}", [video_id]).fetchone()
+        if row is None:
+            unknown(video_id)
+        return row[0]
+
+
+def check_id(video_id):
+    if not is_video_id(video_id):
+        raise Invalid("invalid_video_id", "a video id is 40 lowercase hex characters")
+
+
+def unknown(video_id):
+    Removal.refuse(video_id)
+    raise NotFound("unknown_video", "this tracker knows no video with that id")
 
 
 class Upload(BaseModel):

@@ -56,24 +56,24 @@ def item(video):
 def sources(video_id):
     hops = federation.requested_hops()
     try:
-        video = Video.known(video_id)
+        origin = Video.known_origin(video_id)
     except NotFound:
         return federation.sources(video_id, hops)  # peer trackers may know it
-    nodes = live_sources([video.id]).get(video.id, [])
-    if not nodes and video.origin is not None:
+    nodes = live_sources([video_id]).get(video_id, [])
+    if not nodes and origin is not None:
         # Learnt from a peer's feed, stored on none of our edges: the trackers that hold it answer.
-        answer = federation.peers_sources(video.id, hops)
+        answer = federation.peers_sources(video_id, hops)
         if answer is not None:
             return {**answer, "ice_servers": reach.ice_servers(current_app.config)}
     federation.counted("local")
-    return sources_answer(video, nodes)
+    return sources_answer(video_id, nodes)
 
 
-def sources_answer(video, nodes):
+def sources_answer(video_id, nodes):
     config = current_app.config
     return {
-        "video_id": video.id,
-        "sources": [source(video.id, n, config) for n in nodes[:MAX_SOURCES]],
+        "video_id": video_id,
+        "sources": [source(video_id, n, config) for n in nodes[:MAX_SOURCES]],
         # The donation ledger pays the tracker that found the edges.
         "found_by": config["SLIPSTREAM_PUBLIC_URL"],
         "ice_servers": reach.ice_servers(config),
@@ -100,7 +100,7 @@ def boot(video_id):
         return None
     nodes = live_sources([video.id]).get(video.id, [])
     # No edge of ours holds a peer's video: the player asks /sources, which asks the trackers that hold it.
-    return {"video": video.as_item(first_url(nodes), home()), "sources": sources_answer(video, nodes) if nodes else None}
+    return {"video": video.as_item(first_url(nodes), home()), "sources": sources_answer(video.id, nodes) if nodes else None}
 
 
 def live_sources(video_ids):

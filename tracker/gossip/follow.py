@@ -20,13 +20,12 @@ from prometheus_client import Counter
 from protocol.http import GuardedClient, UnsafeRequest
 
 from ..background import start_alone
-from ..db import BaseModel, database, only_process, write_transaction
+from ..db import PG_GOSSIP_LOCK, BaseModel, database, only_process, write_transaction
 from .records import BadChange, checked
 from .store import RESULTS, store
 
 log = logging.getLogger(__name__)
 
-PG_GOSSIP_LOCK = 0x5_1105_7EA6  # any constant, the same in every process of this tracker
 CHANGE_BYTES = 32 * 1024  # room for one change: 5,000 characters of description, JSON-escaped
 DEADLINE = 30.0  # seconds one batch may take
 MAX_BACKOFF = 600.0  # seconds between tries of a peer that keeps failing

@@ -18,7 +18,6 @@ from ..errors import ApiError
 from ..nodes.registration import read_renditions
 from ..nodes.urls import check_node_url
 
-
 MAX_DOCUMENTS = 64  # a channel's placement and edits of one video that a record may carry
 EDITABLE = ("title", "description", "visibility")  # what a channel's edit may change (channels/edits.py)
 

@@ -19,7 +19,7 @@ from protocol.http import GuardedClient, UnsafeRequest
 from protocol.manifest import MANIFEST_NAME, check_bytes, package_size, parse_manifest
 
 from ..background import start_alone
-from ..db import database, only_process
+from ..db import PG_AUDIT_LOCK, database, only_process
 from .models import Copy
 from .reach import WEBRTC
 
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 MAX_MANIFEST = 4 * 1024 * 1024
 BATCH = 16  # copies audited per round
 POLL = 0.5  # seconds the auditor sleeps when nothing is due
-# Any constant works: every process of this tracker, on any host, asks for the same one.
-PG_AUDIT_LOCK = 0x5_1105_7EA5
 
 
 class AuditFailed(Exception):
