@@ -46,6 +46,7 @@ POLL = 0.05
 REFRESH_EVERY = 20.0  # seconds between refreshes of this worker's sockets' `seen` (sockets.SOCKET_TTL is 60)
 MAX_MESSAGE = 64 * 1024
 UNAUTHORIZED, LATE, REPLACED = 4401, 4408, 4409
+GOING_AWAY = 1001  # RFC 6455 section 7.4.1
 
 
 class Closed(Exception):
@@ -92,6 +93,12 @@ class Signalling:
             pass
         finally:
             await session.end()
+
+    def close_all(self):
+        """The worker is shutting down: each socket closes (1001), and its edge opens another on a worker
+        still running."""
+        for session in list(self.sessions.values()):
+            session.end_now(GOING_AWAY, "the tracker is restarting")
 
     def held(self, session):
         current = self.sessions.get(session.node)
@@ -144,7 +151,7 @@ class Session:
         self.challenge = None
         self.challenged_at = 0.0
         self.ended = asyncio.Event()
-        self.closing = None  # (code, reason) once another socket of this node took over
+        self.closing = None  # (code, reason) once it must end: another socket took over, or the worker stops
         self.woken = asyncio.Event()
         self.receiving = self.waking = None  # the tasks receive() waits on, kept across its calls
 
@@ -251,7 +258,10 @@ class Session:
         await self.send({"type": "offer", "id": row.id, "video": row.video, "sdp": row.offer})
 
     def replaced(self):
-        self.closing = (REPLACED, "another socket of this node took over")
+        self.end_now(REPLACED, "another socket of this node took over")
+
+    def end_now(self, code, reason):
+        self.closing = (code, reason)
         self.woken.set()
 
     async def close(self, code, reason):
