@@ -43,6 +43,7 @@ HELLO_TIMEOUT = 10.0
 CHALLENGE_EVERY = 60.0
 PROOF_TIMEOUT = 20.0
 POLL = 0.05
+SEND_TIMEOUT = 2.0  # seconds an offer may wait for the edge to read
 REFRESH_EVERY = 20.0  # seconds between refreshes of this worker's sockets' `seen` (sockets.SOCKET_TTL is 60)
 MAX_MESSAGE = 64 * 1024
 UNAUTHORIZED, LATE, REPLACED = 4401, 4408, 4409
@@ -255,7 +256,13 @@ class Session:
         return url
 
     async def offer(self, row):
-        await self.send({"type": "offer", "id": row.id, "video": row.video, "sdp": row.offer})
+        """Send an offer; an edge that does not read within SEND_TIMEOUT is closed, so that it cannot hold
+        up the poll, and with it every other socket of this worker."""
+        try:
+            await asyncio.wait_for(self.send({"type": "offer", "id": row.id, "video": row.video, "sdp": row.offer}),
+                                   SEND_TIMEOUT)
+        except TimeoutError:
+            self.end_now(LATE, "the edge does not read its socket")
 
     def replaced(self):
         self.end_now(REPLACED, "another socket of this node took over")
