@@ -49,6 +49,12 @@ def test_a_plain_http_edge_with_a_socket_can_also_be_connected_through_the_track
     assert source["token"] and source["url"] != home["url"]
 
 
+def test_the_edge_learns_how_it_is_reached(home):
+    def reach():
+        return requests.get(home["edge"].url + "/api/v1/status", timeout=5).json()["trackers"][0]["reach"]
+    assert wait_for(lambda: reach() == "webrtc", message="the edge's status saying webrtc")
+
+
 def test_the_unprovable_edge_is_listed_as_webrtc(home):
     answer = sources(home["tracker"].url, home["video_id"])
     [source] = answer["sources"]
