@@ -7,15 +7,16 @@ HTTP edge used.
 import os
 import shutil
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.actions import announced, wait_for
-from tests.player.chromium import PLAYING, OtherOrigin, open_player
+from tests.player.chromium import PLAYING, OtherOrigin, Tab, open_player
 from tests.servers import start_edge
 from tests.webrtc.home import Home, webrtc_source
-from tests.webrtc.viewer import sources
+from tests.webrtc.viewer import connect, run, sources
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +24,31 @@ pytestmark = pytest.mark.browser
 def home(tmp_path_factory, small_clip):
     started = Home()
     try:
-        yield started.start(tmp_path_factory.mktemp("home"), small_clip)
+        started.start(tmp_path_factory.mktemp("home"), small_clip)
+        # The tracker may hand the first offers after the edge's restart to the stopped process's socket,
+        # still registered on its other worker, and answer 504 after 10 s (tracker/webrtc/signalling.py
+        # at this commit: reported to the h18-edge branch). Not the player's to test: wait it out.
+        wait_for(lambda: connectable(started), timeout=90, interval=0.5, message="a connect to the home edge")
+        yield started
     finally:
         started.stop()
+
+
+def connectable(home):
+    """True once a viewer in Python connects to the home edge through the tracker."""
+    answer = sources(home.tracker.url, home.video_id)
+    source = next(s for s in answer["sources"] if s["reach"] == "webrtc")
+
+    async def once():
+        peer, _ = await connect(source, home.video_id, answer["ice_servers"])
+        await peer.close()
+    # On a thread of its own: Playwright's sync API keeps an event loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(run, once()).result()
+        except AssertionError:  # the connect's refusal
+            return False
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +94,21 @@ def test_a_video_plays_from_a_home_edge_through_webrtc(browser, other_origin, ho
         # Not a byte over HTTP: the page asked the tracker, and nothing of the edge's unusable URL.
         assert not [url for url in asked if url.startswith(home.url)]
         assert [url for url in asked if url.endswith("/connect")] == [source["connect"]]
+    finally:
+        tab.close()
+
+
+def test_the_watch_page_plays_from_the_home_edge(browser, home):
+    """The tracker's own page carries the sources answer (player/pages.py boot), under its CSP."""
+    tab = Tab(browser)
+    try:
+        page = tab.open(f"{home.tracker.url}/watch/{home.video_id}")
+        # No preconnect to an address nobody listens on.
+        assert page.query_selector(f'link[rel=preconnect][href^="{home.url}"]') is None
+        tab.wait(PLAYING, message="playback on the watch page")
+        state = snapshot(tab)
+        assert state["errors"] == [] and tab.problems == [] and state["source"]["reach"] == "webrtc"
+        assert set(state["served"]) == {state["source"]["node"]}
     finally:
         tab.close()
 
