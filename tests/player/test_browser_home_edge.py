@@ -7,53 +7,24 @@ HTTP edge used.
 import os
 import shutil
 import signal
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.actions import announced, wait_for
 from tests.player.chromium import PLAYING, OtherOrigin, Tab, open_player
+from tests.player.home_edge import connectable_home
 from tests.servers import start_edge
-from tests.webrtc.home import Home, webrtc_source
-from tests.webrtc.viewer import connect, run, sources
+from tests.webrtc.home import webrtc_source
+from tests.webrtc.viewer import sources
 
 pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, small_clip):
-    started = Home()
-    try:
-        started.start(tmp_path_factory.mktemp("home"), small_clip)
-        # Home.start restarts the edge, and the tracker keeps the stopped process's socket registered on
-        # one of its workers, which then takes about half the offers and drops them (a 504 after 10 s;
-        # tracker/webrtc/signalling.py at this commit, reported to the h18-edge branch). Not the player's
-        # to test: the tracker is restarted too, so the edge's socket is the only one.
-        started.tracker.stop()
-        started.tracker.start()
-        wait_for(lambda: connectable(started), timeout=90, interval=0.5, message="a connect to the home edge")
-        yield started
-    finally:
-        started.stop()
-
-
-def connectable(home):
-    """True once a viewer in Python connects to the home edge through the tracker."""
-    answer = sources(home.tracker.url, home.video_id)
-    source = next((s for s in answer["sources"] if s["reach"] == "webrtc"), None)
-    if source is None:
-        return False  # its socket not back yet
-
-    async def once():
-        peer, _ = await connect(source, home.video_id, answer["ice_servers"])
-        await peer.close()
-    # On a thread of its own: Playwright's sync API keeps an event loop running on this one.
-    with ThreadPoolExecutor(1) as pool:
-        try:
-            pool.submit(run, once()).result()
-        except AssertionError:  # the connect's refusal
-            return False
-    return True
+    started = connectable_home(tmp_path_factory.mktemp("home"), small_clip)
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="module")
