@@ -40,6 +40,7 @@ def announce(node, tracker, event="", timeout=10, on_tasks=None):
     }
     answer = post_signed(node, tracker.url, "/api/v1/nodes/announce", payload, timeout=timeout)
     tracker.check(answer.get("tracker"))
+    tracker.record_reach(answer.get("reach"))
     # Every answer may carry tasks (replicate, delete), and the tracker hands each out once; so
     # whoever announced, the process running the replicator (if this is it) gets them.
     if on_tasks is not None and answer.get("tasks"):

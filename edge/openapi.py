@@ -42,11 +42,15 @@ JOB = {"type": "object", "required": ["job", "state", "progress"], "additionalPr
                             "it is kept); 451 it is a video this edge's operator denied (nothing of it is kept); "
                             "500 the edge failed; 502 the tracker did not register the video; "
                             "507 the edge's disk filled while packaging it (nothing of it is kept)"}}}
-TRACKER_KEY = {"type": "object", "required": ["pinned", "seen", "mismatch"], "additionalProperties": False,
+TRACKER_KEY = {"type": "object", "required": ["pinned", "seen", "mismatch", "reach"], "additionalProperties": False,
                "description": "EDGE_TRACKER_KEY entry or the key pinned on first contact, the key of its "
-                              "latest answer, and whether they differ (then its answers and tickets are refused)",
+                              "latest answer, and whether they differ (then its answers and tickets are refused); "
+                              "how that tracker last measured this edge reachable",
                "properties": {"pinned": {**NODE_ID, "type": ["string", "null"]},
-                              "seen": {**NODE_ID, "type": ["string", "null"]}, "mismatch": {"type": "boolean"}}}
+                              "seen": {**NODE_ID, "type": ["string", "null"]}, "mismatch": {"type": "boolean"},
+                              "reach": {"enum": ["https", "http", "webrtc", None], "description": "from its "
+                                        "latest announce answer: https, http, or webrtc (its URL cannot be "
+                                        "opened from outside; it serves through the tracker); null before"}}}
 STATUS = {"type": "object", "additionalProperties": False,
           "required": ["node", "url", "tracker", "tracker_key", "trackers", "capacity", "free", "used", "reserved", "videos",
                        "jobs"],

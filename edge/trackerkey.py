@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class TrackerKeyMismatch(TrackerError):
     """The tracker answered with a key other than the pinned one: its answer is not acted on."""
 
+REACHES = ("https", "http", "webrtc")
 
 class PinnedKey:
     """One configured tracker: its URL and its key."""
@@ -35,6 +36,7 @@ class PinnedKey:
         os.makedirs(os.path.join(data_dir, "trackers"), exist_ok=True)
         self.pin_path = os.path.join(data_dir, "trackers", f"{name}.pub")
         self.seen_path = os.path.join(data_dir, "trackers", f"{name}.seen")
+        self.reach_path = os.path.join(data_dir, "trackers", f"{name}.reach")
 
     def pinned(self):
         """The key tickets are checked against; None before the tracker's first answer."""
@@ -62,9 +64,25 @@ class PinnedKey:
             log.error(message)
             raise TrackerKeyMismatch(message)
 
+    def record_reach(self, reach):
+        """How this tracker last measured the edge reachable (its announce answer's `reach`), kept on disk
+        so that every worker's /api/v1/status tells the operator: `webrtc` means its URL cannot be opened
+        from outside (a home edge behind NAT), and it serves through the tracker ("Home edges")."""
+        if reach in REACHES and reach != self.reach():
+            _write_key(self.reach_path, reach)
+
+    def reach(self):
+        try:
+            with open(self.reach_path) as f:
+                reach = f.read().strip()
+        except FileNotFoundError:
+            return None
+        return reach if reach in REACHES else None
+
     def status(self):
         pinned, seen = self.pinned(), self.seen()
-        return {"pinned": pinned, "seen": seen, "mismatch": bool(pinned and seen and seen != pinned)}
+        return {"pinned": pinned, "seen": seen, "mismatch": bool(pinned and seen and seen != pinned),
+                "reach": self.reach()}
 
 
 def pin_all(data_dir, urls, keys):

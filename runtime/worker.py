@@ -72,6 +72,14 @@ class SharingWorker(gasgi.ASGIWorker):
         finally:
             sweep.cancel()
 
+    async def _shutdown(self):
+        # Connections that never end by themselves (the tracker's signalling sockets) are told to end
+        # first, else every restart waits gunicorn's whole graceful_timeout on them.
+        close_long_lived = getattr(self.asgi, "close_long_lived", None)
+        if close_long_lived is not None:
+            await close_long_lived()
+        await super()._shutdown()
+
 
 def use_c_parser():
     """Parse HTTP/1 heads with gunicorn's C parser (gunicorn_h1c, requirements.txt). gunicorn 27 picks it

@@ -31,6 +31,10 @@ class TrackerASGI:
         self.flask = FlaskOnThreads(flask_app, threads, limit=flask_app.config["MAX_CONTENT_LENGTH"],
                                     spool_dir=flask_app.config["SLIPSTREAM_DATA_DIR"])
 
+    async def close_long_lived(self):
+        """Called by the worker as it shuts down (runtime/worker.py)."""
+        self.signalling.close_all()
+
     def __call__(self, *args):
         return self.asgi(*args) if len(args) == 3 else self.wsgi_app(*args)
 

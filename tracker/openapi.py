@@ -64,8 +64,11 @@ TASK = {"oneOf": [
 NODE_PATHS = {
     "/api/v1/nodes/announce": {"post": {
         "summary": "an edge's signed announce", **json_body(signed(ANNOUNCE)),
-        **answer("interval, min interval, tracker id, tasks", {"type": "object", "properties": {
-            "interval": INTEGER, "min interval": INTEGER, "tracker": STRING, "tasks": {"type": "array", "items": TASK}}},
+        **answer("interval, min interval, tracker id, how it reached the node, tasks", {"type": "object", "properties": {
+            "interval": INTEGER, "min interval": INTEGER, "tracker": STRING,
+            "reach": {"enum": ["https", "http", "webrtc"], "description": "how viewers reach the node, as the "
+                      "tracker last measured it (README.md, Home edges)"},
+            "tasks": {"type": "array", "items": TASK}}},
             refusals={**SIGNED_REFUSALS, "409": "another live node has proven this URL",
                       "422": "the URL is not one viewers may be sent to, or its server did not prove it "
                              "holds the node's key"})}},

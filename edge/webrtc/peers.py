@@ -35,6 +35,7 @@ def is_channel_offer(sdp):
 class Peer:
     def __init__(self, connection):
         self.connection = connection
+        self.channel = None  # the viewer's one channel, once open
         self.active = time.monotonic()
 
     def touch(self):
@@ -61,9 +62,12 @@ class Peers:
 
         @connection.on("datachannel")
         def channel_opened(channel):
-            if channel.label != LABEL:
+            # One channel a viewer: each has its own requests in flight and its own 1 MiB unsent, so more
+            # would multiply what one peer connection may hold of the edge.
+            if channel.label != LABEL or peer.channel is not None:
                 channel.close()
                 return
+            peer.channel = channel
             ChannelFiles(self.manifests, video_id, self.stats, peer.touch).attach(channel)
 
         @connection.on("connectionstatechange")

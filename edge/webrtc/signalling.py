@@ -1,8 +1,8 @@
 """The edge's signalling socket to one tracker (the tracker's side: tracker/webrtc/signalling.py).
 
 It connects to `GET /api/v1/nodes/signal` (wss for an https tracker), checks the tracker's key from the
-handshake's `Slipstream-Tracker` header against the pinned one (pinning it on first contact, as an
-announce answer does: edge/trackerkey.py), says hello (a signed envelope naming the tracker), answers
+handshake's `Slipstream-Tracker` header against the pinned one (any, before the first accepted announce
+pins one: edge/trackerkey.py), says hello (a signed envelope naming the tracker), answers
 each challenge with the URL proof /api/v1/proof would give, and answers each viewer's offer through
 edge/webrtc/peers.py. websockets pings every PING seconds and closes a socket whose pong does not come;
 a lost socket is opened again after a back-off doubling from 1 s to MAX_BACKOFF, with jitter.
@@ -15,6 +15,7 @@ import time
 
 import websockets
 
+from protocol.ids import is_public_key
 from protocol.proofs import prove
 from protocol.signing import sign
 
@@ -56,12 +57,22 @@ class TrackerLink:
     async def session(self):
         async with websockets.connect(socket_url(self.tracker.url), ping_interval=PING, ping_timeout=PING,
                                       max_size=MAX_MESSAGE, open_timeout=10, close_timeout=2) as socket:
-            key = socket.response.headers.get("Slipstream-Tracker")
-            self.tracker.check(key)  # a tracker with another key than the pinned one is refused
+            key = self.tracker_key(socket.response.headers.get("Slipstream-Tracker"))
             hello = {"node": self.node.id, "tracker": key, "timestamp": time.time(), "kind": "signal"}
             await socket.send(json.dumps(sign(hello, self.node.key)))
             async for text in socket:
                 await self.handle(socket, key, json.loads(text))
+
+    def tracker_key(self, key):
+        """The key the tracker gave in its handshake, if it may be this tracker's: the pinned one, or any
+        while none is (the first announce answer pins it, edge/trackerkey.py; the socket does not, so that
+        a pinned key always means an announce was accepted)."""
+        if not is_public_key(key):
+            raise TrackerError(f"tracker {self.tracker.url} gave no key (64 hex characters) in its handshake")
+        pinned = self.tracker.pinned()
+        if pinned is not None and key != pinned:
+            raise TrackerError(f"tracker {self.tracker.url} signalled with key {key}, not the pinned {pinned}")
+        return key
 
     async def handle(self, socket, key, message):
         kind = message.get("type") if isinstance(message, dict) else None

@@ -117,7 +117,7 @@ def test_the_first_key_is_pinned_and_a_changed_one_refused_loudly(client, node, 
     assert node.tracker_key() == TRACKER_ID  # never replaced automatically
     status = client.get("/api/v1/status").json
     assert status["tracker"] == TRACKER_ID
-    assert status["tracker_key"] == {"pinned": TRACKER_ID, "seen": OTHER_ID, "mismatch": True}
+    assert status["tracker_key"] == {"pinned": TRACKER_ID, "seen": OTHER_ID, "mismatch": True, "reach": None}
     assert f'edge_tracker_key_mismatch{{tracker="{node.tracker_pin.url}"}} 1.0' in client.get("/metrics").get_data(as_text=True)
     # Tickets are checked against the pinned key only.
     forged = send(client, make_ticket(node, size=10, key=OTHER_KEY, upload="impostor"), b"x" * 10)
@@ -127,7 +127,7 @@ def test_the_first_key_is_pinned_and_a_changed_one_refused_loudly(client, node, 
     tracker.key = TRACKER_ID
     announce(node, node.tracker_pin)
     assert client.get("/api/v1/status").json["tracker_key"] == {"pinned": TRACKER_ID, "seen": TRACKER_ID,
-                                                                "mismatch": False}
+                                                                "mismatch": False, "reach": None}
 
 
 def test_the_operator_accepts_a_new_key_by_deleting_tracker_pub(node, tracker):
@@ -163,7 +163,7 @@ def test_edge_tracker_key_is_the_key_from_the_start(tmp_path, tracker):
             announce(node, node.tracker_pin)
         assert not os.path.exists(node.tracker_pin.pin_path)
         assert client.get("/api/v1/status").json["tracker_key"] == {"pinned": OTHER_ID, "seen": TRACKER_ID,
-                                                                    "mismatch": True}
+                                                                    "mismatch": True, "reach": None}
     finally:
         db.close()
 

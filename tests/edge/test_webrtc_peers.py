@@ -1,5 +1,5 @@
 """The edge's peer connections (edge/webrtc/peers.py), in process with aiortc on both ends: the cap on
-peers, a video the edge does not hold, an offer that is no offer, and the idle close."""
+peers, a video the edge does not hold, an offer that is no offer, the idle close, one channel a viewer."""
 import asyncio
 
 import pytest
@@ -8,7 +8,7 @@ from aiortc import RTCPeerConnection
 from edge.webrtc import peers as peers_module
 from edge.webrtc.peers import Peers, Refused
 from edge.webrtc.stats import Stats
-from protocol.datachannel import LABEL, gather_on
+from protocol.datachannel import LABEL, gather_on, open_channel
 from tests.edge.package import published_video
 
 
@@ -81,3 +81,24 @@ def test_an_idle_peer_is_closed(held, monkeypatch):
             await viewer.peer.close()
         return len(peers.open)
     assert asyncio.run(asyncio.wait_for(scenario(), 20)) == 0
+
+
+def test_a_second_channel_of_one_viewer_is_closed(held):
+    """Each channel has its own requests in flight and its own unsent bytes: one a viewer."""
+    peers, video_id = held
+
+    async def scenario():
+        async def send_offer(sdp):
+            return await peers.answer(video_id, sdp, [])
+        peer, first = await open_channel(send_offer, [])
+        second = peer.createDataChannel(LABEL)
+        closed = asyncio.get_running_loop().create_future()
+        second.on("close", lambda: closed.done() or closed.set_result(True))
+        try:
+            await asyncio.wait_for(closed, 20)
+            return await first.get("manifest.json")
+        finally:
+            await peer.close()
+            await peers.close_all()
+    status, _, _ = asyncio.run(scenario())
+    assert status == 200  # the first channel still serves

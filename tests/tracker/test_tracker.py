@@ -21,7 +21,8 @@ from tracker.nodes.urls import check_node_url
 def test_announce_answers_interval_and_the_tracker_id(app, client):
     answer = Edge().announce(client)
     assert answer.status_code == 200, answer.json
-    assert answer.json == {"interval": 30, "min interval": 15, "tracker": app.config["TRACKER_ID"], "tasks": []}
+    assert answer.json == {"interval": 30, "min interval": 15, "tracker": app.config["TRACKER_ID"], "reach": "http",
+                           "tasks": []}
     assert len(app.config["TRACKER_ID"]) == 64
 
 

@@ -49,6 +49,12 @@ def test_a_plain_http_edge_with_a_socket_can_also_be_connected_through_the_track
     assert source["token"] and source["url"] != home["url"]
 
 
+def test_the_edge_learns_how_it_is_reached(home):
+    def reach():
+        return requests.get(home["edge"].url + "/api/v1/status", timeout=5).json()["trackers"][0]["reach"]
+    assert wait_for(lambda: reach() == "webrtc", message="the edge's status saying webrtc")
+
+
 def test_the_unprovable_edge_is_listed_as_webrtc(home):
     answer = sources(home["tracker"].url, home["video_id"])
     [source] = answer["sources"]
@@ -84,6 +90,17 @@ def test_a_viewer_fetches_the_package_over_a_data_channel(home):
     metrics = wait_for(lambda: sent_bytes(home["edge"]) >= len(whole[2]) + 1000 and sent_bytes(home["edge"]),
                        message="the edge counted the bytes it sent")
     assert metrics >= len(whole[2]) + len(part[2]) + len(master[2])
+
+
+def test_bytes_a_home_edge_served_earn_its_share(home):
+    """Its copy passed audits over the data channel, so a donation's `served` credits it like any edge."""
+    source = webrtc_source(home["tracker"].url, home["video_id"])
+    gift = requests.post(f"{home['tracker'].url}/api/v1/donations", headers={"Idempotency-Key": uuid.uuid4().hex},
+                         json={"video_id": home["video_id"], "amount": 1000, "currency": "EUR",
+                               "served": {source["node"]: 100000}, "found_by": home["tracker"].url}, timeout=10)
+    assert gift.status_code == 201, gift.text
+    assert gift.json()["uncredited"] == []
+    assert any(p["account"] == f"node:{source['node']}" and p["amount"] > 0 for p in gift.json()["postings"])
 
 
 def sent_bytes(edge):

@@ -7,6 +7,7 @@ import time
 import nacl.signing
 import pytest
 import requests
+import websockets.exceptions
 import websockets.sync.client
 
 from protocol.proofs import prove
@@ -50,3 +51,23 @@ def test_sockets_count_against_the_per_address_cap(tracker):
         assert session.get(tracker.url + "/healthz", timeout=10).ok  # the third connection: the cap's last
         refused = requests.get(tracker.url + "/healthz", timeout=10)  # a fourth
     assert refused.status_code == 503 and refused.json()["error"] == "too_many_connections"
+
+
+def test_a_stopping_tracker_closes_its_sockets_at_once(tmp_path):
+    """Sockets never end by themselves: the worker ends them (1001) rather than wait out its graceful
+    timeout on them, and the edges reconnect to a worker still running."""
+    server = start_tracker(tmp_path)
+    try:
+        key = nacl.signing.SigningKey.generate()
+        with websockets.sync.client.connect(socket_url(server), open_timeout=10, ping_interval=None) as socket:
+            tracker_id = socket.response.headers["Slipstream-Tracker"]
+            socket.send(json.dumps(sign({"node": node_id(key), "tracker": tracker_id, "timestamp": time.time(),
+                                         "kind": "signal"}, key)))
+            assert json.loads(socket.recv(timeout=10))["type"] == "challenge"  # held by the worker now
+            server.stop()
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                socket.recv(timeout=10)
+        assert closed.value.rcvd.code == 1001
+        assert "Forcing close" not in server.logs()
+    finally:
+        server.kill()

@@ -41,6 +41,8 @@ def announce():
         # BEP 3 clients must not announce more often than this.
         "min interval": interval // 2,
         "tracker": current_app.config["TRACKER_ID"],
+        # How the tracker reached it, as last measured (README.md, "Home edges"): the edge learns it here.
+        "reach": node.reach or node.url.partition(":")[0],
         "tasks": removals(payload["videos"]) + replication.tasks_for(node, now, current_app.config),
     }
 

@@ -43,9 +43,11 @@ HELLO_TIMEOUT = 10.0
 CHALLENGE_EVERY = 60.0
 PROOF_TIMEOUT = 20.0
 POLL = 0.05
+SEND_TIMEOUT = 2.0  # seconds an offer may wait for the edge to read
 REFRESH_EVERY = 20.0  # seconds between refreshes of this worker's sockets' `seen` (sockets.SOCKET_TTL is 60)
 MAX_MESSAGE = 64 * 1024
 UNAUTHORIZED, LATE, REPLACED = 4401, 4408, 4409
+GOING_AWAY = 1001  # RFC 6455 section 7.4.1
 
 
 class Closed(Exception):
@@ -92,6 +94,12 @@ class Signalling:
             pass
         finally:
             await session.end()
+
+    def close_all(self):
+        """The worker is shutting down: each socket closes (1001), and its edge opens another on a worker
+        still running."""
+        for session in list(self.sessions.values()):
+            session.end_now(GOING_AWAY, "the tracker is restarting")
 
     def held(self, session):
         current = self.sessions.get(session.node)
@@ -144,7 +152,7 @@ class Session:
         self.challenge = None
         self.challenged_at = 0.0
         self.ended = asyncio.Event()
-        self.closing = None  # (code, reason) once another socket of this node took over
+        self.closing = None  # (code, reason) once it must end: another socket took over, or the worker stops
         self.woken = asyncio.Event()
         self.receiving = self.waking = None  # the tasks receive() waits on, kept across its calls
 
@@ -248,10 +256,19 @@ class Session:
         return url
 
     async def offer(self, row):
-        await self.send({"type": "offer", "id": row.id, "video": row.video, "sdp": row.offer})
+        """Send an offer; an edge that does not read within SEND_TIMEOUT is closed, so that it cannot hold
+        up the poll, and with it every other socket of this worker."""
+        try:
+            await asyncio.wait_for(self.send({"type": "offer", "id": row.id, "video": row.video, "sdp": row.offer}),
+                                   SEND_TIMEOUT)
+        except TimeoutError:
+            self.end_now(LATE, "the edge does not read its socket")
 
     def replaced(self):
-        self.closing = (REPLACED, "another socket of this node took over")
+        self.end_now(REPLACED, "another socket of this node took over")
+
+    def end_now(self, code, reason):
+        self.closing = (code, reason)
         self.woken.set()
 
     async def close(self, code, reason):
