@@ -25,7 +25,7 @@ sys.path.insert(0, ROOT)
 
 from tests.clips import make_clip
 from tests.player.chromium import CHROMIUM, CHROMIUM_ARGS, OtherOrigin, open_player
-from tests.webrtc.home import Home
+from tests.player.home_edge import connectable_home
 from tests.webrtc.viewer import sources
 
 CONNECTED = """(() => {
@@ -66,9 +66,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         clip = make_clip(root / "clip.mp4", seconds=args.seconds, width=1280, height=720)
-        home, site = Home(), OtherOrigin()
+        home, site = connectable_home(root, clip, TRACKER_AUDIT_INTERVAL="3600"), OtherOrigin()
         try:
-            home.start(root, clip, TRACKER_AUDIT_INTERVAL="3600")
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 for _ in range(args.rounds):

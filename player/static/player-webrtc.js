@@ -133,9 +133,9 @@
       return Promise.race([opened, limit.promise]).finally(limit.cancel);
     }
 
-    /* The bytes of the file `path` (its `range` [start, end] inclusive, or all of it), refused past
-     * `size` bytes when `size` is not null; `limits.firstByteMs` to the answer's header and
-     * `limits.stallMs` between chunks, as over HTTP. `stats` (hls.js's LoaderStats) follows it. */
+    /* The bytes of the file `path` (its `range` [start, end] inclusive, or all of it), refused unless
+     * exactly `size` bytes when `size` is not null; `limits` (firstByteMs, stallMs) bound the channel's
+     * silence while it is out (watch). `stats` (hls.js's LoaderStats) follows it. */
     fetch(path, range, {size = null, signal = null, stats = null, limits}) {
       if (this.closed) return Promise.reject(this.closed);
       return new Promise((resolve, reject) => {

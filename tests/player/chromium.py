@@ -1,11 +1,20 @@
 """Debian's Chromium driven by Playwright: how it is launched, a `Tab` that remembers every page error,
 and `OtherOrigin`, a third-party site on its own loopback port."""
+import datetime
+import ipaddress
 import json
 import os
 import re
+import ssl
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.servers import ROOT
 
@@ -27,9 +36,9 @@ PLAYING = """(() => {
 class Tab:
     """A fresh browser context and page that remembers every script error and console error."""
 
-    def __init__(self, browser, size="desktop"):
+    def __init__(self, browser, size="desktop", **context_options):
         width, height = SIZES[size]
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.context = browser.new_context(viewport={"width": width, "height": height}, **context_options)
         self.page = self.context.new_page()
         self.problems = []
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
@@ -92,7 +101,7 @@ PLAYER_PAGE = """<!doctype html>
 def open_player(browser, other_origin, tracker_url, options):
     """A third-party page on `other_origin` playing with the player's `options`, in a fresh tab;
     `tab.reports` collects the failure reports the player sends the tracker."""
-    tab = Tab(browser)
+    tab = Tab(browser, ignore_https_errors=other_origin.url.startswith("https:"))
     tab.reports = []
     tab.page.on("request", lambda r: r.url.endswith("/reports") and tab.reports.append(json.loads(r.post_data)))
     tab.open(other_origin.put(f"/player-{len(other_origin.pages)}.html",
@@ -100,10 +109,34 @@ def open_player(browser, other_origin, tracker_url, options):
     return tab
 
 
-class OtherOrigin:
-    """A tiny static web server on its own loopback port: a third-party site on another origin."""
+def self_signed():
+    """A TLS server context with a fresh self-signed certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .sign(key, hashes.SHA256()))
+    with tempfile.TemporaryDirectory() as folder:
+        cert, private = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        with open(cert, "wb") as f:
+            f.write(certificate.public_bytes(serialization.Encoding.PEM))
+        with open(private, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, private)  # ssl takes files only
+    return context
 
-    def __init__(self):
+
+class OtherOrigin:
+    """A tiny static web server on its own loopback port: a third-party site on another origin; with
+    `tls`, an https one, its certificate self-signed (tabs on it ignore certificate errors)."""
+
+    def __init__(self, tls=False):
         pages = self.pages = {}
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,7 +157,9 @@ class OtherOrigin:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls:
+            self.server.socket = self_signed().wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -12,20 +12,19 @@ import pytest
 import requests
 
 from tests.actions import announced, wait_for
-from tests.player.chromium import PLAYING, open_player
+from tests.player.chromium import PLAYING, OtherOrigin, Tab, open_player
+from tests.player.home_edge import connectable_home
 from tests.servers import start_edge
-from tests.webrtc.home import Home, webrtc_source
+from tests.webrtc.home import webrtc_source
 from tests.webrtc.viewer import sources
 
 pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, small_clip):
-    started = Home()
-    try:
-        yield started.start(tmp_path_factory.mktemp("home"), small_clip)
-    finally:
-        started.stop()
+    started = connectable_home(tmp_path_factory.mktemp("home"), small_clip)
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +74,21 @@ def test_a_video_plays_from_a_home_edge_through_webrtc(browser, other_origin, ho
         tab.close()
 
 
+def test_the_watch_page_plays_from_the_home_edge(browser, home):
+    """The tracker's own page carries the sources answer (player/pages.py boot), under its CSP."""
+    tab = Tab(browser)
+    try:
+        page = tab.open(f"{home.tracker.url}/watch/{home.video_id}")
+        # No preconnect to an address nobody listens on.
+        assert page.query_selector(f'link[rel=preconnect][href^="{home.url}"]') is None
+        tab.wait(PLAYING, message="playback on the watch page")
+        state = snapshot(tab)
+        assert state["errors"] == [] and tab.problems == [] and state["source"]["reach"] == "webrtc"
+        assert set(state["served"]) == {state["source"]["node"]}
+    finally:
+        tab.close()
+
+
 def test_a_tampered_file_over_the_channel_is_refused_and_the_http_edge_used(browser, other_origin, home, http_edge):
     answer = sources(home.tracker.url, home.video_id)
     source = next(s for s in answer["sources"] if s["reach"] == "webrtc")
@@ -98,6 +112,36 @@ def test_a_tampered_file_over_the_channel_is_refused_and_the_http_edge_used(brow
         tab.close()
         with open(master, "wb") as f:
             f.write(sound)
+
+
+@pytest.fixture(scope="module")
+def https_site():
+    site = OtherOrigin(tls=True)
+    yield site
+    site.close()
+
+
+def test_an_https_page_reaches_a_plain_http_edge_through_webrtc(browser, https_site, home):
+    """Mixed content: an https page may not fetch from a plain-http edge unless its host is loopback.
+    The tracker's loopback URL stands in for a host that is not (the edge's `http` source at a
+    non-loopback name), with the tracker's connect and token: the player asks the channel, not HTTP."""
+    answer = sources(home.tracker.url, home.video_id)
+    source = next(s for s in answer["sources"] if s["reach"] == "webrtc")
+    plain = dict(source, reach="http", url="http://edge.example.invalid:8001")
+    answer["sources"] = [plain]
+    asked = []
+    tab = open_player(browser, https_site, home.tracker.url,
+                      {"videoId": home.video_id, "sources": answer})
+    tab.page.on("request", lambda request: asked.append(request.url))
+    try:
+        assert tab.page.evaluate("location.protocol") == "https:"
+        tab.wait(PLAYING, message="playback on the https page")
+        state = snapshot(tab)
+        assert state["errors"] == [] and tab.problems == [] and state["source"]["reach"] == "http"
+        assert set(state["served"]) == {source["node"]} and len(state["deliveries"]) >= 5
+        assert not [url for url in asked if "edge.example.invalid" in url]
+    finally:
+        tab.close()
 
 
 def test_a_connect_refused_504_falls_over_to_the_http_edge(browser, other_origin, home, http_edge):
