@@ -103,10 +103,14 @@ class Internet:
         nat.run("iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE",
                 *(["--random-fully"] if symmetric else []))
         # A home router's firewall: from outside only answers to what the home opened, and what a
-        # port mapping (miniupnpd's DNAT) lets in.
-        nat.run("iptables", "-A", "FORWARD", "-i", "wan", "-m", "conntrack",
-                "--ctstate", "ESTABLISHED,RELATED,DNAT", "-j", "ACCEPT")
-        nat.run("iptables", "-A", "FORWARD", "-i", "wan", "-j", "DROP")
+        # port mapping (miniupnpd's DNAT) lets in; nothing new for the router itself either. That last
+        # one matters to hole punching: a peer's packet arriving before the home's own first one would
+        # otherwise be taken in by the router, and the conntrack entry it leaves makes MASQUERADE give
+        # the home's packets another port (measured: no data channel even between two
+        # endpoint-independent NATs); dropped, it leaves no entry.
+        for chain, allowed in (("FORWARD", "ESTABLISHED,RELATED,DNAT"), ("INPUT", "ESTABLISHED,RELATED")):
+            nat.run("iptables", "-A", chain, "-i", "wan", "-m", "conntrack", "--ctstate", allowed, "-j", "ACCEPT")
+            nat.run("iptables", "-A", chain, "-i", "wan", "-j", "DROP")
 
     def _write_hosts(self):
         lines = "127.0.0.1 localhost\n" + "".join(f"{address} {name}\n" for name, address in self.names.items())
