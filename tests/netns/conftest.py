@@ -6,9 +6,10 @@ from playwright.sync_api import sync_playwright
 from tests.netns import chromium
 from tests.netns.https import Authority, Proxy
 from tests.netns.internet import Internet
-from tests.servers import start_tracker
+from tests.servers import start_edge, start_tracker
 
 TRACKER_PORT = 8000  # in the public namespace's own port space: no other run can hold it
+EDGE_PORT = 8001
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +41,20 @@ def viewer_browser(internet, public_tracker, tmp_path_factory):
                                   pins=[public_tracker.proxy.pin])
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def home_edge(internet, public_tracker, tmp_path):
+    """`home_edge("home1", **env)`: an edge in that home at http://<home address>:8001, announcing to
+    https://tracker.test through its NAT and trusting the test CA there (requests' REQUESTS_CA_BUNDLE);
+    stopped at the end of the test."""
+    started = []
+
+    def start(home, **env):
+        edge = start_edge(tmp_path / f"edge-{home}", public_tracker.proxy.url, port=EDGE_PORT,
+                          namespace=internet[home], REQUESTS_CA_BUNDLE=public_tracker.proxy.ca_file, **env)
+        started.append(edge)
+        return edge
+    yield start
+    for edge in started:
+        edge.stop()
