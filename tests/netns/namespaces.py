@@ -3,6 +3,7 @@ from inside it (a thread that entered the namespace), so a test's own `requests`
 import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -89,3 +90,4 @@ def sweep_orphans():
         if owner and not os.path.exists(f"/proc/{owner.group(1)}"):
             kill_all_inside(name)
             subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
+            shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)

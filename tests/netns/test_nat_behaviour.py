@@ -1,13 +1,17 @@
 """Issue 18, item 4, measured: which NAT behaviours of RFC 4787 the test NATs build, and whether a data
-channel connects between two homes behind them (aiortc on both sides, a STUN responder on the public
-side, descriptions carried by the test as the tracker's signalling would). The README's NAT table
-is these results."""
+channel connects across them: two homes (aiortc on both sides), a viewer with a public address and a
+home (aiortc, then Chromium on the viewer's side), with a STUN responder on the public side and the
+descriptions carried by the test as the tracker's signalling would. The README's NAT table is these
+results."""
 import json
 import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import sync_playwright
 
+from tests.actions import wait_for
+from tests.netns import chromium
 from tests.netns.internet import Internet
 from tests.netns.stun import Responder, mapped_addresses
 from tests.servers import ROOT
@@ -50,18 +54,70 @@ def relay(source, target):
     return json.loads(line)
 
 
+# Two homes; and a viewer with a public address (no NAT of its own) and a home.
+PAIRS = [
+    pytest.param((), ("home1", "home2"), True, id="home-masquerade-home-masquerade"),
+    pytest.param(("nat2",), ("home1", "home2"), False, id="home-masquerade-home-random-fully"),
+    pytest.param(("nat1", "nat2"), ("home1", "home2"), False, id="home-random-fully-home-random-fully"),
+    pytest.param((), ("viewer", "home2"), True, id="public-home-masquerade"),
+    pytest.param(("nat2",), ("viewer", "home2"), True, id="public-home-random-fully"),
+]
+
+
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("homes, connects", [((), True), (("nat2",), False), (("nat1", "nat2"), False)],
-                         indirect=["homes"], ids=["both-masquerade", "one-random-fully", "both-random-fully"])
-def test_a_data_channel_between_two_homes(homes, connects):
+@pytest.mark.parametrize("homes, pair, connects", PAIRS, indirect=["homes"])
+def test_a_data_channel_between_two_peers(homes, pair, connects):
     stun_url = f"stun:{homes['public'].address}:{STUN_PORTS[0]}"
-    with peer(homes["home1"], "offer", stun_url) as offerer, peer(homes["home2"], "answer", stun_url) as answerer:
+    offering, answering = (homes[name] for name in pair)
+    with peer(offering, "offer", stun_url) as offerer, peer(answering, "answer", stun_url) as answerer:
         offer = relay(offerer, answerer)
         relay(answerer, offerer)
-        # Each side offers its home address and the NAT's address STUN saw (no trickle).
-        kinds = {line.split()[7] for line in offer["sdp"].splitlines() if line.startswith("a=candidate")}
-        assert kinds == {"host", "srflx"}
+        # The offer holds every candidate (no trickle): the offerer's own address, and the address STUN
+        # saw, which is its NAT's (or, for the viewer, its own again).
+        candidates = [line.split() for line in offer["sdp"].splitlines() if line.startswith("a=candidate")]
+        public = offering.address if pair[0] == "viewer" else homes[f"nat{pair[0][-1]}"].address
+        assert {(c[4], c[7]) for c in candidates} == {(offering.address, "host"), (public, "srflx")}
         outcomes = [json.loads(offerer.stdout.readline()), json.loads(answerer.stdout.readline())]
     assert [outcome["open"] for outcome in outcomes] == [connects, connects], outcomes
     if connects:
         assert [outcome["message"] for outcome in outcomes] == ["pong", "ping"]
+
+
+OFFER_IN_CHROMIUM = """async (stun) => {
+  const connection = window.connection = new RTCPeerConnection({iceServers: [{urls: stun}]});
+  const channel = connection.createDataChannel("slipstream");
+  channel.onopen = () => channel.send("ping");
+  channel.onmessage = (event) => { window.arrived = event.data; };
+  await connection.setLocalDescription(await connection.createOffer());
+  while (connection.iceGatheringState !== "complete") {
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  return {type: "offer", sdp: connection.localDescription.sdp};
+}"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("homes, connects", [((), True), (("nat2",), True)], indirect=["homes"],
+                         ids=["chromium-home-masquerade", "chromium-home-random-fully"])
+def test_chromium_on_the_public_side_opens_a_data_channel_to_a_home(homes, connects, tmp_path):
+    """The viewer's side as browsers are: Chromium's own ICE (its host candidates hidden behind mDNS
+    names, which aiortc cannot resolve, so only what STUN saw can be used) to aiortc in a home."""
+    stun_url = f"stun:{homes['public'].address}:{STUN_PORTS[0]}"
+    with sync_playwright() as p, peer(homes["home2"], "answer", stun_url) as answerer:
+        browser = chromium.launch(p, str(tmp_path), homes, homes["viewer"])
+        try:
+            page = browser.new_page()
+            offer = page.evaluate(OFFER_IN_CHROMIUM, stun_url)
+            candidates = [line.split() for line in offer["sdp"].splitlines() if line.startswith("a=candidate")]
+            assert {(c[4].endswith(".local") or c[4], c[7]) for c in candidates} == {
+                (True, "host"), (homes["viewer"].address, "srflx")}
+            answerer.stdin.write(json.dumps(offer) + "\n")
+            answerer.stdin.flush()
+            page.evaluate("(answer) => window.connection.setRemoteDescription(answer)",
+                          json.loads(answerer.stdout.readline()))
+            outcome = json.loads(answerer.stdout.readline())
+            assert outcome["open"] is connects, outcome
+            if connects:
+                wait_for(lambda: page.evaluate("window.arrived") == "pong", message="Chromium to hear back")
+        finally:
+            browser.close()
