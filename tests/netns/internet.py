@@ -88,7 +88,9 @@ class Internet:
         self._write_hosts()
 
     def _attach(self, namespace, device):
-        """Plug `namespace` into the public bridge, with the public router as its default route."""
+        """Plug `namespace` into the public bridge, with the public router as its default route; the
+        bridge's port for it, in the public namespace, is named for its role (`nat1`, `viewer`), so
+        `internet["public"].traffic("nat1")` counts what the tracker's side exchanged with that home."""
         public = self.namespaces["public"]
         self._link(public, namespace.name.rsplit("-", 1)[1], namespace, device)
         public.run("ip", "link", "set", namespace.name.rsplit("-", 1)[1], "master", "br0", "up")

@@ -1,6 +1,7 @@
 """One Linux network namespace: run a command in it, start a process in it, or call a Python function
 from inside it (a thread that entered the namespace), so a test's own `requests` go through its links."""
 import ctypes
+import json
 import os
 import re
 import shutil
@@ -36,6 +37,11 @@ class Namespace:
             process = subprocess.Popen(self.command(argv), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
         return process
+
+    def traffic(self, device):
+        """(bytes received, bytes sent) by `device` in this namespace, as the kernel counts them."""
+        stats = json.loads(self.run("ip", "-j", "-s", "link", "show", "dev", device).stdout)[0]["stats64"]
+        return stats["rx"]["bytes"], stats["tx"]["bytes"]
 
     def call(self, function, *args, **kwargs):
         """`function(*args, **kwargs)` on a new thread that entered this namespace: sockets it opens are

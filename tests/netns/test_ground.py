@@ -1,12 +1,16 @@
 """The ground the home-edge tests stand on (issue 18), each wall checked for real before anything is
 built on it: homes reach the public side only through their NAT, nothing outside opens a connection
 into a home, and Chromium on the https page refuses plain http to a host that is not loopback."""
+import os
 import socket
 import sys
 
 import pytest
 
 from tests.actions import wait_for
+from tests.servers import ROOT
+
+HLS_JS = "node_modules/hls.js/dist/hls.min.js"  # served by the website as /player/vendor/hls.min.js
 
 FETCH = """import sys, requests
 answer = requests.get(sys.argv[1], verify=sys.argv[2], timeout=10)
@@ -24,6 +28,17 @@ def test_a_home_reaches_the_tracker_as_its_nat(internet, public_tracker, home, n
     assert fetch_inside(internet[home], "https://tracker.test/healthz", public_tracker.proxy.ca_file) == 200
     seen = public_tracker.proxy.access_log()[before:]
     assert [line.split()[0] for line in seen if "/healthz" in line] == [internet[nat].address]
+
+
+def test_the_public_side_counts_what_each_home_exchanged(internet, public_tracker):
+    """The counter the end-to-end tests read to show the tracker's side carried no video."""
+    public, size = internet["public"], os.path.getsize(os.path.join(ROOT, HLS_JS))
+    before = {nat: public.traffic(nat) for nat in ("nat1", "nat2")}
+    assert fetch_inside(internet["home1"], "https://tracker.test/player/vendor/hls.min.js",
+                        public_tracker.proxy.ca_file) == 200
+    sent = {nat: public.traffic(nat)[1] - before[nat][1] for nat in before}
+    # hls.js (sent uncompressed: neither nginx here nor the tracker gzips) went to home 1 only.
+    assert sent["nat1"] >= size and sent["nat2"] < size / 50, sent
 
 
 def connect(address, port, timeout=2):
