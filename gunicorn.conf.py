@@ -25,6 +25,9 @@ graceful_timeout = 5
 # worker starts.
 keepalive = settings.limits().keepalive_timeout
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# The signalling sockets' messages are session descriptions and proofs (tracker/webrtc/signalling.py):
+# a few KiB, not gunicorn's 16 MiB default.
+websocket_max_message_size = 64 * 1024
 
 
 def on_starting(server):

@@ -1,4 +1,5 @@
-"""The edge's background threads (an announcer per tracker, job loop), in exactly one process per data dir.
+"""The edge's background threads (an announcer per tracker, job loop, the WebRTC loop), in exactly one
+process per data dir.
 
 gunicorn starts WEB_CONCURRENCY copies of the app; the first to take a non-blocking `flock` on
 `<data>/background.lock` runs the threads and keeps the lock for its lifetime. If that worker dies,
@@ -15,6 +16,7 @@ from .capacity import sweep
 from .jobs import JobLoop, recover
 from .portmap import PortMapper, clear_mapped_url, needs_mapping
 from .replication import Replicator, pull_client
+from .webrtc.service import WebRTCService
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,11 @@ def start(app):
     if app.config["EDGE_UPNP"] and needs_mapping(node.configured_url):
         # First, so that it is the first stopped: deleting the mapping must fit in gunicorn's grace time.
         threads.insert(0, PortMapper(node, on_change=lambda: [announcer.poke() for announcer in announcers]))
+    if app.config["EDGE_WEBRTC_PEERS"]:
+        by_tracker = dict(zip(node.trackers, announcers))
+        # A home edge's announce is refused until its socket is proven: announce again at once then.
+        threads.append(WebRTCService(node, app.extensions["edge.manifests"], app.config["EDGE_WEBRTC_PEERS"],
+                                     app.config["SLIPSTREAM_ICE_ADDRESSES"], lambda tracker: by_tracker[tracker].poke()))
     threads += [JobLoop(node, f"edge-jobs-{n}", on_tasks) for n in range(app.config["EDGE_JOB_THREADS"])]
     for thread in threads:
         thread.start()

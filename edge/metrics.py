@@ -5,10 +5,11 @@ same numbers whichever one answers.
 """
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
 from .models import Job
 from .space import report
+from .webrtc.stats import STATS_FILE, read_stats
 
 bp = Blueprint("metrics", __name__)
 
@@ -38,6 +39,11 @@ class EdgeCollector:
             mismatch.add_metric([tracker.url], int(tracker.status()["mismatch"]))
         yield mismatch
         yield GaugeMetricFamily("edge_videos", "Published videos", value=len(self.node.published()))
+        webrtc = read_stats(self.node.path(STATS_FILE))  # written by the WebRTC loop's process
+        yield CounterMetricFamily("edge_webrtc_sent_bytes", "Bytes of package files sent over WebRTC data channels",
+                                  value=webrtc.get("sent_bytes", 0))
+        yield GaugeMetricFamily("edge_webrtc_peers", "Viewers' WebRTC peer connections open",
+                                value=webrtc.get("peers", 0))
         jobs = GaugeMetricFamily("edge_jobs", "Transcoding jobs by state", labels=["state"])
         for state, count in Job.counts().items():
             jobs.add_metric([state], count)

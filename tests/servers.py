@@ -36,6 +36,8 @@ class Server:
             "SLIPSTREAM_DATA_DIR": self.data_dir,
             "SLIPSTREAM_PUBLIC_URL": self.url,
             "WEB_CONCURRENCY": str(workers),
+            # STUN off unless a test asks for it: trackers started side by side would share its default port.
+            "TRACKER_STUN_PORT": "0",
             **(env or {}),
         }
         self.proc = None

@@ -25,6 +25,7 @@ def create_app(config=None):
     from .gossip import feed, follow
     from .ledger import donations, payouts
     from .nodes import audits, edge_announce, registration, replication, reports
+    from .webrtc import audit as channel_audits, connect, stun
 
     app = Flask(__name__)
     app.config.from_mapping(settings.DEFAULTS)
@@ -43,9 +44,11 @@ def create_app(config=None):
     federation.init_app(app)
     audits.init_app(app)
     follow.init_app(app)
+    stun.init_app(app)
+    channel_audits.init_app(app)
     for blueprint in (edge_announce.bp, placement.bp, registration.bp, catalog.bp, status.bp, openapi.bp,
                       donations.bp, payouts.bp, flags.bp, reports.bp, replication.bp, channels.bp, edits.bp,
-                      moderation.bp, feed.bp):
+                      moderation.bp, feed.bp, connect.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(create_blueprint())
     app.extensions["player.boot"] = catalog.boot  # the pages' data, without an import of tracker in player/

@@ -10,6 +10,7 @@ pool of threads (a2wsgi), where blocking work (federation lookups, database writ
 from runtime.bodies import FlaskOnThreads
 
 from .bittorrent.frontend import HEADERS, METHODS, NOT_ALLOWED, NOT_ALLOWED_HEADERS
+from .webrtc.signalling import Signalling
 
 START = {"type": "http.response.start", "status": 200,
          "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS]}
@@ -25,6 +26,7 @@ class TrackerASGI:
     def __init__(self, flask_app, threads):
         self.wsgi_app = flask_app
         self.bittorrent = flask_app.extensions["tracker.bittorrent"]
+        self.signalling = Signalling(flask_app)  # edges' WebSockets (webrtc/signalling.py)
         # Request bodies are received on the event loop before a thread sees them (runtime/bodies.py).
         self.flask = FlaskOnThreads(flask_app, threads, limit=flask_app.config["MAX_CONTENT_LENGTH"],
                                     spool_dir=flask_app.config["SLIPSTREAM_DATA_DIR"])
@@ -43,6 +45,8 @@ class TrackerASGI:
             body = self.bittorrent.answer(scope["path"], scope["query_string"], client)
             await send({**START, "headers": START["headers"] + [(b"content-length", b"%d" % len(body))]})
             await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        elif kind == "websocket":
+            await self.signalling(scope, receive, send)
         elif kind == "lifespan":
             await lifespan(receive, send)
         else:

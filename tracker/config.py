@@ -92,6 +92,11 @@ DEFAULTS = {
     # peer that is caught up, and changes asked per batch (the feed gives at most 500).
     "TRACKER_SYNC_INTERVAL": 10.0,
     "TRACKER_SYNC_BATCH": 100,
+    "TRACKER_STUN_PORT": 3478,  # UDP port of the STUN responder (webrtc/stun.py); 0: off
+    "TRACKER_STUN_HOST": "0.0.0.0",  # the address it binds
+    "TRACKER_RATE_CONNECT": 60,  # viewers' WebRTC connects to home edges (webrtc/connect.py)
+    "TRACKER_RATE_CONNECT_BURST": 30,
+    "SLIPSTREAM_ICE_ADDRESSES": [],  # local addresses ICE offers as host candidates; empty: aioice's choice
     "TRACKER_BACKGROUND": True,  # run the auditor thread (off in unit tests and in gunicorn's master)
     # Unix seconds for everything that expires (tracker/clock.py); tests pass a fake one, never the environment.
     "CLOCK": time.time,
@@ -116,7 +121,8 @@ PARSERS = {
     **{name: parse_count for name in ("TRACKER_RATE_PLACEMENTS", "TRACKER_RATE_PLACEMENTS_BURST", "TRACKER_RATE_RESERVED",
                                     "TRACKER_RATE_DONATIONS", "TRACKER_RATE_DONATIONS_BURST", "TRACKER_RATE_LOOKUPS",
                                     "TRACKER_RATE_LOOKUPS_BURST", "TRACKER_RATE_FLAGS", "TRACKER_RATE_FLAGS_BURST",
-                                    "TRACKER_RATE_CHANNELS", "TRACKER_RATE_CHANNELS_BURST")},
+                                    "TRACKER_RATE_CHANNELS", "TRACKER_RATE_CHANNELS_BURST",
+                                    "TRACKER_RATE_CONNECT", "TRACKER_RATE_CONNECT_BURST")},
     "TRACKER_PROOF_INTERVAL": parse_int,
     "TRACKER_CHECK_TIMEOUT": parse_float,
     "TRACKER_AUDIT_INTERVAL": parse_int,
@@ -126,6 +132,9 @@ PARSERS = {
     "TRACKER_SERVED_WINDOW": parse_int,
     "TRACKER_SERVED_FACTOR": parse_int,
     "TRACKER_BACKGROUND": parse_bool,
+    "TRACKER_STUN_PORT": parse_int,
+    "TRACKER_STUN_HOST": lambda name, text: text,
+    "SLIPSTREAM_ICE_ADDRESSES": parse_list,
     "TRACKER_SYNC_INTERVAL": parse_float,
     "TRACKER_SYNC_BATCH": parse_batch,
     "TRACKER_SPLIT": parse_split,

@@ -15,6 +15,7 @@ from .openapi_money import MONEY_PATHS
 from .openapi_network import BITTORRENT_PATHS, FEDERATION_PATHS, GOSSIP_PATHS, SOURCES_PARAMETERS
 from .openapi_base import INTEGER, NUMBER, SIGNED_REFUSALS, STRING, answer, json_body, payload, ref, signed
 from .openapi_channels import CHANNEL_PATHS, CHANNEL_VIDEO_OPERATIONS, GONE, signed_placement
+from .openapi_webrtc import SOURCES_ANSWER, WEBRTC_PATHS
 
 bp = Blueprint("openapi", __name__)
 
@@ -117,10 +118,7 @@ CATALOG_PATHS = {
     "/api/v1/videos/{video_id}/sources": {"get": {
         "summary": "live edges holding the video, best first; peer trackers are asked about an unknown "
                    "video", "parameters": [VIDEO_ID, *SOURCES_PARAMETERS],
-        **answer("sources", {"type": "object", "required": ["video_id", "sources", "found_by"],
-                             "properties": {
-            "video_id": STRING, "found_by": STRING, "sources": {"type": "array", "items": {
-                "type": "object", "properties": {"node": STRING, "url": STRING}}}}},
+        **answer("sources", SOURCES_ANSWER,
             refusals={"400": "hops is malformed", "404": "neither this tracker nor its peers know it",
                       "410": GONE})}},
 }
@@ -204,6 +202,7 @@ RATE_LIMITED = {
                                                   "it asks its peers about, from your address (TRACKER_RATE_LOOKUPS)",
     ("/api/v1/videos/{video_id}/reports", "post"): "too many reports from your address (TRACKER_REPORT_LIMIT)",
     ("/api/v1/videos/{video_id}/flags", "post"): "too many flags from your address (TRACKER_RATE_FLAGS)",
+    ("/api/v1/videos/{video_id}/connect", "post"): "too many WebRTC connects from your address (TRACKER_RATE_CONNECT)",
     **dict.fromkeys([("/api/v1/channels", "post"), ("/api/v1/videos/{video_id}", "patch"),
                      ("/api/v1/videos/{video_id}", "delete")],
                     "too many channel requests from your address (TRACKER_RATE_CHANNELS)"),
@@ -241,6 +240,7 @@ def document():
             **CHANNEL_PATHS,
             **REPORT_PATHS,
             **MONEY_PATHS,
+            **WEBRTC_PATHS,
             "/api/v1/openapi.json": {"get": {"summary": "this document", **answer("OpenAPI 3.1", {"type": "object"})}},
             "/healthz": {"get": {"summary": "health: the database answers", **answer(
                 "ok", {"type": "object", "properties": {"status": {"const": "ok"}}})}},

@@ -21,6 +21,7 @@ LIMITS = {  # name: (setting, what is counted)
     "flags": ("TRACKER_RATE_FLAGS", "flags"),
     # Keys cost nothing to make, so signatures alone do not bound how many channels one address creates.
     "channels": ("TRACKER_RATE_CHANNELS", "channel requests (updates, edits, deletions)"),
+    "connects": ("TRACKER_RATE_CONNECT", "WebRTC connects to edges"),
 }
 
 

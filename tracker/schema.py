@@ -16,10 +16,11 @@ from .ledger.models import MODELS as LEDGER_MODELS
 from .nodes.models import MODELS as NODE_MODELS
 from .nodes.replication import MODELS as REPLICATION_MODELS
 from .nodes.reports import MODELS as REPORT_MODELS
+from .nodes.sockets import MODELS as SOCKET_MODELS
 from .signers import MODELS as SIGNER_MODELS
 
 MODELS = CATALOG_MODELS + changes.MODELS + NODE_MODELS + REPORT_MODELS + REPLICATION_MODELS + LEDGER_MODELS \
-    + SIGNER_MODELS + CHANNEL_MODELS + FLAG_MODELS + FOLLOW_MODELS
+    + SIGNER_MODELS + CHANNEL_MODELS + FLAG_MODELS + FOLLOW_MODELS + SOCKET_MODELS
 
 
 def create_all(app):

@@ -402,7 +402,7 @@ def test_sources_list_only_live_edges_most_free_first(tmp_path, clock):
     answer = client.get(f"/api/v1/videos/{video_id}/sources").json
     assert answer["video_id"] == video_id and answer["found_by"] == "https://tracker.example"
     assert [s["node"] for s in answer["sources"]] == [gone.id, roomy.id, tight.id]
-    assert answer["sources"][0] == {"node": gone.id, "url": gone.url}
+    assert answer["sources"][0] == {"node": gone.id, "url": gone.url, "reach": "http"}
     gone.announce(client, event="stopped")
     assert source_nodes(client, video_id) == [roomy.id, tight.id]
     clock.advance(3)  # longer than the TTL: only an edge that announces again is live

@@ -73,7 +73,7 @@ def test_chain_finds_a_video_registered_only_at_the_far_end(trackers):
     assert answer.status_code == 200, answer.text
     # D → A → B → C, past A's dead peer; C found the edges, so C is the one the ledger pays.
     assert answer.json() == {"video_id": video_id, "found_by": trackers["C"].url,
-                             "sources": [{"node": edge.id, "url": edge.url}]}
+                             "sources": [{"node": edge.id, "url": edge.url, "reach": "http"}], "ice_servers": []}
     assert sources(trackers["D"], video_id).json() == answer.json()
     assert metric(trackers["D"], 'tracker_source_lookups_total{result="found"}') == 1
     assert metric(trackers["D"], 'tracker_source_lookups_total{result="cached"}') == 1

@@ -86,6 +86,6 @@ def test_upload_path_over_http(tracker):
     assert [v["id"] for v in found["videos"]] == [video_id]
     sources = requests.get(f"{tracker.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
     assert sources == {"video_id": video_id, "found_by": tracker.url,
-                       "sources": [{"node": edge.id, "url": edge.url}]}
+                       "sources": [{"node": edge.id, "url": edge.url, "reach": "http"}], "ice_servers": []}
     metrics = requests.get(f"{tracker.url}/metrics", timeout=10).text
     assert "tracker_videos 1.0" in metrics

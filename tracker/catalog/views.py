@@ -4,6 +4,8 @@ from flask import Blueprint, current_app, request
 from .. import clock
 from ..errors import ApiError
 from ..federation import lookup as federation
+from ..identity import signing_key
+from ..nodes import reach
 from ..nodes.sources import live_sources as sources_of
 from ..refusals import NotFound
 from .models import Video
@@ -62,18 +64,29 @@ def sources(video_id):
         # Learnt from a peer's feed, stored on none of our edges: the trackers that hold it answer.
         answer = federation.peers_sources(video.id, hops)
         if answer is not None:
-            return answer
+            return {**answer, "ice_servers": reach.ice_servers(current_app.config)}
     federation.counted("local")
     return sources_answer(video, nodes)
 
 
 def sources_answer(video, nodes):
+    config = current_app.config
     return {
         "video_id": video.id,
-        "sources": [{"node": n.id, "url": n.url} for n in nodes[:MAX_SOURCES]],
+        "sources": [source(video.id, n, config) for n in nodes[:MAX_SOURCES]],
         # The donation ledger pays the tracker that found the edges.
-        "found_by": current_app.config["SLIPSTREAM_PUBLIC_URL"],
+        "found_by": config["SLIPSTREAM_PUBLIC_URL"],
+        "ice_servers": reach.ice_servers(config),
     }
+
+
+def source(video_id, node, config):
+    """One source, with how a player reaches it; a home edge's carries what it takes to connect through us."""
+    if node.reach != reach.WEBRTC:
+        return {"node": node.id, "url": node.url, "reach": node.reach}
+    return {"node": node.id, "url": node.url, "reach": node.reach,
+            "connect": f"{config['SLIPSTREAM_PUBLIC_URL']}/api/v1/videos/{video_id}/connect",
+            "token": reach.connect_token(signing_key(), config["TRACKER_ID"], video_id, node.id, clock.now())}
 
 
 def boot(video_id):
@@ -98,4 +111,5 @@ def home():
 
 
 def first_url(nodes):
-    return nodes[0].url if nodes else None
+    """A poster's edge: one a page can fetch from over HTTP."""
+    return next((n.url for n in nodes if n.reach != reach.WEBRTC), None)

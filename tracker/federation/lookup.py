@@ -18,6 +18,7 @@ from protocol.http import GuardedClient, UnsafeRequest
 
 from .. import ratelimits
 from ..errors import ApiError
+from ..nodes.reach import ice_servers
 from ..nodes.urls import check_node_url
 
 bp = Blueprint("federation", __name__)
@@ -145,10 +146,28 @@ def read_answer(answer, video_id, allow_private):
     sources = []
     for source in body["sources"]:
         try:
-            sources.append({"node": str(source["node"]), "url": check_node_url(source["url"], allow_private)})
-        except (ApiError, KeyError, TypeError):
+            sources.append(read_source(source, allow_private))
+        except (ApiError, KeyError, TypeError, ValueError):
             return None
     return {"video_id": video_id, "sources": sources, "found_by": body["found_by"]} if sources else None
+
+
+def read_source(source, allow_private):
+    """A peer's source: its node and URL, and how to reach it (README.md, "Home edges"): a `webrtc`
+    source keeps the peer's connect URL and token, since only that peer relays to that edge."""
+    read = {"node": str(source["node"]), "url": check_node_url(source["url"], allow_private)}
+    reach = source.get("reach")
+    if reach is None:
+        return read  # a peer older than home edges
+    if reach not in ("https", "http", "webrtc"):
+        raise ValueError(f"unknown reach {reach!r}")
+    read["reach"] = reach
+    if reach == "webrtc":
+        if not isinstance(source.get("token"), str) or len(source["token"]) > 1024:
+            raise ValueError("a webrtc source needs its token")
+        read["connect"] = check_node_url(source["connect"], allow_private)
+        read["token"] = source["token"]
+    return read
 
 
 def requested_hops():
@@ -169,7 +188,7 @@ def sources(video_id, hops):
     answer = peers_sources(video_id, hops)
     if answer is None:
         raise ApiError(404, "unknown_video", "neither this tracker nor its peers know a video with that id")
-    return answer
+    return {**answer, "ice_servers": ice_servers(current_app.config)}
 
 
 def peers_sources(video_id, hops):

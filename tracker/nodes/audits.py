@@ -21,6 +21,7 @@ from protocol.manifest import MANIFEST_NAME, check_bytes, package_size, parse_ma
 from ..background import start_alone
 from ..db import database, only_process
 from .models import Copy
+from .reach import WEBRTC
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,13 @@ class AuditFailed(Exception):
     """A copy is not what its id promises, or its node did not show it."""
 
 
-def audit(client, url, video_id, samples, expected_size=None, max_size=None, rng=random):
+def audit(client, url, video_id, samples, expected_size=None, max_size=None, rng=random, fetch_file=None):
     """Check the copy of `video_id` at the edge `url`; return its verified manifest and size.
-    `max_size` refuses a bigger package before any of its files is fetched."""
-    body = fetch(client, f"{url}/videos/{video_id}/{MANIFEST_NAME}", MAX_MANIFEST)
+    `max_size` refuses a bigger package before any of its files is fetched. `fetch_file(name, cap)`
+    fetches a file another way than over HTTP (a home edge's data channel, webrtc/audit.py)."""
+    if fetch_file is None:
+        fetch_file = lambda name, cap: fetch(client, f"{url}/videos/{video_id}/{name}", cap)
+    body = fetch_file(MANIFEST_NAME, MAX_MANIFEST)
     try:
         manifest = parse_manifest(body, expected_id=video_id)
         size = package_size(body, manifest)
@@ -50,7 +54,7 @@ def audit(client, url, video_id, samples, expected_size=None, max_size=None, rng
     if max_size is not None and size > max_size:
         raise AuditFailed(f"the package has {size} bytes, more than its upload can make ({max_size})")
     for name in rng.sample(sorted(files), min(samples, len(files))):
-        data = fetch(client, f"{url}/videos/{video_id}/{name}", max(files[name]["size"], 1))
+        data = fetch_file(name, max(files[name]["size"], 1))
         if not check_bytes(files[name], data):
             raise AuditFailed(f"{name} does not match the manifest")
     return manifest, size
@@ -74,9 +78,14 @@ def run_pending(app, limit=BATCH, rng=random):
     now = config["CLOCK"]()
     with database.connection_context(), only_process(PG_AUDIT_LOCK) as alone:
         due = Copy.due(now, config["TRACKER_NODE_TTL"], limit) if alone else []
-        for node_id, url, video_id, size in due:
+        for node_id, url, reach, video_id, size in due:
             try:
-                audit(client, url, video_id, config["TRACKER_AUDIT_SAMPLES"], size, rng=rng)
+                if reach == WEBRTC:  # nobody can open its URL: over a data channel, as a viewer
+                    with app.extensions["tracker.channel_audits"](node_id, video_id) as fetch_file:
+                        audit(client, url, video_id, config["TRACKER_AUDIT_SAMPLES"], size, rng=rng,
+                              fetch_file=fetch_file)
+                else:
+                    audit(client, url, video_id, config["TRACKER_AUDIT_SAMPLES"], size, rng=rng)
             except AuditFailed as exc:
                 log.warning("copy of %s on %s failed its audit: %s", video_id, node_id, exc)
                 Copy.failed(node_id, video_id)

@@ -13,10 +13,11 @@ from protocol.ids import is_video_id
 from .. import clock, fields, metrics, signed
 from ..catalog.models import Removal
 from ..errors import ApiError
-from ..refusals import Conflict, Refused
+from ..refusals import Conflict, Refused, Unproven
 from . import replication
-from .models import Node, refuse_replay
+from .models import WEBRTC, Node, refuse_replay
 from .proofs import needs_proof, prove_url
+from .sockets import SignalSocket
 from .urls import check_node_url
 
 bp = Blueprint("announce", __name__)
@@ -56,14 +57,27 @@ def accept(payload, now):
     node = Node.get_or_none(Node.id == payload["node"])
     if node is not None:
         refuse_replay(payload["timestamp"], node.last_timestamp)  # before any request goes out
-    proven_at = None
+    proven_at = reach = None
     if payload["event"] != "stopped" and needs_proof(node, payload["url"], now, config["TRACKER_PROOF_INTERVAL"]):
         holder = Node.url_holder(payload["url"], now, config["TRACKER_NODE_TTL"])
         if holder is not None and holder.id != payload["node"]:
             raise Conflict("url_taken", "another live node has proven this URL")
-        prove_url(payload["node"], payload["url"])
+        reach = measure_reach(payload["node"], payload["url"], now)
         proven_at = now
-    return Node.accept_announce(payload, now, config, proven_at)
+    return Node.accept_announce(payload, now, config, proven_at, reach)
+
+
+def measure_reach(node_id, url, now):
+    """How viewers can reach the node (README.md, "Home edges"): over its URL's scheme when the tracker
+    could open it (an https URL only with a certificate the tracker's client verified), else over WebRTC
+    when its live signalling socket proved its key for that URL; otherwise the announce is refused."""
+    try:
+        prove_url(node_id, url)
+    except Unproven:
+        if not SignalSocket.vouches(node_id, url, now):
+            raise
+        return WEBRTC
+    return url.partition(":")[0]
 
 
 def read_announce(body):

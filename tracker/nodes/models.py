@@ -18,6 +18,7 @@ from ..catalog import changes
 from ..catalog.models import Removal, Upload, Video
 from ..db import BaseModel, chunks, write_transaction
 from ..refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound
+from .reach import WEBRTC
 
 
 class Node(BaseModel):
@@ -27,6 +28,10 @@ class Node(BaseModel):
     # while its announced URL is the proven one.
     proven_url = CharField(max_length=2048, null=True, index=True)
     proven_at = DoubleField(default=0)
+    # How viewers reach it, as that proof found (README.md, "Home edges"): "https" (a certificate the
+    # tracker verified), "http", or "webrtc" (nobody could open the URL, but the node proved its key on a
+    # live signalling socket). None on rows older than the column: the URL's scheme.
+    reach = CharField(max_length=8, null=True)
     declared = BigIntegerField(default=0)  # the capacity it claims
     capacity = BigIntegerField(default=0)  # what placement may use: the claim, as far as it is earned
     used = BigIntegerField(default=0)
@@ -51,6 +56,18 @@ class Node(BaseModel):
         return cls.capacity - cls.used - reserved
 
     @classmethod
+    def served_over_http(cls):
+        """Reachable over HTTP (an SQL expression): what uploads and replicas must be sent to or pulled from."""
+        return cls.reach.is_null() | (cls.reach != WEBRTC)
+
+    @classmethod
+    def proven_by_socket(cls, node_id, url, now):
+        """A known node whose URL no one could open but whose socket proved it: listed as `webrtc` at once,
+        without waiting for its next announce."""
+        cls.update(proven_url=url, proven_at=now, reach=WEBRTC).where(
+            (cls.id == node_id) & (cls.url == url) & ((cls.proven_url.is_null()) | (cls.proven_url != url))).execute()
+
+    @classmethod
     def live_count(cls, now, ttl):
         return cls.select().where(cls.is_live(now, ttl)).count()
 
@@ -60,16 +77,16 @@ class Node(BaseModel):
         return cls.get_or_none((cls.proven_url == url) & cls.is_live(now, ttl))
 
     @classmethod
-    def accept_announce(cls, payload, now, config, proven_at=None):
+    def accept_announce(cls, payload, now, config, proven_at=None, reach=None):
         """Record a verified announce; refuse one not newer than the last (a replay). `proven_at` is
-        set when the URL was proven for this announce."""
+        set when the URL was proven for this announce, and `reach` how."""
         with write_transaction():
             node = cls.get_or_none(cls.id == payload["node"])
             is_new = node is None
             node = node or cls(id=payload["node"])
             refuse_replay(payload["timestamp"], node.last_timestamp)
             if proven_at is not None:
-                node.proven_url, node.proven_at = payload["url"], proven_at
+                node.proven_url, node.proven_at, node.reach = payload["url"], proven_at, reach
             holder = cls.url_holder(payload["url"], now, config["TRACKER_NODE_TTL"])
             if holder is not None and holder.id != node.id:
                 raise Conflict("url_taken", "another live node has proven this URL")
@@ -92,14 +109,15 @@ class Node(BaseModel):
 
     @classmethod
     def sources(cls, video_ids, now, ttl):
-        """{video id: [live nodes holding an audited copy, fewest failed audits, then most free space
-        first]}; each node has its `id`, `url` and `.free` only (the hot path of every lookup)."""
+        """{video id: [live nodes holding an audited copy that serve over HTTP, fewest failed audits, then
+        most free space first]}; each node has its `id`, `url` and `.free` only: replication's sources."""
         found = {}
         for chunk in chunks(list(video_ids)):
             free = cls.free_space(now)
             query = (cls.select(cls.id, cls.url, free.alias("free"), Copy.video.alias("video_id"))
                      .join(Copy, on=(Copy.node == cls.id))
-                     .where(Copy.video.in_(chunk) & Copy.audited.is_null(False) & cls.is_live(now, ttl))
+                     .where(Copy.video.in_(chunk) & Copy.audited.is_null(False) & cls.is_live(now, ttl)
+                            & cls.served_over_http())
                      .order_by(cls.audit_failures, free.desc(), cls.id)
                      .objects())
             for node in query:
@@ -120,7 +138,7 @@ class Node(BaseModel):
                 network = int(cls.select(fn.COALESCE(fn.SUM(free), 0)).where(cls.is_live(now, node_ttl)).scalar() or 0)
             Upload.check_reserved(fields.get("client"), fields["size"], now, reserved_limit, reserved_share, network)
             candidates = list(cls.select(cls, free.alias("free"))
-                              .where(cls.is_live(now, node_ttl) & (free >= fields["size"])))
+                              .where(cls.is_live(now, node_ttl) & cls.served_over_http() & (free >= fields["size"])))
             if not candidates:
                 raise NoSpace("no_space", f"no live edge has room for {fields['size']} bytes")
             # Uploads placed on a node that never registered weigh it down: 1/(1 + their number).
@@ -204,8 +222,8 @@ class Copy(BaseModel):
     @classmethod
     def due(cls, now, ttl, limit):
         """Copies on live nodes whose audit is due, never-audited ones first:
-        [(node id, node url, video id, package size)]."""
-        return list(cls.select(cls.node, Node.url, cls.video, Video.size)
+        [(node id, node url, node reach, video id, package size)]."""
+        return list(cls.select(cls.node, Node.url, Node.reach, cls.video, Video.size)
                     .join(Node, on=(Node.id == cls.node)).switch(cls)
                     .join(Video, on=(Video.id == cls.video))
                     .where(Node.is_live(now, ttl) & (cls.audited.is_null() | (cls.next_audit <= now)))

@@ -3,23 +3,27 @@
 A live node holding an audited copy is listed (nodes/models.py, Node.is_live); the order is fewest
 distinct reporters of failures in the last TRACKER_REPORT_WINDOW (nodes/reports.py: reports only move
 an edge down, never out), then fewest failed audits, then most free space (capacity − used − pending
-reservations), then id. Peewee's query builder took over three quarters of a lookup's time at a
+reservations), then id. A node reachable only over WebRTC (`reach`) is listed while its signalling socket
+lives (nodes/sockets.py). Peewee's query builder took over three quarters of a lookup's time at a
 million videos (bench/scale.py, README.md "At network scale"), so the SQL is a plain string and one
 query answers what three did (the video's sources, free space, reports).
 """
 from collections import namedtuple
 
 from ..db import chunks, database
+from .sockets import SOCKET_TTL
 
-Source = namedtuple("Source", "id url free")
+Source = namedtuple("Source", "id url free reach")
 
-SQL = """SELECT copy.video_id, node.id, node.url, node.capacity - node.used - COALESCE(
+SQL = """SELECT copy.video_id, node.id, node.url, node.reach, node.capacity - node.used - COALESCE(
   (SELECT SUM(upload.size) FROM upload WHERE upload.node = node.id AND upload.done = {p} AND upload.expires > {p}), 0)
   AS free,
   (SELECT COUNT(DISTINCT report.reporter) FROM report WHERE report.node = node.id AND report.created > {p}) AS failures
 FROM copy JOIN node ON node.id = copy.node_id
 WHERE copy.video_id IN ({ids}) AND copy.audited IS NOT NULL
   AND node.last_seen >= {p} AND node.stopped = {p} AND node.proven_url = node.url
+  AND (node.reach IS NULL OR node.reach <> 'webrtc'
+       OR EXISTS (SELECT 1 FROM signalsocket WHERE signalsocket.node = node.id AND signalsocket.seen >= {p}))
 ORDER BY failures, node.audit_failures, free DESC, node.id"""
 
 
@@ -29,7 +33,7 @@ def live_sources(video_ids, now, node_ttl, report_window):
     p = database.param
     for chunk in chunks(list(video_ids)):
         sql = SQL.format(p=p, ids=", ".join([p] * len(chunk)))
-        params = [False, now, now - report_window, *chunk, now - node_ttl, False]
-        for video_id, node_id, url, free, _ in database.execute_sql(sql, params):
-            found.setdefault(video_id, []).append(Source(node_id, url, free))
+        params = [False, now, now - report_window, *chunk, now - node_ttl, False, now - SOCKET_TTL]
+        for video_id, node_id, url, reach, free, _ in database.execute_sql(sql, params):
+            found.setdefault(video_id, []).append(Source(node_id, url, free, reach or url.partition(":")[0]))
     return found

@@ -1,0 +1,44 @@
+"""A home edge on loopback, for tests and bench/webrtc.py: a video uploaded to an edge while it was
+reachable, then the same edge restarted announcing a URL nobody listens on, so the tracker can reach it
+only through its signalling socket (it still listens on its own port, for HTTP side by side)."""
+from protocol.datachannel import gather_on
+from tests.actions import announced, place, send, wait_for, wait_published
+from tests.servers import free_port, start_edge, start_tracker
+from tests.webrtc.viewer import sources
+
+LOOPBACK = "127.0.0.1"
+
+
+class Home:
+    def __init__(self):
+        self.servers, self.tracker, self.edge, self.video_id, self.url = [], None, None, None, None
+        self.stun = free_port()
+
+    def start(self, root, clip, **tracker_env):
+        gather_on([LOOPBACK])  # this process's ICE agent, like the servers', gathers on loopback only
+        self.tracker = self.started(start_tracker(
+            root / "tracker", WEB_CONCURRENCY="2", TRACKER_STUN_PORT=str(self.stun), TRACKER_STUN_HOST=LOOPBACK,
+            SLIPSTREAM_ICE_ADDRESSES=LOOPBACK, **tracker_env))
+        edge = self.started(start_edge(root / "edge", self.tracker.url, SLIPSTREAM_ICE_ADDRESSES=LOOPBACK))
+        wait_for(lambda: announced(edge), message="the edge announced")
+        job = send(place(self.tracker.url, clip, "Home clip"), clip)
+        self.video_id = wait_published(job["status_url"], timeout=600)["video_id"]
+        edge.stop()
+        self.url = f"http://{LOOPBACK}:{free_port()}"
+        self.edge = self.started(start_edge(root / "edge", self.tracker.url, SLIPSTREAM_ICE_ADDRESSES=LOOPBACK,
+                                            SLIPSTREAM_PUBLIC_URL=self.url))
+        wait_for(lambda: webrtc_source(self.tracker.url, self.video_id), timeout=60, message="a webrtc source")
+        return self
+
+    def started(self, server):
+        self.servers.append(server)
+        return server
+
+    def stop(self):
+        for server in reversed(self.servers):
+            server.stop()
+
+
+def webrtc_source(tracker_url, video_id):
+    answer = sources(tracker_url, video_id)
+    return next((s for s in answer["sources"] if s["reach"] == "webrtc"), None)
