@@ -4,12 +4,13 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.netns import chromium
-from tests.netns.https import Authority, Proxy
+from tests.netns.https import Authority, Proxy, trusting
 from tests.netns.internet import Internet
 from tests.servers import start_edge, start_tracker
 
 TRACKER_PORT = 8000  # in the public namespace's own port space: no other run can hold it
 EDGE_PORT = 8001
+TRACKER_STUN = 3478  # UDP, on the tracker's public address: the sources answer names stun:tracker.test:3478
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,8 @@ def public_tracker(internet, tmp_path_factory):
     X-Forwarded-For, so it sees its clients' addresses)."""
     folder = tmp_path_factory.mktemp("public")
     tracker = start_tracker(folder / "tracker", port=TRACKER_PORT, namespace=internet["public"],
-                            SLIPSTREAM_PUBLIC_URL="https://tracker.test", TRACKER_TRUST_PROXY="1")
+                            SLIPSTREAM_PUBLIC_URL="https://tracker.test", TRACKER_TRUST_PROXY="1",
+                            TRACKER_STUN_PORT=str(TRACKER_STUN))
     try:
         tracker.proxy = Proxy(internet["public"], str(folder / "nginx"), Authority(str(folder / "ca")),
                               "tracker.test", tracker.url)
@@ -46,13 +48,12 @@ def viewer_browser(internet, public_tracker, tmp_path_factory):
 @pytest.fixture
 def home_edge(internet, public_tracker, tmp_path):
     """`home_edge("home1", **env)`: an edge in that home at http://<home address>:8001, announcing to
-    https://tracker.test through its NAT and trusting the test CA there (requests' REQUESTS_CA_BUNDLE);
-    stopped at the end of the test."""
+    https://tracker.test through its NAT and trusting the test CA there; stopped at the end of the test."""
     started = []
 
     def start(home, **env):
         edge = start_edge(tmp_path / f"edge-{home}", public_tracker.proxy.url, port=EDGE_PORT,
-                          namespace=internet[home], REQUESTS_CA_BUNDLE=public_tracker.proxy.ca_file, **env)
+                          namespace=internet[home], **trusting(public_tracker.proxy.ca_file), **env)
         started.append(edge)
         return edge
     yield start

@@ -94,6 +94,13 @@ http {{
 """
 
 
+def trusting(ca_file):
+    """Environment for a Python process that must trust the test CA: requests reads its own bundle
+    variable (it never looks at OpenSSL's), the `ssl` module's default context (websockets: the edge's
+    signalling socket) reads OpenSSL's."""
+    return {"REQUESTS_CA_BUNDLE": ca_file, "SSL_CERT_FILE": ca_file}
+
+
 def read_lines(path):
     with open(path, errors="replace") as f:
         return f.read().splitlines()
