@@ -13,9 +13,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # sendfile from it (edge/worker.py). GUNICORN_THREADS is read by wsgi.py (runtime/settings.py), not
 # here: gunicorn's `threads` setting is for its thread worker (`-k gthread --threads N`).
 ROLE = settings.role()
-# SharingWorker is gunicorn's asyncio worker, accepting one connection per wake-up (runtime/worker.py);
-# the edge's EdgeWorker is a SharingWorker that also sends published files itself (edge/worker.py).
-worker_class = "runtime.worker.SharingWorker" if ROLE == "tracker" else "edge.worker.EdgeWorker"
+# Both are runtime/worker.py's SharingWorker (gunicorn's asyncio worker, accepting one connection per
+# wake-up) answering their hot path's plain requests as they arrive (runtime/plain.py): the tracker's
+# TrackerWorker announces and scrapes (tracker/worker.py), the edge's EdgeWorker small published files
+# from memory, and the rest of its published files with sendfile (edge/worker.py).
+worker_class = "tracker.worker.TrackerWorker" if ROLE == "tracker" else "edge.worker.EdgeWorker"
 # Uploads of large videos take longer than gunicorn's 30 s default.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 5

@@ -13,7 +13,9 @@ first serves honest traffic alone, then the same with attackers beside it:
   address flooding placements.
 It prints, per phase and kind of request, the count, failures, p50 and p99; the segment rate
 under attack against the rate before; announce failures and any moment an edge was missing from
-the sources; and each server process's memory and open descriptors after warm-up and at the end.
+the sources; and each server process's memory and open descriptors idle, after warm-up (which includes
+a short burst of the attack: the allocators' first high-water mark is not growth), in the first and last
+minute of the attack, and at the end.
 An honest request that failed, or an edge that went missing, is a failure of the run (exit 1).
 """
 import argparse
@@ -332,12 +334,17 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=10, help="the whole run, warm-up and baseline included")
     parser.add_argument("--baseline", type=float, default=60, help="seconds of honest traffic alone, after warm-up")
     parser.add_argument("--warm-up", type=float, default=30)
+    parser.add_argument("--warm-up-attack", type=float, default=120, help="seconds of the attack within warm-up, "
+                                                                          "long enough for trickled bodies to fill SLIPSTREAM_BODY_MEMORY, "
+                                                                          "followed by the cool-down (0: none)")
     parser.add_argument("--cool-down", type=float, default=40, help="seconds of honest traffic after the attack, "
                                                                       "before memory and descriptors are read again")
     parser.add_argument("--upload-every", type=float, default=20, help="seconds between honest uploads (0: none)")
     parser.add_argument("--slow", type=int, default=1000, help="slow connections against each of tracker and edge")
     args = parser.parse_args(argv)
     attack_seconds = args.minutes * 60 - args.warm_up - args.baseline - args.cool_down
+    if args.warm_up_attack:
+        attack_seconds -= args.warm_up_attack + args.cool_down
     tmp = tempfile.mkdtemp(prefix="slipstream-soak-")
     network = {}
     try:
@@ -362,6 +369,15 @@ def main(argv=None):
         if args.upload_every and (cold := warm_every_upload(network, tracker, short)):
             print(f"edges without PyAV after the warm-up uploads: {cold}")
         time.sleep(args.warm_up)
+        idle = footprint(network)
+        if args.warm_up_attack:
+            # The allocators' first high-water mark under attack stays for the process's life (bench/memory.py,
+            # README "Benchmarks"): it belongs to warm-up, and what is read from here on is growth.
+            burst = multiprocessing.Process(target=run_attack, args=(
+                {"tracker": tracker.port, "edge": network["edge-a"].port}, args.slow, args.warm_up_attack, {}))
+            burst.start()
+            burst.join(args.warm_up_attack + 120)
+            time.sleep(args.cool_down)
         before = footprint(network)
         failed_announces = {name: count_lines(network[name], "announce failed") for name in ("edge-a", "edge-b")}
         recorder.begin("baseline")
@@ -371,10 +387,11 @@ def main(argv=None):
         attacker = multiprocessing.Process(target=run_attack, args=(
             {"tracker": tracker.port, "edge": network["edge-a"].port}, args.slow, attack_seconds, results))
         attacker.start()
-        held = []
+        held, during = [], []
         while attacker.is_alive():
             attacker.join(10)
-            held.append(sum(fds for _, fds in footprint(network).values()))
+            during.append(footprint(network))
+            held.append(sum(fds for _, fds in during[-1].values()))
         recorder.begin("after")
         time.sleep(args.cool_down)  # honest traffic alone again, while the servers let go of the attack
         after = footprint(network)
@@ -393,10 +410,16 @@ def main(argv=None):
         print(f"edge announces failed after warm-up: {announces}")
         print(f"attackers: {dict(sorted(results.items()))}; descriptors held by the servers during the attack: "
               f"max {max(held, default=0)}")
-        print(f"\n{'process':22} {'RSS MiB start':>13} {'end':>7} {'growth':>7} {'fds start':>9} {'end':>5}")
+        # idle: before any attack; start: after warm-up (its attack burst included); attacked: the first and last
+        # minute of the attack (growth with time shows there); end: after the cool-down.
+        first, last = during[:6] or [{}], during[-6:] or [{}]
+        print(f"\n{'process':22} {'RSS MiB idle':>12} {'start':>7} {'attacked':>8} {'…':>6} {'end':>7} {'growth':>7} "
+              f"{'fds start':>9} {'end':>5}")
         for key in sorted(before):
             (rss0, fds0), (rss1, fds1) = before[key], after.get(key, (float("nan"), 0))
-            print(f"{key[0] + ' ' + str(key[1]):22} {rss0:13.1f} {rss1:7.1f} {rss1 / rss0 - 1:7.1%} {fds0:9} {fds1:5}"
+            early, late = (max(sample.get(key, (0, 0))[0] for sample in samples) for samples in (first, last))
+            print(f"{key[0] + ' ' + str(key[1]):22} {idle.get(key, (float('nan'), 0))[0]:12.1f} {rss0:7.1f} "
+                  f"{early:8.1f} {late:6.1f} {rss1:7.1f} {rss1 / rss0 - 1:7.1%} {fds0:9} {fds1:5}"
                   + (f"   now: {descriptor_kinds(key[1])}" if fds1 > fds0 else ""))
         honest_failures = sum(len(f) for (phase, _), f in recorder.failures.items() if phase not in ("warm-up", "stopped"))
         print(f"\nhonest requests failed: {honest_failures}")

@@ -8,90 +8,30 @@ but a listed, regular file of the listed size) gets its headers written and its 
 sendfile(2) through `loop.sendfile`; every other request goes to the ASGI app as usual (edge/asgi.py:
 Flask on threads). gunicorn.conf.py runs EdgeWorker for SLIPSTREAM_ROLE=edge, and its base,
 runtime/worker.py's SharingWorker (the same event loop, without the file path), for the tracker.
-FileProtocol is runtime/protocol.py's GuardedProtocol, so the edge has the same connection caps and
-deadlines as the tracker.
+FileProtocol is runtime/plain.py's PlainProtocol (a GuardedProtocol), so the edge has the same connection
+caps and deadlines as the tracker, and answers small files from memory the way the tracker answers announces.
 """
 import os
 import time
 
 from gunicorn.asgi import protocol
-from werkzeug.http import http_date
 
-from runtime.heads import plain_request
-from runtime.protocol import GuardedProtocol
+from runtime.plain import PlainProtocol
 from runtime.worker import SharingWorker
 
 from .fastpath import CONDITIONAL_BYTES
 
-# Answers written straight from data_received stop once this much waits unsent: the rest of what
-# a client pipelined then goes through gunicorn, which stops reading from a client that does not
-# read (gunicorn's own high-water mark for the transport).
-MOST_UNSENT = protocol.HIGH_WATER_LIMIT
 
+class FileProtocol(PlainProtocol):
+    """Small published files from memory (edge/memory.py) are answered as soon as their head is in,
+    with one write each (runtime/plain.py); published files of any size with sendfile (below)."""
 
-class FileProtocol(GuardedProtocol):
-    answered_at = None  # loop time of the last answer written from data_received
-    idle_timer = None  # the keep-alive timer those answers armed
+    def answers_plain(self):
+        return bool(self.worker.memory.budget)
 
-    def data_received(self, data):
-        """Plain GETs and HEADs of small published files (edge/memory.py) are answered here, as soon
-        as their head is in, with one write each; every other request (and all that follows it in
-        `data`) goes on to gunicorn's parser as before."""
-        if self._at_request_start():
-            data = self._answer_from_memory(data)
-            if not data:
-                return
-        super().data_received(data)
-
-    def _at_request_start(self):
-        """Between requests with nothing of the next one read yet, and nothing that rules out an
-        answer from here: the connection loop is idle waiting, and the parser's buffer is empty (gunicorn's
-        Python parser's; with gunicorn_h1c, whose buffer is not visible, every request goes to gunicorn)."""
-        worker = self.worker
-        return (self._current_request is None and not self.refused and not self._closed
-                and not getattr(self._callback_parser, "_buffer", True) and self._keepalive
-                and worker.alive and worker.memory.budget and not self.log.access_log_enabled)
-
-    def _answer_from_memory(self, data):
-        """Answer the plain requests at the start of `data` from memory; what is left to parse."""
-        worker, write, start = self.worker, self.transport.write, 0
-        while worker.nr + 1 < worker.max_requests and self.transport.get_write_buffer_size() <= MOST_UNSENT:
-            plain = plain_request(data, start)
-            if plain is None:
-                break
-            method, path, end = plain
-            copy = worker.memory.find(path)
-            if copy is None:
-                break
-            if method == b"GET":
-                write(b"".join((copy.head, date_line(), b"\r\n", copy.body)))
-            else:
-                write(b"".join((copy.head, date_line(), b"\r\n")))
-            worker.nr += 1
-            start = end
-        if not start:
-            return data
-        self.head_since, self.head_started = None, False
-        self.answered_at = worker.loop.time()
-        handle = self._keepalive_handle
-        if handle is None or handle is not self.idle_timer:  # none, or gunicorn's, timed from its last answer
-            if handle is not None:
-                handle.cancel()
-            self._keepalive_handle = self.idle_timer = worker.loop.call_later(self._keepalive, self._idle_check)
-        return data[start:]
-
-    def _idle_check(self):
-        """gunicorn's keep-alive timeout for connections answered from data_received: armed once per
-        timeout rather than per answer. A request in progress has its own deadlines, and gunicorn's
-        connection loop re-arms this timer (cancelling ours) once it has served one."""
-        self._keepalive_handle = self.idle_timer = None
-        if self._closed or self._current_request is not None or self.head_since is not None:
-            return
-        left = self.answered_at + self._keepalive - self.worker.loop.time()
-        if left > 0:
-            self._keepalive_handle = self.idle_timer = self.worker.loop.call_later(left, self._idle_check)
-        else:
-            self._keepalive_timeout()
+    def plain_answer(self, method, path, query, fields):
+        copy = self.worker.memory.find(path) if query is None else None
+        return None if copy is None else (copy.head, copy.body)
 
     async def _handle_http_request(self, request, sockname, peername, complete=None):
         found = None
@@ -134,18 +74,9 @@ class FileProtocol(GuardedProtocol):
         return sent
 
 
-_date = [None, b""]  # (second, its Date line), made once a second
-
-
-def date_line():
-    now = int(time.time())
-    if _date[0] != now:
-        _date[:] = now, f"Date: {http_date(now)}\r\n".encode("latin-1")
-    return _date[1]
-
-
 class EdgeWorker(SharingWorker):
     protocol = FileProtocol
+    c_parser = False  # answers from memory must see that nothing of the next request is buffered (runtime/plain.py)
 
     def load_wsgi(self):
         super().load_wsgi()

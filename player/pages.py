@@ -82,7 +82,9 @@ def boot(video_id):
         return None
     found = find(video_id)
     if found and found["sources"]:
-        found["preconnect"] = origin(found["sources"]["sources"][0]["url"])
+        first = found["sources"]["sources"][0]
+        if first.get("reach") != "webrtc":  # a home edge's URL is not reachable: its files come by data channel
+            found["preconnect"] = origin(first["url"])
     return found
 
 

@@ -62,6 +62,10 @@ class GuardedProtocol(ASGIProtocol):
             return
         self.worker.connections.release(self)
         super().connection_lost(exc)
+        # gunicorn_h1c's parser holds this protocol's bound methods and is not tracked by the garbage
+        # collector, so the cycle through it outlives the connection unless it is broken here (the
+        # request's task, if still running, checks for a parser before using it).
+        self._callback_parser = None
 
     def _refuse(self, transport, reason):
         self.refused, self.transport = True, transport

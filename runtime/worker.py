@@ -43,10 +43,9 @@ class SharingWorker(gasgi.ASGIWorker):
     """gunicorn's asyncio worker on SharingLoop, guarded: the tracker's worker (gunicorn.conf.py)."""
 
     protocol = GuardedProtocol  # each connection's handler; the edge's worker sends files in its own
-    # gunicorn_h1c (use_c_parser) is off: with it, connections an attack left stayed held in the tracker's
-    # worker after the attack (tests/runtime/test_worker_memory.py fails), and the edge's answers from memory
-    # need to see the Python parser's buffer (edge/worker.py).
-    c_parser = False
+    # gunicorn_h1c's C parser (use_c_parser); the edge's answers from memory need to see the Python parser's
+    # buffer, so its worker keeps that one (edge/worker.py).
+    c_parser = True
 
     def init_process(self):
         self.connections = Connections(settings.limits())

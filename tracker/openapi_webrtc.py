@@ -15,8 +15,9 @@ SOURCE = {"type": "object", "required": ["node", "url"], "properties": {
     "reach": {"enum": ["https", "http", "webrtc"], "description": "how the tracker measured the edge reachable: "
               "its URL over https (a certificate the tracker verified) or http, or only over WebRTC through "
               "this tracker (its URL could not be opened, its signalling socket proved its key)"},
-    "connect": {**STRING, "description": "webrtc only: where to POST the viewer's offer"},
-    "token": {**STRING, "description": "webrtc only: lets the viewer connect to this node for this video, "
+    "connect": {**STRING, "description": "where to POST the viewer's offer: on every webrtc source, and on an "
+                "http one whose edge holds a signalling socket here (an https page must connect so)"},
+    "token": {**STRING, "description": "with connect: lets the viewer connect to this node for this video, "
               "for 120 s"}}}
 SESSION = {"type": "object", "required": ["type", "sdp"], "properties": {"sdp": STRING}}
 CONNECT_BODY = {"type": "object", "required": ["node", "token", "offer"], "properties": {
@@ -27,7 +28,7 @@ CONNECT_BODY = {"type": "object", "required": ["node", "token", "offer"], "prope
 
 WEBRTC_PATHS = {
     "/api/v1/videos/{video_id}/connect": {"post": {
-        "summary": "a viewer's WebRTC offer to a home edge (a `webrtc` source), relayed through the edge's "
+        "summary": "a viewer's WebRTC offer to an edge (a source with `connect`), relayed through the edge's "
                    "signalling socket; answered with the edge's answer. No media byte passes here",
         "parameters": [VIDEO_ID], **json_body(CONNECT_BODY),
         **answer("the edge's answer", {"type": "object", "required": ["answer"], "properties": {

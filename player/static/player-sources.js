@@ -18,7 +18,8 @@
       this.tracker = tracker;
       this.api = tracker + "/api/v1/videos/" + videoId;
       this.getJson = getJson;
-      this.list = [];          // the tracker's answer, best first: [{node, url, …}]
+      this.list = [];          // the tracker's answer, best first: [{node, url, reach?, connect?, token?}]
+      this.iceServers = [];    // the tracker's STUN servers, for sources reached through a data channel
       this.foundBy = null;     // the tracker that found them (for the donation split)
       this.current = null;     // the source in use
       this.failed = new Set(); // urls of sources given up on
@@ -29,6 +30,7 @@
     async find(known) {
       const answer = known || await this.getJson(this.api + "/sources");
       this.list = Array.isArray(answer.sources) ? answer.sources : [];
+      this.iceServers = Array.isArray(answer.ice_servers) ? answer.ice_servers : [];
       this.foundBy = answer.found_by || this.tracker;
       if (!this.list.length) {
         throw new SlipstreamError("no_sources", "No edge holds this video right now.");
@@ -47,8 +49,19 @@
       if (performance.now() - this.refreshedAt < REFRESH_MS) return;
       this.refreshedAt = performance.now();
       const answer = await this.getJson(this.api + "/sources");
-      const known = new Set(this.list.map((s) => s.url));
-      (answer.sources || []).forEach((s) => known.has(s.url) || this.list.push(s));
+      const known = new Map(this.list.map((s) => [s.url, s]));
+      // A known source keeps its place, but takes the new lookup's token: the old one lives 120 s.
+      (answer.sources || []).forEach((s) => (known.has(s.url) ? Object.assign(known.get(s.url), {token: s.token})
+        : this.list.push(s)));
+      if (Array.isArray(answer.ice_servers)) this.iceServers = answer.ice_servers;
+    }
+
+    /* A fresh token for `source` (a data channel's: tokens live 120 s), from a new lookup. */
+    async renew(source) {
+      const answer = await this.getJson(this.api + "/sources");
+      const fresh = (answer.sources || []).find((s) => s.url === source.url);
+      if (fresh && fresh.token) source.token = fresh.token;
+      if (Array.isArray(answer.ice_servers)) this.iceServers = answer.ice_servers;
     }
 
     /* Never use `source` again; true the first time, when it is worth reporting. */
@@ -59,7 +72,8 @@
     }
 
     report(source, error) {
-      if (!source.node) return;
+      // A connect the tracker refused for this viewer's sake (rate limit, stale token) says nothing of the edge.
+      if (!source.node || error.edgeAtFault === false) return;
       const reason = error.code === "bad_manifest" ? "hash_mismatch"
         : error.code === "timeout" ? "timeout" : error.code === "hash_mismatch" ? "hash_mismatch" : "http_error";
       // keepalive: the report still goes out if the viewer closes the page right now.

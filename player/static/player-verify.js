@@ -53,7 +53,8 @@
   }
 
   /* One GET of one file, refused past `size` bytes, with `limits.firstByteMs` to the first byte and
-   * `limits.stallMs` between chunks. `stats` (hls.js's LoaderStats, or null) follows the transfer. */
+   * `limits.stallMs` between chunks. `stats` (hls.js's LoaderStats, or null) follows the transfer.
+   * A `size` of null (the manifest, whose size nothing names) takes the whole body within `firstByteMs`. */
   async function download(url, name, size, signal, stats, limits) {
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -67,6 +68,7 @@
     try {
       const response = await fetch(url, {signal: controller.signal, credentials: "omit"});
       if (!response.ok) throw new SlipstreamError("http_error", response.status + " from " + url, response.status);
+      if (size === null) return new Uint8Array(await response.arrayBuffer());
       if (stats) {
         stats.loading.first = Math.max(performance.now(), stats.loading.start);
         stats.total = size;
@@ -106,11 +108,22 @@
     }
   }
 
-  /* The bytes of the file `name` at `url`, refused unless they are the manifest's `entry`. */
-  async function fetchChecked(url, name, entry, signal, stats, limits) {
-    const bytes = await download(url, name, entry.size, signal, stats, limits);
-    if (hex(await sha256(bytes)) !== entry.sha256) {
-      throw new SlipstreamError("hash_mismatch", name + " from " + url + " does not match the manifest");
+  /* How one source's files arrive over HTTP, from `urlOf(name)`; player-webrtc.js makes the other kind,
+   * through a data channel. `get(name, size, signal, stats, limits)` resolves to the file's bytes. */
+  function httpTransport(label, urlOf) {
+    return {
+      label: label,
+      get: (name, size, signal, stats, limits) => download(urlOf(name), name, size, signal, stats, limits),
+      close() {},
+    };
+  }
+
+  /* The bytes of the file `name` from `transport`, refused unless they are the manifest's `entry`:
+   * one check whichever way they came. */
+  async function fetchChecked(transport, name, entry, signal, stats, limits) {
+    const bytes = await transport.get(name, entry.size, signal, stats, limits);
+    if (bytes.length !== entry.size || hex(await sha256(bytes)) !== entry.sha256) {
+      throw new SlipstreamError("hash_mismatch", name + " from " + transport.label + " does not match the manifest");
     }
     return bytes;
   }
@@ -179,5 +192,5 @@
     };
   }
 
-  global.SlipstreamVerify = {sha256, videoIdOf, manifest, expected, fetchChecked, loader};
+  global.SlipstreamVerify = {sha256, videoIdOf, manifest, expected, httpTransport, fetchChecked, loader};
 })(window);

@@ -13,7 +13,8 @@
  *
  * hls.js fetches nothing itself: its loader gets every playlist, init segment and media segment
  * through `fetchVerified`, by its name in the manifest, checked for size and SHA-256 before hls.js
- * sees a byte; on a mismatch, an HTTP error or a timeout the same file comes from the next source,
+ * sees a byte, whether they came over HTTP or through a WebRTC data channel (a home edge behind NAT,
+ * or a plain-http edge seen from an https page); on a mismatch, an HTTP error or a timeout the same file comes from the next source,
  * and the edge is reported to the tracker and not used again. Playback never restarts: hls.js only
  * sees a slower load. Verified bytes are counted per edge in `served`.
  *
@@ -21,7 +22,8 @@
  * page elsewhere, with only this script tag, gets from beside it:
  *   error.js           SlipstreamError, every script's one error type
  *   player-sources.js  the edges holding the video: which one to try next, dropping and reporting
- *   player-verify.js   SHA-256, the manifest and file checks, the hls.js loader
+ *   player-verify.js   SHA-256, the manifest and file checks, the hls.js loader, HTTP transfers
+ *   player-webrtc.js   transfers through a WebRTC data channel, for edges HTTP cannot reach
  *   player-stats.js    the verified bytes each edge served (the donation split)
  */
 (function (global) {
@@ -129,11 +131,12 @@
 
   /* The parts, in load order; sha256.js only where WebCrypto is missing (see player-verify.js). */
   const PARTS = [["error.js", "SlipstreamError"], ["player-sources.js", "SlipstreamSources"],
-    ["player-verify.js", "SlipstreamVerify"], ["player-stats.js", "SlipstreamStats"]];
+    ["player-verify.js", "SlipstreamVerify"], ["player-stats.js", "SlipstreamStats"],
+    ["player-webrtc.js", "SlipstreamWebRTC"]];
   if (!(global.crypto && global.crypto.subtle)) PARTS.push(["sha256.js", "SlipstreamSha256"]);
-  let SlipstreamError, SlipstreamSources, SlipstreamVerify, SlipstreamStats;  // set once loaded
+  let SlipstreamError, SlipstreamSources, SlipstreamVerify, SlipstreamStats, SlipstreamWebRTC;  // set once loaded
   const parts = Promise.all(PARTS.map(([path, name]) => loadScript(path, name))).then(() => {
-    ({SlipstreamError, SlipstreamSources, SlipstreamVerify, SlipstreamStats} = global);
+    ({SlipstreamError, SlipstreamSources, SlipstreamVerify, SlipstreamStats, SlipstreamWebRTC} = global);
   });
 
   /* ---- the player ---- */
@@ -156,6 +159,7 @@
       this.muted = false;      // true when autoplay was only allowed muted
       this.recoveredMedia = false;
       this.hls = null;
+      this.transports = new Map();  // source url → how its files arrive (HTTP, or a data channel)
       this.early = new Map();  // name → {bytes: promise, stats}: files fetched before hls.js asks (fetchAhead)
       this.startVariant = null;  // the media playlist fetched ahead, which hls.js is told to start with
       this.listeners = {};
@@ -199,7 +203,8 @@
     }
 
     fileUrl(source, name) {
-      return source.url.replace(/\/+$/, "") + "/videos/" + this.videoId + "/" + name;
+      // A channel's source may have no usable URL, but hls.js still needs one per file to name it by.
+      return (source.url || source.connect).replace(/\/+$/, "") + "/videos/" + this.videoId + "/" + name;
     }
 
     /* The manifest name of a URL under /videos/<id>/ on any edge, or null. */
@@ -292,7 +297,7 @@
         tried.add(source.url);
         try {
           const bytes = await SlipstreamVerify.fetchChecked(
-            this.fileUrl(source, name), name, entry, signal, loaderStats, limits);
+            this.transport(source), name, entry, signal, loaderStats, limits);
           if (signal.aborted) throw new SlipstreamError("aborted", "aborted");
           this.stats.delivered(source, name, bytes.length);
           if (this.edges.current !== source) {
@@ -309,8 +314,22 @@
     }
 
     dropSource(source, error) {
+      // A source already given up on: its other files' failures (its channel closed with it) are no news.
+      if (this.edges.failed.has(source.url)) return;
       this.record(error, source);
       if (this.edges.drop(source)) this.edges.report(source, error);
+      if (this.transports.has(source.url)) this.transports.get(source.url).close();
+    }
+
+    /* How the files of `source` reach this page: over HTTP, or through a data channel the tracker
+     * connects when the edge is behind NAT or the page is https and the edge plain http. */
+    transport(source) {
+      if (!this.transports.has(source.url)) {
+        this.transports.set(source.url, SlipstreamWebRTC.needed(source, location)
+          ? SlipstreamWebRTC.transport(source, () => this.edges.iceServers, (stale) => this.edges.renew(stale))
+          : SlipstreamVerify.httpTransport(source.url, (name) => this.fileUrl(source, name)));
+      }
+      return this.transports.get(source.url);
     }
 
     async start() {
@@ -351,8 +370,9 @@
     /* The manifest from one edge, refused unless its bytes hash to the video id. */
     async loadManifest(source) {
       // A few kilobytes: the first-byte budget is enough, so a frozen edge does not delay the start.
-      const response = await fetchOk(this.fileUrl(source, "manifest.json"), this.options.firstByteMs || FIRST_BYTE_MS);
-      const bytes = new Uint8Array(await response.arrayBuffer());
+      const budget = this.options.firstByteMs || FIRST_BYTE_MS;
+      const bytes = await this.transport(source).get("manifest.json", null, new AbortController().signal, null,
+        {firstByteMs: budget, stallMs: budget});
       const manifest = await SlipstreamVerify.manifest(bytes, this.videoId, source.url);
       this.stats.count(source, bytes.length);
       return manifest;
@@ -367,9 +387,7 @@
       }
       this.watchFirstFrame();
       this.video.addEventListener("playing", () => this.setState("playing", ""));
-      if (this.manifest.poster && !this.video.poster) {
-        this.video.poster = this.fileUrl(this.source, this.manifest.poster);
-      }
+      if (this.manifest.poster && !this.video.poster) this.showPoster(this.manifest.poster);
       if (Hls && Hls.isSupported()) {
         this.mode = "mse";
         this.startHls(Hls, this.source, this.options.startPosition || -1);
@@ -385,6 +403,17 @@
         throw new SlipstreamError("unsupported", "This browser cannot play HLS video.");
       }
       if (this.options.autoplay) this.autoplay();
+    }
+
+    /* The poster straight from the edge over HTTP; from a channel's edge, checked bytes as a blob: URL. */
+    showPoster(name) {
+      if (!SlipstreamWebRTC.needed(this.source, location)) {
+        this.video.poster = this.fileUrl(this.source, name);
+        return;
+      }
+      this.fetchVerified(this.fileUrl(this.source, name), new AbortController().signal, null, null).then((bytes) => {
+        if (!this.video.poster) this.video.poster = URL.createObjectURL(new Blob([bytes]));
+      }, () => {});  // no poster is no loss
     }
 
     /* hls.js settings: every request goes through the verifying loader; `options.hls` adds to them

@@ -1,5 +1,6 @@
 """Debian's Chromium driven by Playwright: how it is launched, a `Tab` that remembers every page error,
 and `OtherOrigin`, a third-party site on its own loopback port."""
+import json
 import os
 import re
 import threading
@@ -9,8 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from tests.servers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+# WebRtcHideLocalIpsWithMdns off: Chromium would offer its host candidates as random `.local` names,
+# which an edge resolves only by multicast DNS, not on a test machine; with it off, they are addresses.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+                 "--disable-features=WebRtcHideLocalIpsWithMdns"]
 ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
@@ -73,6 +77,27 @@ class Tab:
 
     def close(self):
         self.context.close()
+
+
+PLAYER_PAGE = """<!doctype html>
+<title>A blog with a Slipstream video</title>
+<video id="v" controls muted playsinline width="640" height="360"></video>
+<script src="{tracker}/player/static/slipstream-player.js"></script>
+<script>
+  window.slipstreamPlayer = Slipstream.play(document.getElementById("v"), {options});
+</script>
+"""
+
+
+def open_player(browser, other_origin, tracker_url, options):
+    """A third-party page on `other_origin` playing with the player's `options`, in a fresh tab;
+    `tab.reports` collects the failure reports the player sends the tracker."""
+    tab = Tab(browser)
+    tab.reports = []
+    tab.page.on("request", lambda r: r.url.endswith("/reports") and tab.reports.append(json.loads(r.post_data)))
+    tab.open(other_origin.put(f"/player-{len(other_origin.pages)}.html",
+                              PLAYER_PAGE.format(tracker=tracker_url, options=json.dumps(options))))
+    return tab
 
 
 class OtherOrigin:

@@ -1,6 +1,7 @@
 """GET /announce and GET /scrape (BEP 3, 7, 23, 48): through Flask's test client, then libtorrent
 announcing to and scraping the real tracker under gunicorn."""
 import concurrent.futures
+import socket
 from urllib.parse import unquote_to_bytes
 
 import hypothesis
@@ -206,6 +207,26 @@ def test_libtorrent_announces_and_scrapes(served_video, tmp_path):
     assert leechers(tracker, info_hash) == 1
 
 
+def pipelined(port, heads):
+    """[(status line, body)] of the answers to request `heads` sent in one write, read until the
+    server closes the connection (the last head asks it to)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall("".join(heads).encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    answers = []
+    for head in heads:
+        status_and_fields, _, received = received.partition(b"\r\n\r\n")
+        lines = status_and_fields.split(b"\r\n")
+        fields = dict(line.lower().split(b": ", 1) for line in lines[1:])
+        length = 0 if head.startswith("HEAD") else int(fields[b"content-length"])
+        answers.append((lines[0], received[:length]))
+        received = received[length:]
+    assert received == b""
+    return answers
+
+
 def leechers(tracker, info_hash):
     return get(tracker.url, "/scrape", scrape_query(info_hash))[b"files"][info_hash][b"incomplete"]
 
@@ -292,10 +313,11 @@ def test_values_unquote_as_urllib_unquotes_them(parts):
         assert unquote(value) == unquote_to_bytes(value.replace(b"+", b" "))
 
 
-@pytest.mark.parametrize("worker", ["runtime.worker.SharingWorker", "gthread"])
-def test_both_worker_classes_answer_alike(tmp_path, worker):
-    """The tracker's default worker answers BitTorrent on the event loop (tracker/asgi.py) and hands
-    the rest to Flask; `-k gthread` serves the same app as plain WSGI. Both give the same answers."""
+@pytest.mark.parametrize("worker", ["tracker.worker.TrackerWorker", "runtime.worker.SharingWorker", "gthread"])
+def test_every_worker_class_answers_alike(tmp_path, worker):
+    """The tracker's worker answers plain BitTorrent GETs as they arrive (tracker/worker.py), the rest
+    of BitTorrent on the event loop (tracker/asgi.py, all SharingWorker does) and hands the rest to
+    Flask; `-k gthread` serves the same app as plain WSGI. All give the same answers."""
     tracker = start_tracker(tmp_path, WEB_CONCURRENCY="1", TRACKER_NODE_TTL="120", TRACKER_TRUST_PROXY="1",
                             GUNICORN_CMD_ARGS=f"-k {worker}")
     try:
@@ -320,8 +342,16 @@ def test_both_worker_classes_answer_alike(tmp_path, worker):
             assert (refused.status_code, refused.headers["Allow"]) == (405, "GET, HEAD"), (method, path)
         head = requests.head(f"{tracker.url}/scrape?{scrape_query(info_hash)}", timeout=10)
         assert head.status_code == 200 and head.content == b"" and int(head.headers["Content-Length"]) > 0
+        # Requests sent in one write are answered in order, the plain ones and the one that is not.
+        heads = [f"GET /announce?{announce_query(info_hash, peer_id(4), 6884)} HTTP/1.1\r\nHost: t\r\n\r\n",
+                 f"HEAD /scrape?{scrape_query(info_hash)} HTTP/1.1\r\nHost: t\r\n\r\n",
+                 f"GET /scrape?{scrape_query(info_hash)} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"]
+        answers = pipelined(tracker.port, heads)
+        assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * 3
+        assert bdecode(answers[0][1])[b"incomplete"] == 3 and answers[1][1] == b""
+        assert set(bdecode(answers[2][1])[b"files"]) == {info_hash}  # its counts follow the swarm's flushes
         wait_for(lambda: get(tracker.url, "/scrape", scrape_query(info_hash))[b"files"][info_hash]
-                 == {b"complete": 2, b"incomplete": 2, b"downloaded": 0}, message="scrape counts", timeout=30)
+                 == {b"complete": 2, b"incomplete": 3, b"downloaded": 0}, message="scrape counts", timeout=30)
         # The rest is Flask's, with the raw query intact and the caller's address seen.
         assert requests.get(tracker.url + "/api/v1/videos/" + info_hash.hex(), timeout=10).json()["id"] == info_hash.hex()
         assert requests.get(tracker.url + "/api/v1/videos?q=%E2%9C%93", timeout=10).json()["videos"] == []

@@ -12,6 +12,7 @@ LOOPBACK = "127.0.0.1"
 class Home:
     def __init__(self):
         self.servers, self.tracker, self.edge, self.video_id, self.url = [], None, None, None, None
+        self.http_source = None
         self.stun = free_port()
 
     def start(self, root, clip, **tracker_env):
@@ -23,6 +24,9 @@ class Home:
         wait_for(lambda: announced(edge), message="the edge announced")
         job = send(place(self.tracker.url, clip, "Home clip"), clip)
         self.video_id = wait_published(job["status_url"], timeout=600)["video_id"]
+        # While its URL is open: an http source, which an https page may only reach through the tracker.
+        self.http_source = wait_for(lambda: source_with(self.tracker.url, self.video_id, "http", "token"),
+                                    message="the edge's socket beside its http URL")
         edge.stop()
         self.url = f"http://{LOOPBACK}:{free_port()}"
         self.edge = self.started(start_edge(root / "edge", self.tracker.url, SLIPSTREAM_ICE_ADDRESSES=LOOPBACK,
@@ -40,5 +44,10 @@ class Home:
 
 
 def webrtc_source(tracker_url, video_id):
+    return source_with(tracker_url, video_id, "webrtc")
+
+
+def source_with(tracker_url, video_id, reach, *fields):
+    """The video's first source of that reach and with those fields, or None."""
     answer = sources(tracker_url, video_id)
-    return next((s for s in answer["sources"] if s["reach"] == "webrtc"), None)
+    return next((s for s in answer["sources"] if s["reach"] == reach and all(f in s for f in fields)), None)

@@ -31,7 +31,7 @@ def home(tmp_path_factory, small_clip):
                       # Audits every 2 s on average: the copy stays listed only if they pass over the channel.
                       TRACKER_AUDIT_INTERVAL="2")
         yield {"tracker": started.tracker, "edge": started.edge, "video_id": started.video_id,
-               "stun": started.stun, "url": started.url}
+               "stun": started.stun, "url": started.url, "http_source": started.http_source}
     finally:
         started.stop()
 
@@ -40,6 +40,13 @@ def test_the_tracker_audits_the_home_copy_over_a_data_channel(home):
     """No viewer has connected yet: every byte the edge sent went to the tracker's auditor."""
     wait_for(lambda: sent_bytes(home["edge"]) > 0, message="an audit over the data channel")
     assert webrtc_source(home["tracker"].url, home["video_id"]) is not None
+
+
+def test_a_plain_http_edge_with_a_socket_can_also_be_connected_through_the_tracker(home):
+    """What an https page needs of a plain-http edge (mixed content): recorded while the edge's URL was open."""
+    source = home["http_source"]
+    assert source["connect"] == f"{home['tracker'].url}/api/v1/videos/{home['video_id']}/connect"
+    assert source["token"] and source["url"] != home["url"]
 
 
 def test_the_unprovable_edge_is_listed_as_webrtc(home):
@@ -77,6 +84,17 @@ def test_a_viewer_fetches_the_package_over_a_data_channel(home):
     metrics = wait_for(lambda: sent_bytes(home["edge"]) >= len(whole[2]) + 1000 and sent_bytes(home["edge"]),
                        message="the edge counted the bytes it sent")
     assert metrics >= len(whole[2]) + len(part[2]) + len(master[2])
+
+
+def test_bytes_a_home_edge_served_earn_its_share(home):
+    """Its copy passed audits over the data channel, so a donation's `served` credits it like any edge."""
+    source = webrtc_source(home["tracker"].url, home["video_id"])
+    gift = requests.post(f"{home['tracker'].url}/api/v1/donations", headers={"Idempotency-Key": uuid.uuid4().hex},
+                         json={"video_id": home["video_id"], "amount": 1000, "currency": "EUR",
+                               "served": {source["node"]: 100000}, "found_by": home["tracker"].url}, timeout=10)
+    assert gift.status_code == 201, gift.text
+    assert gift.json()["uncredited"] == []
+    assert any(p["account"] == f"node:{source['node']}" and p["amount"] > 0 for p in gift.json()["postings"])
 
 
 def sent_bytes(edge):

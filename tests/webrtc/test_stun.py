@@ -1,10 +1,13 @@
 """The tracker's STUN responder (RFC 5389 Binding) on a real tracker on loopback, asked with aioice's
 STUN messages as an ICE agent asks."""
+import asyncio
 import socket
 
+import aioice
 import pytest
 from aioice import stun
 
+from protocol.datachannel import gather_on
 from tests.servers import free_port, start_tracker
 
 DEADLINE = 10  # seconds a datagram may take on loopback: a bound, not a wait
@@ -60,3 +63,22 @@ def test_anything_but_a_binding_request_is_dropped(stun_tracker):
         response = answer_to(sock)
     assert response.transaction_id == request.transaction_id
 
+
+
+def test_an_ice_agent_learns_its_address_from_the_tracker(stun_tracker):
+    """aioice's own ICE agent, as aiortc and browsers use STUN: its server-reflexive candidate is the
+    address and port its host candidate sends from (no NAT on loopback)."""
+    _, port = stun_tracker
+    gather_on(["127.0.0.1"])
+
+    async def gather():
+        connection = aioice.Connection(ice_controlling=True, stun_server=("127.0.0.1", port))
+        try:
+            await asyncio.wait_for(connection.gather_candidates(), DEADLINE)
+            return connection.local_candidates
+        finally:
+            await connection.close()
+    candidates = asyncio.run(gather())
+    [host] = [c for c in candidates if c.type == "host"]
+    [reflexive] = [c for c in candidates if c.type == "srflx"]
+    assert (reflexive.host, reflexive.port) == (host.host, host.port) == (reflexive.related_address, reflexive.related_port)

@@ -81,8 +81,10 @@ def sources_answer(video, nodes):
 
 
 def source(video_id, node, config):
-    """One source, with how a player reaches it; a home edge's carries what it takes to connect through us."""
-    if node.reach != reach.WEBRTC:
+    """One source, with how a player reaches it. One whose edge holds a signalling socket here carries what
+    it takes to connect through us: a home edge can be reached no other way, and a plain-http one no other
+    way from an https page (mixed content); an https one needs no more than its URL."""
+    if node.reach == "https" or not node.signalling:
         return {"node": node.id, "url": node.url, "reach": node.reach}
     return {"node": node.id, "url": node.url, "reach": node.reach,
             "connect": f"{config['SLIPSTREAM_PUBLIC_URL']}/api/v1/videos/{video_id}/connect",
@@ -112,4 +114,4 @@ def home():
 
 def first_url(nodes):
     """A poster's edge: one a page can fetch from over HTTP."""
-    return next((n.url for n in nodes if n.reach != reach.WEBRTC), None)
+    return next((n.url for n in nodes or () if n.reach != reach.WEBRTC), None)

@@ -13,18 +13,21 @@ from collections import namedtuple
 from ..db import chunks, database
 from .sockets import SOCKET_TTL
 
-Source = namedtuple("Source", "id url free reach")
+# `signalling`: the node holds a live signalling socket, so a viewer can also connect to it through the
+# tracker (a home edge must be reached so; a plain-http one must be from an https page).
+Source = namedtuple("Source", "id url free reach signalling")
 
-SQL = """SELECT copy.video_id, node.id, node.url, node.reach, node.capacity - node.used - COALESCE(
+SQL = """SELECT * FROM (SELECT copy.video_id, node.id, node.url, node.reach, node.capacity - node.used - COALESCE(
   (SELECT SUM(upload.size) FROM upload WHERE upload.node = node.id AND upload.done = {p} AND upload.expires > {p}), 0)
   AS free,
-  (SELECT COUNT(DISTINCT report.reporter) FROM report WHERE report.node = node.id AND report.created > {p}) AS failures
+  (SELECT COUNT(DISTINCT report.reporter) FROM report WHERE report.node = node.id AND report.created > {p}) AS failures,
+  (SELECT COUNT(*) FROM signalsocket WHERE signalsocket.node = node.id AND signalsocket.seen >= {p}) AS sockets,
+  node.audit_failures
 FROM copy JOIN node ON node.id = copy.node_id
 WHERE copy.video_id IN ({ids}) AND copy.audited IS NOT NULL
-  AND node.last_seen >= {p} AND node.stopped = {p} AND node.proven_url = node.url
-  AND (node.reach IS NULL OR node.reach <> 'webrtc'
-       OR EXISTS (SELECT 1 FROM signalsocket WHERE signalsocket.node = node.id AND signalsocket.seen >= {p}))
-ORDER BY failures, node.audit_failures, free DESC, node.id"""
+  AND node.last_seen >= {p} AND node.stopped = {p} AND node.proven_url = node.url) AS listed
+WHERE listed.reach IS NULL OR listed.reach <> 'webrtc' OR listed.sockets > 0
+ORDER BY listed.failures, listed.audit_failures, listed.free DESC, listed.id"""
 
 
 def live_sources(video_ids, now, node_ttl, report_window):
@@ -33,7 +36,8 @@ def live_sources(video_ids, now, node_ttl, report_window):
     p = database.param
     for chunk in chunks(list(video_ids)):
         sql = SQL.format(p=p, ids=", ".join([p] * len(chunk)))
-        params = [False, now, now - report_window, *chunk, now - node_ttl, False, now - SOCKET_TTL]
-        for video_id, node_id, url, reach, free, _ in database.execute_sql(sql, params):
-            found.setdefault(video_id, []).append(Source(node_id, url, free, reach or url.partition(":")[0]))
+        params = [False, now, now - report_window, now - SOCKET_TTL, *chunk, now - node_ttl, False]
+        for video_id, node_id, url, reach, free, _, sockets, _ in database.execute_sql(sql, params):
+            found.setdefault(video_id, []).append(
+                Source(node_id, url, free, reach or url.partition(":")[0], bool(sockets)))
     return found

@@ -145,16 +145,28 @@ class Session:
         self.challenged_at = 0.0
         self.ended = asyncio.Event()
         self.closing = None  # (code, reason) once another socket of this node took over
+        self.woken = asyncio.Event()
+        self.receiving = self.waking = None  # the tasks receive() waits on, kept across its calls
 
     async def send(self, message):
         await self.send_raw({"type": "websocket.send", "text": json.dumps(message)})
 
     async def receive(self, timeout):
-        """The next JSON object from the edge; None if none came within `timeout`."""
-        try:
-            message = await asyncio.wait_for(self.receive_raw(), timeout)
-        except TimeoutError:
+        """The next JSON object from the edge; None if none came within `timeout`, or when the socket
+        was woken (another socket took the node over). One receiving task lives across calls, so a
+        quiet socket costs a timer, not a new task, per wait."""
+        if self.receiving is None:
+            self.receiving = asyncio.ensure_future(self.receive_raw())
+        if self.waking is None:
+            self.waking = asyncio.ensure_future(self.woken.wait())
+        await asyncio.wait((self.receiving, self.waking), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not self.receiving.done():
             return None
+        message, self.receiving = self.receiving.result(), None
+        return self.read(message)
+
+    @staticmethod
+    def read(message):
         if message["type"] == "websocket.disconnect":
             raise Closed(1000, "gone")
         text = message.get("text")
@@ -180,12 +192,14 @@ class Session:
         while True:
             if self.closing:
                 raise Closed(*self.closing)
-            late = self.challenge is not None and loop.time() - self.challenged_at > PROOF_TIMEOUT
-            if late:
+            waited = loop.time() - self.challenged_at
+            if self.challenge is not None and waited >= PROOF_TIMEOUT:
                 raise Closed(LATE, "no proof came for the challenge")
-            if self.challenge is None and loop.time() - self.challenged_at > CHALLENGE_EVERY:
+            if self.challenge is None and waited >= CHALLENGE_EVERY:
                 await self.ask_proof(loop)
-            message = await self.receive(1.0)
+                waited = 0.0
+            # Until the next thing due: a proof's deadline, or the next challenge.
+            message = await self.receive((PROOF_TIMEOUT if self.challenge else CHALLENGE_EVERY) - waited)
             if message is not None:
                 await self.handle(message)
 
@@ -238,6 +252,7 @@ class Session:
 
     def replaced(self):
         self.closing = (REPLACED, "another socket of this node took over")
+        self.woken.set()
 
     async def close(self, code, reason):
         try:
@@ -246,6 +261,9 @@ class Session:
             pass
 
     async def end(self):
+        for task in (self.receiving, self.waking):
+            if task is not None:
+                task.cancel()
         if self.node is None:
             return
         self.signalling.released(self)

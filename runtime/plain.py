@@ -1,0 +1,101 @@
+"""Answers written straight from data_received: the hot path of both roles.
+
+gunicorn's parser, request object, task and ASGI events cost more CPU than answering a small request
+does (bench/edge.py, bench/tracker.py, README "Benchmarks"). A connection between requests, with
+nothing of the next one read yet, hands each plain head it receives (runtime/heads.py) to
+`plain_answer`; what that answers is written at once with one write, and the first request it leaves
+(with all that follows it) goes to gunicorn as before. The edge answers small published files from
+memory this way (edge/worker.py), the tracker BitTorrent's announces and scrapes (tracker/worker.py).
+
+What gunicorn does per request still holds: the head deadline, keep-alive and its idle timeout,
+max_requests, and a client that does not read (answers stop once MOST_UNSENT waits unsent, and the
+rest goes through gunicorn, which stops reading from it). With an access log on, everything goes
+through gunicorn, which logs it.
+"""
+import time
+
+from gunicorn.asgi import protocol
+from werkzeug.http import http_date
+
+from .heads import plain_head
+from .protocol import GuardedProtocol
+
+MOST_UNSENT = protocol.HIGH_WATER_LIMIT  # gunicorn's own high-water mark for the transport
+
+
+class PlainProtocol(GuardedProtocol):
+    answered_at = None  # loop time of the last answer written from data_received
+    idle_timer = None  # the keep-alive timer those answers armed
+
+    def plain_answer(self, method, path, query, fields):
+        """The whole answer (status line and headers without Date and the blank line, and the body) to
+        the plain request `method path?query` with header `fields` (runtime/heads.py's plain_head), or
+        None to leave it and all after it to gunicorn."""
+
+    def answers_plain(self):
+        """Whether this connection's worker answers anything here at all."""
+        return True
+
+    def data_received(self, data):
+        if self._at_request_start():
+            data = self._answer_plain(data)
+            if not data:
+                return
+        super().data_received(data)
+
+    def _at_request_start(self):
+        """Between requests with nothing of the next one read yet, and nothing that rules out an answer
+        from here: the connection loop is idle waiting, and the parser's buffer is empty (gunicorn's
+        Python parser's: gunicorn_h1c's buffer is not visible, so a worker answering here keeps that one)."""
+        return (self._current_request is None and not self.refused and not self._closed
+                and not getattr(self._callback_parser, "_buffer", True) and self._keepalive
+                and self.worker.alive and self.answers_plain() and not self.log.access_log_enabled)
+
+    def _answer_plain(self, data):
+        """Answer the plain requests at the start of `data`; what is left for gunicorn."""
+        worker, write, start = self.worker, self.transport.write, 0
+        while worker.nr + 1 < worker.max_requests and self.transport.get_write_buffer_size() <= MOST_UNSENT:
+            head = plain_head(data, start)
+            if head is None:
+                break
+            method, path, query, fields, end = head
+            answer = self.plain_answer(method, path, query, fields)
+            if answer is None:
+                break
+            status_and_fields, body = answer
+            write(b"".join((status_and_fields, date_line(), b"\r\n", body if method == b"GET" else b"")))
+            worker.nr += 1
+            start = end
+        if not start:
+            return data
+        self.head_since, self.head_started = None, False
+        self.answered_at = worker.loop.time()
+        handle = self._keepalive_handle
+        if handle is None or handle is not self.idle_timer:  # none, or gunicorn's, timed from its last answer
+            if handle is not None:
+                handle.cancel()
+            self._keepalive_handle = self.idle_timer = worker.loop.call_later(self._keepalive, self._idle_check)
+        return data[start:]
+
+    def _idle_check(self):
+        """gunicorn's keep-alive timeout for connections answered from data_received: armed once per
+        timeout rather than per answer. A request in progress has its own deadlines, and gunicorn's
+        connection loop re-arms this timer (cancelling ours) once it has served one."""
+        self._keepalive_handle = self.idle_timer = None
+        if self._closed or self._current_request is not None or self.head_since is not None:
+            return
+        left = self.answered_at + self._keepalive - self.worker.loop.time()
+        if left > 0:
+            self._keepalive_handle = self.idle_timer = self.worker.loop.call_later(left, self._idle_check)
+        else:
+            self._keepalive_timeout()
+
+
+_date = [None, b""]  # (second, its Date line), made once a second
+
+
+def date_line():
+    now = int(time.time())
+    if _date[0] != now:
+        _date[:] = now, f"Date: {http_date(now)}\r\n".encode("latin-1")
+    return _date[1]
