@@ -4,12 +4,12 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.netns import chromium
+from tests.netns.homes import EDGE_PORT
 from tests.netns.https import Authority, Proxy, trusting
 from tests.netns.internet import Internet
 from tests.servers import start_edge, start_tracker
 
 TRACKER_PORT = 8000  # in the public namespace's own port space: no other run can hold it
-EDGE_PORT = 8001
 TRACKER_STUN = 3478  # UDP, on the tracker's public address: the sources answer names stun:tracker.test:3478
 
 
@@ -23,11 +23,12 @@ def internet(tmp_path_factory):
 @pytest.fixture(scope="module")
 def public_tracker(internet, tmp_path_factory):
     """The tracker on the public side, behind nginx at https://tracker.test (it trusts nginx's
-    X-Forwarded-For, so it sees its clients' addresses)."""
+    X-Forwarded-For, so it sees its clients' addresses), STUN on, three copies a video (tests/netns/homes.py:
+    the uploaded one and two homes')."""
     folder = tmp_path_factory.mktemp("public")
     tracker = start_tracker(folder / "tracker", port=TRACKER_PORT, namespace=internet["public"],
                             SLIPSTREAM_PUBLIC_URL="https://tracker.test", TRACKER_TRUST_PROXY="1",
-                            TRACKER_STUN_PORT=str(TRACKER_STUN))
+                            TRACKER_STUN_PORT=str(TRACKER_STUN), TRACKER_REPLICAS="3")
     try:
         tracker.proxy = Proxy(internet["public"], str(folder / "nginx"), Authority(str(folder / "ca")),
                               "tracker.test", tracker.url)

@@ -18,6 +18,7 @@ import subprocess
 
 import pytest
 
+from tests.netns.dns import NameServer
 from tests.netns.namespaces import Namespace, sweep_orphans
 
 # miniupnpd refuses to map ports on a WAN address in a private or reserved range (a router behind
@@ -86,6 +87,7 @@ class Internet:
             home.run("ip", "route", "add", "default", "via", f"192.168.{n}.1")
             self._route(nat, f"nat{n}" in symmetric)
         self._write_hosts()
+        self.dns = NameServer(public, self.names)
 
     def _attach(self, namespace, device):
         """Plug `namespace` into the public bridge, with the public router as its default route; the
@@ -115,12 +117,15 @@ class Internet:
             nat.run("iptables", "-A", chain, "-i", "wan", "-j", "DROP")
 
     def _write_hosts(self):
+        """Each namespace's /etc/hosts and /etc/resolv.conf (the public side's DNS server, tests/netns/dns.py)."""
         lines = "127.0.0.1 localhost\n" + "".join(f"{address} {name}\n" for name, address in self.names.items())
         for namespace in self.namespaces.values():
             folder = f"/etc/netns/{namespace.name}"
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, "hosts"), "w") as f:
                 f.write(lines)
+            with open(os.path.join(folder, "resolv.conf"), "w") as f:
+                f.write(f"nameserver {self.namespaces['public'].address}\n")
 
     def __getitem__(self, role):
         return self.namespaces[role]
@@ -130,6 +135,8 @@ class Internet:
         return ",".join(f"MAP {name} {address}" for name, address in self.names.items())
 
     def close(self):
+        if getattr(self, "dns", None):
+            self.dns.close()
         for namespace in reversed(list(self.namespaces.values())):
             namespace.delete()
             shutil.rmtree(f"/etc/netns/{namespace.name}", ignore_errors=True)

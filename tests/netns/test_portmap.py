@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.actions import wait_for
-from tests.netns.conftest import EDGE_PORT
+from tests.netns.homes import EDGE_PORT
 from tests.netns.igd import Gateway
 
 
