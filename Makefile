@@ -32,9 +32,14 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used);
-# tracker tests also run on a private PostgreSQL server. Both come from Debian when missing.
+# tracker tests also run on a private PostgreSQL server; the home-edge tests (tests/netns) build NATs
+# in network namespaces with iptables, an https proxy with nginx and a UPnP gateway with miniupnpd
+# (its nftables backend). All come from Debian when missing.
 SYSTEM_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
-	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+	$(if $(wildcard /usr/sbin/ip),,iproute2) $(if $(wildcard /usr/sbin/iptables),,iptables) \
+	$(if $(wildcard /usr/sbin/nginx),,nginx) \
+	$(if $(wildcard /usr/sbin/miniupnpd),,miniupnpd-nftables)
 system-deps:
 ifneq ($(strip $(SYSTEM_PACKAGES)),)
 	apt-get update -qq

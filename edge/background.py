@@ -14,6 +14,7 @@ import threading
 from .announcer import Announcer
 from .capacity import sweep
 from .jobs import JobLoop, recover
+from .portmap import PortMapper, clear_mapped_url, needs_mapping
 from .replication import Replicator, pull_client
 from .webrtc.service import WebRTCService
 
@@ -54,6 +55,10 @@ def start(app):
     announcers = [Announcer(node, tracker, app.config["EDGE_ANNOUNCE_INTERVAL"], on_tasks) for tracker in node.trackers]
     replicator.after_copy = lambda: [announcer.poke() for announcer in announcers]
     threads = [replicator, *announcers, Sweeper(node)]
+    clear_mapped_url(node)  # a mapping a previous run held is not this run's
+    if app.config["EDGE_UPNP"] and needs_mapping(node.configured_url):
+        # First, so that it is the first stopped: deleting the mapping must fit in gunicorn's grace time.
+        threads.insert(0, PortMapper(node, on_change=lambda: [announcer.poke() for announcer in announcers]))
     if app.config["EDGE_WEBRTC_PEERS"]:
         by_tracker = dict(zip(node.trackers, announcers))
         # A home edge's announce is refused until its socket is proven: announce again at once then.

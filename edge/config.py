@@ -43,13 +43,16 @@ DEFAULTS = {
     # this many at once, then the rate a minute; 0 turns it off. The address is the socket's.
     "EDGE_RATE_UPLOADS": 30,
     "EDGE_RATE_UPLOADS_BURST": 60,
+    # Ask the home router (UPnP-IGD) to map the port of a SLIPSTREAM_PUBLIC_URL on a private address,
+    # and announce the mapped URL (edge/portmap.py).
+    "EDGE_UPNP": True,
     # Viewers' WebRTC peer connections held at once (edge/webrtc/); 0: no signalling socket, no WebRTC.
     "EDGE_WEBRTC_PEERS": 32,
     # Local addresses ICE offers as host candidates, comma-separated; empty: every interface but loopback.
     "SLIPSTREAM_ICE_ADDRESSES": "",
 }
 SIZES = ("EDGE_CAPACITY", "EDGE_MAX_UPLOAD", "EDGE_DISK_MARGIN", "EDGE_MEMORY_CACHE")
-FLAGS = ("EDGE_BACKGROUND", "EDGE_ALLOW_PRIVATE")
+FLAGS = ("EDGE_BACKGROUND", "EDGE_ALLOW_PRIVATE", "EDGE_UPNP")
 NUMBERS = {"EDGE_ANNOUNCE_INTERVAL": parse_float, "EDGE_JOB_THREADS": parse_int,
            "EDGE_RATE_UPLOADS": parse_count, "EDGE_RATE_UPLOADS_BURST": parse_count, "EDGE_WEBRTC_PEERS": parse_count}
 

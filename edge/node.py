@@ -15,11 +15,13 @@ from protocol.signing import load_or_create_key, node_id
 
 from .trackerkey import pin_all
 
+MAPPED_URL = "mapped-url"  # the URL the home router's port mapping gives (edge/portmap.py)
+
 
 class Node:
     def __init__(self, config):
         self.data_dir = os.path.abspath(config["SLIPSTREAM_DATA_DIR"])
-        self.public_url = config["SLIPSTREAM_PUBLIC_URL"]
+        self.configured_url = config["SLIPSTREAM_PUBLIC_URL"]
         self.capacity = config["EDGE_CAPACITY"]
         self.clock = config["CLOCK"]  # Unix seconds for whatever expires (edge/config.py)
         self.disk_margin = config["EDGE_DISK_MARGIN"]
@@ -32,6 +34,16 @@ class Node:
         self.id = node_id(self.key)
         # One PinnedKey per configured tracker, in EDGE_TRACKER_URL's order.
         self.trackers = pin_all(self.data_dir, config["EDGE_TRACKER_URL"], config["EDGE_TRACKER_KEY"])
+
+    @property
+    def public_url(self):
+        """The URL this edge is reached at: the router's mapping of its port while it holds one
+        (`<data>/mapped-url`, written by edge/portmap.py in the background process), else the configured one."""
+        try:
+            with open(self.path(MAPPED_URL)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return self.configured_url
 
     def proof_keys(self):
         """The tracker keys this edge proves its URL to (edge/proof.py): every tracker's pinned key,

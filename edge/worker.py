@@ -82,3 +82,12 @@ class EdgeWorker(SharingWorker):
         super().load_wsgi()
         self.files = self.asgi.files  # wsgi:app is edge/asgi.py's EdgeASGI
         self.memory = self.asgi.memory
+
+    async def _shutdown(self):
+        # The background threads' goodbyes first (the router's port mapping deleted, `stopped`
+        # announced): an idle kept-alive connection holds the worker for all of gunicorn's grace
+        # time, after which the master kills it and atexit never runs.
+        running = self.asgi.wsgi_app.extensions.get("edge.background")
+        if running:
+            await self.loop.run_in_executor(None, running.stop)
+        await super()._shutdown()
