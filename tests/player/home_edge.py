@@ -8,17 +8,12 @@ from tests.webrtc.viewer import connect, run, sources
 
 
 def connectable_home(root, clip, **tracker_env):
-    """A started Home whose edge a viewer connects to through the tracker.
-
-    Home.start restarts the edge, and the tracker keeps the stopped process's socket registered on one of
-    its workers, which then takes about half the offers and drops them (a 504 after 10 s;
-    tracker/webrtc/signalling.py at this commit, reported to the h18-edge branch). Not the player's to
-    test: the tracker is restarted too, so the edge's socket is the only one."""
+    """A started Home whose edge a viewer connects to through the tracker (Home.start restarts the edge:
+    until the tracker's worker that held the stopped process's socket sees it gone, offers go only
+    through the new one, tracker/nodes/sockets.py Signal.take)."""
     home = Home()
     try:
         home.start(root, clip, **tracker_env)
-        home.tracker.stop()
-        home.tracker.start()
         wait_for(lambda: connectable(home), timeout=90, interval=0.5, message="a connect to the home edge")
     except BaseException:
         home.stop()

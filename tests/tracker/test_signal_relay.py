@@ -55,12 +55,17 @@ def test_an_offer_goes_out_once_and_its_answer_comes_back(app, db):
         with app.app_context(), database.connection_context():
             answers.append(Signal.exchange(NODE, "1" * 40, "v=0 offer", now, timeout=20))
 
+    SignalSocket.opened(NODE, "worker-1", 100.0, now)  # the edge's old socket, not yet seen gone
+    SignalSocket.opened(NODE, "worker-2", 101.0, now)  # the restarted edge's
     waiting = threading.Thread(target=viewer)
     waiting.start()
     taken = []
-    while not taken:  # the socket's worker polls, as tracker/webrtc/signalling.py does
-        taken = Signal.take([NODE], now)
-    assert Signal.take([NODE], now) == []  # taken once, by one worker
+    while not taken:  # the sockets' workers poll, as tracker/webrtc/signalling.py does
+        assert Signal.take({NODE: "worker-1"}, now) == []  # never through the node's older socket
+        taken = Signal.take({NODE: "worker-2"}, now)
+    assert Signal.take({NODE: "worker-2"}, now) == []  # taken once, by one worker
+    Signal.untake(taken[0].id)  # its socket failed as it was sent: back for the node's next socket
+    assert [row.id for row in Signal.take({NODE: "worker-2"}, now)] == [taken[0].id]
     assert taken[0].offer == "v=0 offer" and taken[0].video == "1" * 40
     Signal.settle(taken[0].id, "v=0 answer", None, node=OTHER)  # another node cannot answer it
     Signal.settle(taken[0].id, "v=0 answer", None, node=NODE)
@@ -73,6 +78,7 @@ def test_an_unanswered_offer_times_out_and_old_rows_are_swept(db):
     now = db
     assert Signal.exchange(NODE, "1" * 40, "v=0", now, timeout=0.2) == (None, None)
     Signal.create(id="old", node=NODE, video="1" * 40, offer="v=0", created=now - ROW_TTL - 1)
-    assert Signal.take([NODE], now) == []  # too old to send
+    SignalSocket.opened(NODE, "worker-1", 100.0, now)
+    assert Signal.take({NODE: "worker-1"}, now) == []  # too old to send
     Signal.sweep(now)
     assert Signal.select().count() == 0

@@ -86,18 +86,27 @@ class Signal(BaseModel):
     taken = DoubleField(null=True)  # when a socket's worker took it to send it to the edge
 
     @classmethod
-    def take(cls, nodes, now):
-        """The pending offers for `nodes`, marked taken: each goes out once, on one worker."""
-        if not nodes:
+    def take(cls, tokens, now):
+        """The pending offers for the nodes whose socket this worker holds ({node: its socket's token}),
+        marked taken: each goes out once, on one worker, and only through the node's newest socket — a
+        worker still holding an older one (an edge restarted, its old socket not yet seen gone) takes none."""
+        if not tokens:
             return []
-        rows = list(cls.select().where(cls.node.in_(list(nodes)) & cls.taken.is_null()
-                                       & (cls.created >= now - ROW_TTL)))
+        rows = list(cls.select(cls, SignalSocket.worker).join(SignalSocket, on=(SignalSocket.node == cls.node))
+                    .where(cls.node.in_(list(tokens)) & cls.taken.is_null() & (cls.created >= now - ROW_TTL))
+                    .objects())
         taken = []
         for row in rows:
             # Only the worker whose update marks the row sends it: two workers polling at once cannot.
-            if cls.update(taken=now).where((cls.id == row.id) & cls.taken.is_null()).execute():
+            if tokens[row.node] == row.worker and \
+                    cls.update(taken=now).where((cls.id == row.id) & cls.taken.is_null()).execute():
                 taken.append(row)
         return taken
+
+    @classmethod
+    def untake(cls, signal_id):
+        """Put back an offer whose socket failed as it was sent: the node's next socket takes it."""
+        cls.update(taken=None).where((cls.id == signal_id) & cls.answer.is_null() & cls.refusal.is_null()).execute()
 
     @classmethod
     def settle(cls, signal_id, answer, refusal, node):

@@ -127,12 +127,13 @@ class Signalling:
                     for node in set(tokens) - still:
                         if node in self.sessions:
                             self.sessions[node].replaced()
-                pending = await self.in_thread(Signal.take, list(self.sessions), self.now())
+                tokens = {node: s.token for node, s in self.sessions.items()}
+                pending = await self.in_thread(Signal.take, tokens, self.now())
                 for row in pending:
                     session = self.sessions.get(row.node)
                     if session is not None:
                         await session.offer(row)
-            except Exception:  # noqa: BLE001 - a locked database, a socket gone mid-send: next round
+            except Exception:
                 log.exception("signalling poll failed")
             await asyncio.sleep(POLL)
 
@@ -263,6 +264,9 @@ class Session:
                                    SEND_TIMEOUT)
         except TimeoutError:
             self.end_now(LATE, "the edge does not read its socket")
+        except Exception:  # noqa: BLE001 - the socket is gone (the edge restarted): another may take the offer
+            await self.signalling.in_thread(Signal.untake, row.id)
+            self.end_now(GOING_AWAY, "the socket failed")
 
     def replaced(self):
         self.end_now(REPLACED, "another socket of this node took over")
