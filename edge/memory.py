@@ -23,6 +23,11 @@ from .published import file_headers
 SMALL_FILE = 256 * 1024
 
 
+def answer_head(headers):
+    """The status line and `headers` of a 200 answer, without Date and the blank line (runtime/plain.py)."""
+    return b"HTTP/1.1 200 OK\r\n" + b"".join(f"{field}: {value}\r\n".encode("latin-1") for field, value in headers)
+
+
 class Copy(NamedTuple):
     head: bytes  # status line and headers, without Date and the blank line
     body: bytes
@@ -82,8 +87,7 @@ class MemoryFiles:
             body = file.read()
         if hashlib.sha256(body).hexdigest() != sha256:
             return None  # changed on disk: served from the file as it is, and the player's check fails
-        head = b"HTTP/1.1 200 OK\r\n" + b"".join(
-            f"{field}: {value}\r\n".encode("latin-1") for field, value in file_headers(name, info, sha256) + EVERY_ANSWER)
+        head = answer_head(file_headers(name, info, sha256) + EVERY_ANSWER)
         copy = Copy(head, body, (before.st_dev, before.st_ino))
         with self._lock:
             if key not in self._copies:

@@ -16,22 +16,28 @@ import time
 
 from gunicorn.asgi import protocol
 
-from runtime.plain import PlainProtocol
+from runtime.plain import OpenFile, PlainProtocol
 from runtime.worker import SharingWorker
 
 from .fastpath import CONDITIONAL_BYTES
+from .memory import answer_head
 
 
 class FileProtocol(PlainProtocol):
-    """Small published files from memory (edge/memory.py) are answered as soon as their head is in,
-    with one write each (runtime/plain.py); published files of any size with sendfile (below)."""
-
-    def answers_plain(self):
-        return bool(self.worker.memory.budget)
+    """Published files are answered as soon as their head is in (runtime/plain.py): small ones from
+    memory (edge/memory.py) with one write, the others with sendfile(2) straight from the file. The rest
+    (a Range, a conditional header, a query, a head runtime/heads.py does not call plain) goes to
+    gunicorn: a GET or HEAD of a published file is still sent with sendfile there (below), anything else
+    Flask answers."""
 
     def plain_answer(self, method, path, query, fields):
-        copy = self.worker.memory.find(path) if query is None else None
-        return None if copy is None else (copy.head, copy.body)
+        if query is not None:
+            return None
+        copy = self.worker.memory.find(path)
+        if copy is not None:
+            return copy.head, copy.body
+        found = self.worker.files.find(method.decode(), path.decode())
+        return None if found is None else (answer_head(found.headers), OpenFile(found.fd, found.size))
 
     async def _handle_http_request(self, request, sockname, peername, complete=None):
         found = None

@@ -11,8 +11,15 @@ What gunicorn does per request still holds: the head deadline, keep-alive and it
 max_requests, and a client that does not read (answers stop once MOST_UNSENT waits unsent, and the
 rest goes through gunicorn, which stops reading from it). With an access log on, everything goes
 through gunicorn, which logs it.
+
+A body may also be an open file (OpenFile: the edge's segments), sent with sendfile(2) straight to the
+socket, which on loopback and most networks takes a whole segment at once. What it does not take is
+sent by a task as the client reads; until that is done the connection reads nothing more (what of the
+next requests had come is kept and handled after), so answers never interleave.
 """
+import os
 import time
+from typing import NamedTuple
 
 from gunicorn.asgi import protocol
 from werkzeug.http import http_date
@@ -23,9 +30,17 @@ from .protocol import GuardedProtocol
 MOST_UNSENT = protocol.HIGH_WATER_LIMIT  # gunicorn's own high-water mark for the transport
 
 
+class OpenFile(NamedTuple):
+    """An answer's body to send from an open file: the protocol closes `fd` once it is sent."""
+    fd: int
+    size: int
+
+
 class PlainProtocol(GuardedProtocol):
     answered_at = None  # loop time of the last answer written from data_received
     idle_timer = None  # the keep-alive timer those answers armed
+    sending = None  # the task sending the rest of a file the socket did not take at once
+    held = b""  # what came meanwhile: handled once that task is done
 
     def plain_answer(self, method, path, query, fields):
         """The whole answer (status line and headers without Date and the blank line, and the body) to
@@ -37,6 +52,9 @@ class PlainProtocol(GuardedProtocol):
         return True
 
     def data_received(self, data):
+        if self.sending is not None:
+            self.held += data
+            return
         if self._at_request_start():
             data = self._answer_plain(data)
             if not data:
@@ -63,9 +81,16 @@ class PlainProtocol(GuardedProtocol):
             if answer is None:
                 break
             status_and_fields, body = answer
-            write(b"".join((status_and_fields, date_line(), b"\r\n", body if method == b"GET" else b"")))
             worker.nr += 1
             start = end
+            if body.__class__ is bytes:
+                write(b"".join((status_and_fields, date_line(), b"\r\n", body if method == b"GET" else b"")))
+            else:
+                write(b"".join((status_and_fields, date_line(), b"\r\n")))
+                if not self._write_file(body, method == b"GET"):
+                    self.held = data[start:]
+                    start = len(data)
+                    break
         if not start:
             return data
         self.head_since, self.head_started = None, False
@@ -77,12 +102,50 @@ class PlainProtocol(GuardedProtocol):
             self._keepalive_handle = self.idle_timer = worker.loop.call_later(self._keepalive, self._idle_check)
         return data[start:]
 
+    def _write_file(self, body, whole):
+        """Send `body` (an OpenFile; only its head if not `whole`) at once if the socket takes it: True;
+        else False, and a task sends the rest while the connection reads nothing more."""
+        sent = 0
+        if whole and not self.transport.get_write_buffer_size():
+            try:
+                sent = os.sendfile(self.transport.get_extra_info("socket").fileno(), body.fd, 0, body.size)
+            except BlockingIOError:
+                pass
+            except OSError:  # the client went away: nothing more is answered
+                os.close(body.fd)
+                self.transport.abort()
+                return False
+        if not whole or sent >= body.size:
+            os.close(body.fd)
+            return True
+        self._pause_reading()
+        self.sending = self.worker.loop.create_task(self._write_rest(body, sent))
+        return False
+
+    async def _write_rest(self, body, sent):
+        try:
+            with open(body.fd, "rb", buffering=0) as file:
+                await self.worker.loop.sendfile(self.transport, file, sent, body.size - sent)
+        except (OSError, RuntimeError):  # the client went away (RuntimeError: transport closing)
+            self.transport.abort()
+            return
+        finally:
+            self.sending = None
+        held, self.held = self.held, b""
+        self.answered_at = self.worker.loop.time()  # its keep-alive counts from the end of the answer
+        self._resume_reading()
+        if held and not self._closed:
+            self.data_received(held)
+
     def _idle_check(self):
         """gunicorn's keep-alive timeout for connections answered from data_received: armed once per
         timeout rather than per answer. A request in progress has its own deadlines, and gunicorn's
         connection loop re-arms this timer (cancelling ours) once it has served one."""
         self._keepalive_handle = self.idle_timer = None
         if self._closed or self._current_request is not None or self.head_since is not None:
+            return
+        if self.sending is not None:  # a slow reader: the rest of a file is on its way
+            self._keepalive_handle = self.idle_timer = self.worker.loop.call_later(self._keepalive, self._idle_check)
             return
         left = self.answered_at + self._keepalive - self.worker.loop.time()
         if left > 0:

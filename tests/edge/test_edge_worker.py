@@ -100,6 +100,36 @@ def test_a_client_leaving_mid_file_does_not_hurt_the_worker(package):
     assert "Traceback" not in edge.logs()
 
 
+def test_pipelined_answers_wait_for_a_file_the_socket_did_not_take(package):
+    """A slow reader asks for the largest segment and two more files in one packet: the segment's rest
+    goes out as the client reads (runtime/plain.py), and only then the next answers, whole and in order."""
+    edge, video_id, files = package
+    segment = max((n for n in files if n.endswith(".m4s")), key=lambda n: files[n]["size"])
+    asked = [("GET", segment), ("GET", "master.m3u8"), ("HEAD", segment), ("GET", segment)]
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the edge's sendfile cannot send it all
+    client.settimeout(20)
+    client.connect(("127.0.0.1", edge.port))
+    try:
+        client.sendall(b"".join(f"{method} /videos/{video_id}/{name} HTTP/1.1\r\nHost: edge\r\n\r\n".encode()
+                                for method, name in asked))
+        stream = client.makefile("rb")
+        for method, name in asked:
+            status = stream.readline()
+            assert status.startswith(b"HTTP/1.1 200"), (method, name, status)
+            length = None
+            while (line := stream.readline()) != b"\r\n":
+                field, _, value = line.decode("latin-1").partition(":")
+                if field.lower() == "content-length":
+                    length = int(value)
+            assert length == files[name]["size"]
+            body = stream.read(length) if method == "GET" else b""
+            assert method == "HEAD" or hashlib.sha256(body).hexdigest() == files[name]["sha256"], name
+    finally:
+        client.close()
+    assert "Traceback" not in edge.logs()
+
+
 def test_files_and_flask_both_flow_while_an_upload_stalls(package):
     """The worker sends published files and receives request bodies itself (runtime/bodies.py): with
     one Flask thread and a stalled upload, a Flask route and a segment both come at once."""
