@@ -176,7 +176,8 @@ def test_encode_args_for_a_720p_source_with_audio():
         "-level:v:0", "3.1", "-level:v:1", "3.0", "-map_chapters", "-1", "-map_metadata", "-1",
         "-maxrate:v:0", "3210k", "-maxrate:v:1", "1500k", "-preset", "veryfast",
         "-profile:a", "aac_low", "-profile:v", "high", "-sc_threshold", "0",
-        "-threads:v", str(os.cpu_count() or 1),
+        # The largest rendition a thread a core, the others one (command.encoder_threads).
+        "-threads:v:0", str(os.cpu_count() or 1), "-threads:v:1", "1",
         # One audio rendition, encoded once, that both variants play (master.m3u8's EXT-X-MEDIA).
         "-var_stream_map",
         "v:0,agroup:audio,name:720p v:1,agroup:audio,name:480p a:0,agroup:audio,name:audio",
