@@ -85,6 +85,10 @@ def boot(video_id):
         first = found["sources"]["sources"][0]
         if first.get("reach") != "webrtc":  # a home edge's URL is not reachable: its files come by data channel
             found["preconnect"] = origin(first["url"])
+            # The player's first two fetches from that edge, started while its scripts load; the
+            # player checks them as it would any file (player-verify.js fetches them in the same mode).
+            files = f"{first['url'].rstrip('/')}/videos/{video_id}/"
+            found["preload"] = [files + "manifest.json", files + "master.m3u8"]
     return found
 
 

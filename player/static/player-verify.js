@@ -66,7 +66,9 @@
     };
     arm(limits.firstByteMs);
     try {
-      const response = await fetch(url, {signal: controller.signal, credentials: "omit"});
+      // "same-origin": no cookies to an edge (another origin), and the mode of the page's preloads
+      // (player/templates/player/boot.html), so the manifest and master they fetched are used, not fetched again.
+      const response = await fetch(url, {signal: controller.signal, credentials: "same-origin"});
       if (!response.ok) throw new SlipstreamError("http_error", response.status + " from " + url, response.status);
       if (size === null) return new Uint8Array(await response.arrayBuffer());
       if (stats) {

@@ -53,6 +53,11 @@ def test_page_plays_the_video_from_an_edge(network, published, tab, tmp_path, pa
     # Fetched ahead (slipstream-player.js fetchAhead) and each file asked for once, hls.js taking those bytes.
     media = [url for url in asked if f"/videos/{vid}/" in url and "/api/" not in url]
     assert len(media) == len(set(media)), media
+    # The manifest and master playlist were preloaded by the page (player/pages.py boot), and those
+    # preloads are what the player checked: had its fetch not matched them, they would be asked twice.
+    preloads = [link.get_attribute("href") for link in page.query_selector_all('link[rel=preload][as=fetch]')]
+    assert [url.rsplit("/", 1)[1] for url in preloads] == ["manifest.json", "master.m3u8"]
+    assert set(preloads) <= set(media)
     # The sound is one audio rendition the variants share (EXT-X-MEDIA): fetched ahead too, and played.
     names = {url.rsplit("/", 1)[1] for url in media}
     assert {"audio.m3u8", "audio_init.mp4", "audio_00000.m4s"} <= names, names
