@@ -4,7 +4,8 @@ Announces are the tracker's hot path (thousands a second from BitTorrent clients
 answers them on the event loop, but each still went through gunicorn's parser, request object, task
 and ASGI events, which cost more than the answer (README "Benchmarks"); a plain GET of /announce or
 /scrape is answered from data_received instead (runtime/plain.py), the same answer from the same
-code (tracker/bittorrent/frontend.py). Anything else — another method, a head with a body or an
+code (tracker/bittorrent/frontend.py). So are plain GETs of the website's scripts and styles, from
+memory (tracker/static.py). Anything else — another method, a head with a body or an
 Upgrade, Connection: close — goes through gunicorn and tracker/asgi.py as before.
 """
 from runtime.heads import field_values
@@ -12,6 +13,7 @@ from runtime.plain import PlainProtocol
 from runtime.worker import SharingWorker
 
 from .bittorrent.frontend import HEADERS
+from .static import StaticFiles
 
 STATUS_AND_FIELDS = b"HTTP/1.1 200 OK\r\n" + b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in HEADERS)
 PATHS = (b"/announce", b"/scrape")
@@ -20,7 +22,8 @@ PATHS = (b"/announce", b"/scrape")
 class AnnounceProtocol(PlainProtocol):
     def plain_answer(self, method, path, query, fields):
         if path not in PATHS:
-            return None
+            copy = self.worker.static.find(path) if query is None else None
+            return None if copy is None else (copy.head, copy.body)
         peer = (self.transport.get_extra_info("peername") or ("",))[0]
         try:
             body = self.worker.bittorrent.answer(path.decode(), query or b"", (
@@ -37,3 +40,4 @@ class TrackerWorker(SharingWorker):
     def load_wsgi(self):
         super().load_wsgi()
         self.bittorrent = self.asgi.bittorrent  # wsgi:app is tracker/asgi.py's TrackerASGI
+        self.static = StaticFiles(self.asgi.wsgi_app, lambda take, path: self.loop.run_in_executor(None, take, path))
