@@ -17,7 +17,7 @@ bp = Blueprint("channels", __name__)
 def update():
     ratelimits.take("channels")
     body = fields.json_body()
-    payload = signed.verified_payload(body, signer="channel")
+    payload = signed.verified_payload(body, signer="channel", action="channel")
     name, description = fields.text(payload, "name", 0, 100, default=""), \
         fields.text(payload, "description", 0, 5000, default="")
     now = clock.now()
