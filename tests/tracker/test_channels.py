@@ -225,6 +225,21 @@ def test_a_blocked_channel_can_do_nothing_until_unblocked(client, edge, app):
     assert_error(client.post("/api/v1/uploads", json=newcomer.placement()), 403, "channel_blocked")
 
 
+def test_an_upload_placed_before_its_channel_was_blocked_does_not_register(client, edge, app):
+    app.config["TRACKER_ADMIN_TOKEN"] = "operator-secret"
+    admin = {"Authorization": "Bearer operator-secret"}
+    channel = ChannelKey()
+    upload = client.post("/api/v1/uploads", json=channel.placement("Placed in time")).json["upload"]
+    assert client.post(f"/api/v1/admin/channels/{channel.id}/block", headers=admin).status_code == 200
+    video_id = edge.make_package()
+    assert_error(edge.register(client, upload, video_id), 403, "channel_blocked")
+    assert client.get(f"/api/v1/videos/{video_id}").status_code == 404 and found(client, "placed") == []
+    # Anonymous uploads are nobody's to block.
+    assert publish(client, edge, "Placed anonymously", creator="anon")
+    assert client.post(f"/api/v1/admin/channels/{channel.id}/unblock", headers=admin).status_code == 200
+    assert edge.register(client, upload, video_id).status_code == 201
+
+
 def test_takedowns_need_the_operators_token(client, edge, app):
     video_id = publish(client, edge, "Illegal", creator="someone")
     body = {"video_id": video_id, "reason": "court order 42"}

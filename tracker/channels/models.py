@@ -27,8 +27,15 @@ class Channel(BaseModel):
         if channel is None:
             channel = cls.create(id=channel_id, created=now, updated=now)
         if channel.blocked:
-            raise Forbidden("channel_blocked", "this tracker's operator has blocked this channel")
+            raise blocked()
         return channel
+
+    @classmethod
+    def refuse_blocked(cls, channel_id):
+        """Refuse what comes of a blocked channel's earlier request (an upload placed before the block,
+        registered after it); `channel_id` None (anonymous) passes. Reads only."""
+        if channel_id is not None and cls.select().where((cls.id == channel_id) & cls.blocked).exists():
+            raise blocked()
 
     def display_name(self):
         """What older clients show as a channel video's `creator`."""
@@ -37,6 +44,10 @@ class Channel(BaseModel):
     def as_item(self):
         return {"channel": self.id, "name": self.name, "description": self.description,
                 "account": f"channel:{self.id}", "blocked": self.blocked}
+
+
+def blocked():
+    return Forbidden("channel_blocked", "this tracker's operator has blocked this channel")
 
 
 MODELS = [Channel]
