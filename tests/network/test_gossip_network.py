@@ -98,6 +98,12 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
                                    json=channel.edit(video_id, title="Forked at D"))
         assert (elsewhere.status_code, elsewhere.json()["error"]) == (409, "not_origin")
         assert search(d, "renamed") == [video_id]
+        # D has no row of the channel (a feed carries videos, not channels): its page and Atom feed
+        # answer from the video D learnt, the channel unnamed there.
+        page = requests.get(f"{d.url}/api/v1/channels/{channel.id}", timeout=10)
+        assert page.status_code == 200 and [v["id"] for v in page.json()["videos"]] == [video_id]
+        atom = requests.get(f"{d.url}/c/{channel.id}/feed.atom", timeout=10)
+        assert atom.status_code == 200 and "<title>Renamed down the line</title>" in atom.text
 
         # D holds no copy: the peers it asks (C, then B, then A) do.
         sources = requests.get(f"{d.url}/api/v1/videos/{video_id}/sources", timeout=10).json()

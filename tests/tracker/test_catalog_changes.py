@@ -272,6 +272,17 @@ def test_a_channel_s_video_must_carry_what_the_channel_signed(app, client):
     assert feed(client)["changes"] == [edited]
 
 
+def test_a_channel_known_only_from_a_peer_s_feed_has_its_page_here(app, client):
+    """Gossip makes no channel row: the channel's page answers from its relayed videos, unnamed here."""
+    assert_error(client.get(f"/api/v1/channels/{CHANNEL.id}"), 404, "unknown_channel")
+    assert take(app, channel_change()) == "accepted"
+    page = client.get(f"/api/v1/channels/{CHANNEL.id}")
+    assert page.status_code == 200, page.json
+    assert (page.json["channel"], page.json["name"], page.json["account"]) == (CHANNEL.id, "", f"channel:{CHANNEL.id}")
+    assert [v["id"] for v in page.json["videos"]] == ["ef" * 20] and page.json["total"] == 1
+    assert_error(client.get(f"/api/v1/channels/{ChannelKey().id}"), 404, "unknown_channel")
+
+
 def test_a_channel_s_deletion_through_any_tracker_removes_its_video(app, client):
     take(app, channel_change())
     other = nacl.signing.SigningKey.generate()  # another tracker, where the channel asked

@@ -1,9 +1,11 @@
 """`Channel`: a creator's key, with the name and description it last signed, and whether the
 operator blocked it. A channel needs no row to exist (its key is its identity): the row is made by
-its first signed request, or by the operator blocking it beforehand.
+its first signed request, or by the operator blocking it beforehand; a tracker that learnt its videos
+from a peer's feed has none (`relayed`).
 """
 from peewee import BooleanField, CharField, DoubleField, TextField
 
+from ..catalog.models import Video
 from ..db import BaseModel, JSONField
 from ..refusals import Forbidden
 
@@ -36,6 +38,15 @@ class Channel(BaseModel):
         registered after it); `channel_id` None (anonymous) passes. Reads only."""
         if channel_id is not None and cls.select().where((cls.id == channel_id) & cls.blocked).exists():
             raise blocked()
+
+    @classmethod
+    def relayed(cls, channel_id):
+        """A channel known here only by videos learnt from peers' feeds, which make no row: unnamed
+        here, as a channel that never named itself (its signed updates stay at the trackers it sent
+        them to); None when no video of it is here."""
+        if not Video.select().where(Video.channel == channel_id).exists():
+            return None
+        return cls(id=channel_id)
 
     def display_name(self):
         """What older clients show as a channel video's `creator`."""

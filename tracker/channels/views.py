@@ -41,7 +41,7 @@ def update():
 def show(channel_id):
     fields.node_id({"channel": channel_id}, "channel")
     page = page_number()
-    channel = Channel.get_or_none(Channel.id == channel_id)
+    channel = Channel.get_or_none(Channel.id == channel_id) or Channel.relayed(channel_id)
     if channel is None:
         raise ApiError(404, "unknown_channel", "this tracker knows no channel with that key")
     return {**channel.as_item(), **listing("", page, channel=channel.id)}
