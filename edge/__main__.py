@@ -93,8 +93,9 @@ def payout(app, amount, currency, destination, tracker=None):
     urls = [tracker.rstrip("/")] if tracker else [pinned.url for pinned in node.trackers]
     failed = 0
     for url in urls:
-        claim = {"node": node.id, "timestamp": time.time(), "amount": amount, "currency": currency,
-                 "destination": destination}
+        # "action": trackers take a node's signed document as a payout claim only if it says so.
+        claim = {"action": "payout", "node": node.id, "timestamp": time.time(), "amount": amount,
+                 "currency": currency, "destination": destination}
         try:
             print(json.dumps({"tracker": url, **post_signed(node, url, "/api/v1/payouts", claim)}))
         except TrackerError as exc:

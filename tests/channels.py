@@ -21,12 +21,25 @@ class ChannelKey:
         return self.last
 
     def doc(self, **payload):
-        """A signed request: `payload` with this channel and a fresh timestamp (both overridable)."""
+        """A signed request: `payload` with this channel and a fresh timestamp (both overridable), and
+        no action unless `payload` names one (the helpers below each name theirs)."""
         return sign({self.signer: self.id, "timestamp": self.stamp(), **payload}, self.key)
 
     def placement(self, title="A channel clip", size=1000, **fields):
-        return self.doc(title=title, size=size, **fields)
+        return self.doc(action="upload", title=title, size=size, **fields)
+
+    def update(self, **fields):
+        """POST /api/v1/channels: the channel's name and description."""
+        return self.doc(action="channel", **fields)
+
+    def edit(self, video_id, **fields):
+        """PATCH /api/v1/videos/<video_id>."""
+        return self.doc(action="edit", video_id=video_id, **fields)
+
+    def delete(self, video_id, **fields):
+        """DELETE /api/v1/videos/<video_id>."""
+        return self.doc(action="delete", video_id=video_id, **fields)
 
     def claim(self, amount=400, currency="EUR", destination="IBAN DE02 1203 0000 0000 2020 51", **fields):
         """A payout claim on this key's account."""
-        return self.doc(amount=amount, currency=currency, destination=destination, **fields)
+        return self.doc(action="payout", amount=amount, currency=currency, destination=destination, **fields)

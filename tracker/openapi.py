@@ -84,7 +84,8 @@ REGISTER = {
     "summary": "an edge registers a video it published from an upload placed on it",
     **json_body(signed(REGISTRATION)),
     **answer("registered", {"type": "object", "properties": {"video_id": STRING}}, status="201", refusals={
-        **SIGNED_REFUSALS, "404": "no such upload", "409": "the upload already produced another video",
+        **SIGNED_REFUSALS, "403": SIGNED_REFUSALS["403"] + "; channel_blocked: the upload's channel is blocked now",
+        "404": "no such upload", "409": "the upload already produced another video",
         "410": "the video was deleted or taken down here: its id is refused for good",
         "422": "the node's URL is not proven, or the package there failed its check"})}
 

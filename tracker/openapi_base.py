@@ -34,14 +34,16 @@ def signed(payload, signer="node"):
                 "type": "string", "description": "the 64-byte Ed25519 signature in hex"}}}
 
 
-def payload(properties, required=(), signer="node"):
-    """A signed payload: the signer's key (a node's or a channel's) and timestamp, then the document's
-    own fields."""
-    return {"type": "object", "required": [signer, "timestamp", *required], "properties": {
+def payload(properties, required=(), signer="node", action=None):
+    """A signed payload: the signer's key (a node's or a channel's) and timestamp, its `action` when
+    the operation takes one (tracker/signed.py, ACTIONS), then the document's own fields."""
+    named = {} if action is None else {"action": {"const": action, "description": "what the document is for: "
+                                                  "any other endpoint refuses it (400 wrong_action)"}}
+    return {"type": "object", "required": [signer, "timestamp", *named, *required], "properties": {
         signer: fields.NODE_ID,
         "timestamp": {"type": "number", "description": f"Unix seconds, within {MAX_SKEW} s of the "
                       f"tracker's clock and newer than the last one accepted from this {signer}"},
-        **properties}}
+        **named, **properties}}
 
 
 SIGNED_REFUSALS = {

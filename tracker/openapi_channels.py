@@ -9,7 +9,8 @@ CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": fi
 VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": fields.VIDEO_ID}
 VISIBILITY = {"enum": list(VISIBILITIES), "description": "unlisted: plays by id, never listed nor found by search"}
 CHANNEL_REFUSALS = {
-    "400": "malformed (the field is named), a stale timestamp or a replay",
+    "400": "malformed (the field is named), a stale timestamp, a replay, or wrong_action: a document signed "
+           "for another endpoint",
     "403": "bad_signature: the signature does not verify with payload.channel's key; channel_blocked: this "
            "tracker's operator blocked the channel"}
 OPERATOR_REFUSALS = {"401": "no bearer token sent",
@@ -23,7 +24,7 @@ REMOVAL = {"type": "object", "required": ["video_id", "removed", "reason", "at"]
     "video_id": STRING, "removed": {"enum": ["deleted", "takedown"]}, "reason": STRING, "at": NUMBER}}
 VIDEO_REQUEST = {"video_id": {**fields.VIDEO_ID, "description": "the video in the URL"}}
 EDIT = payload({**VIDEO_REQUEST, "title": fields.text_schema(1, 200), "description": fields.text_schema(0, 5000),
-                "visibility": VISIBILITY}, required=["video_id"], signer="channel")
+                "visibility": VISIBILITY}, required=["video_id"], signer="channel", action="edit")
 # Some change, or a 400 nothing_to_change.
 EDIT["anyOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}}
                  for name in ("title", "description", "visibility")]
@@ -34,7 +35,7 @@ def signed_placement(max_size):
     return signed(payload({
         "title": fields.text_schema(1, 200), "size": fields.integer_schema(1, max_size),
         "description": fields.text_schema(0, 5000, nullable=True), "visibility": {**VISIBILITY, "enum": [
-            *VISIBILITIES, None]}}, required=["title", "size"], signer="channel"), signer="channel")
+            *VISIBILITIES, None]}}, required=["title", "size"], signer="channel", action="upload"), signer="channel")
 
 
 CHANNEL_VIDEO_OPERATIONS = {
@@ -50,7 +51,8 @@ CHANNEL_VIDEO_OPERATIONS = {
                    "its edges told to delete it, its id refused for good; the signed deletion travels to every "
                    "tracker of the network in this tracker's change feed, whichever tracker the video came from",
                    "parameters": [VIDEO_ID],
-        **json_body(signed(payload(VIDEO_REQUEST, required=["video_id"], signer="channel"), signer="channel")),
+        **json_body(signed(payload(VIDEO_REQUEST, required=["video_id"], signer="channel", action="delete"),
+                           signer="channel")),
         **answer("deleted", REMOVAL, refusals={
             **CHANNEL_REFUSALS, "403": CHANNEL_REFUSALS["403"] + "; not_owner: another channel's or an anonymous "
                                                                   "video", "404": "no such video", "410": GONE})},
@@ -61,7 +63,7 @@ CHANNEL_PATHS = {
         "summary": "a channel names and describes itself (created on its first signed request)",
         **json_body(signed(payload({"name": fields.text_schema(0, 100, nullable=True),
                                     "description": fields.text_schema(0, 5000, nullable=True)},
-                                   signer="channel"), signer="channel")),
+                                   signer="channel", action="channel"), signer="channel")),
         # The update that first names it answers 201, later ones 200.
         "responses": {**answer("updated", CHANNEL, refusals=CHANNEL_REFUSALS)["responses"], "201": {
             "description": "its first update", "content": {"application/json": {"schema": CHANNEL}}}}}},

@@ -27,12 +27,14 @@ PAYOUT_PATHS = {
         "summary": "claim money an account holds, signed by its channel's or its node's key; it moves to "
                    "payouts:pending until the operator pays or rejects it",
         **json_body({"oneOf": [
-            signed(payload(CLAIM, list(CLAIM), signer="channel"), signer="channel"),
+            signed(payload(CLAIM, list(CLAIM), signer="channel", action="payout"), signer="channel"),
             # A payload naming a channel is the channel's claim, whatever else it names (payouts.py).
-            signed({**payload(CLAIM, list(CLAIM), signer="node"), "not": {"required": ["channel"]}}, signer="node")]}),
+            signed({**payload(CLAIM, list(CLAIM), signer="node", action="payout"), "not": {"required": ["channel"]}},
+                   signer="node")]}),
         **answer("the claim, pending", {"type": "object", "required": ["payout", "state"], "properties": {
             "payout": STRING, "state": {"const": "pending"}, "account": STRING}}, status="201", refusals={
-            "400": "malformed (the field is named), a stale timestamp or a replay",
+            "400": "malformed (the field is named), a stale timestamp, a replay, or wrong_action: a document "
+                   "signed for another endpoint",
             "403": "the signature does not verify with the key the payload names",
             "422": "insufficient_funds: the account holds less than the amount in that currency"})}},
     "/api/v1/admin/payouts": {"get": {

@@ -76,8 +76,10 @@ RECORD = {"type": "object", "required": ["id", "origin", "origin_url", "seq"], "
     "removed": {"enum": ["deleted", "takedown"], "description": "present on a tombstone only"},
     "title": STRING, "description": STRING, "creator": STRING, "channel": {"type": ["string", "null"]},
     "documents": {"type": "array", "items": {"type": "object"}, "description": "a channel's video: every document "
-                  "its channel signed about it, its placement then its edits, in order"},
-    "document": {"type": ["object", "null"], "description": "a tombstone of a channel's deletion: its signed request"},
+                  "its channel signed about it, its placement (action upload) then its edits (action edit), in "
+                  "order"},
+    "document": {"type": ["object", "null"], "description": "a tombstone of a channel's deletion: its signed "
+                 "request (action delete; any other drops the change)"},
     "duration": {"type": "number"}, "size": INTEGER, "poster": {"type": ["string", "null"]},
     "renditions": {"type": "array", "items": {"type": "object"}},
     "visibility": {"enum": ["public", "unlisted"]}, "created": {"type": "number", "description": "Unix seconds"}}}

@@ -187,11 +187,14 @@
     return stamp;
   }
 
-  /* {"payload": {channel, timestamp, …fields}, "signature"} signed by `key` (default: the stored one). */
-  async function sign(fields, key) {
+  /* {"payload": {action, channel, timestamp, …fields}, "signature"} signed by `key` (default: the
+   * stored one). `action` ("upload", "channel", "edit", "delete", "payout") is the one endpoint the
+   * document is for: a tracker refuses it anywhere else, so an edit cannot be replayed as a deletion. */
+  async function sign(action, fields, key) {
+    if (typeof action !== "string") throw new SlipstreamError("no_action", "a signed document must name its action");
     key = key || await load();
     if (!key) throw new SlipstreamError("no_key", "this browser has no channel key");
-    const payload = Object.assign({}, fields, {channel: key.channel, timestamp: nextTimestamp(key.channel)});
+    const payload = Object.assign({}, fields, {action, channel: key.channel, timestamp: nextTimestamp(key.channel)});
     const bytes = new TextEncoder().encode(canonicalJson(payload));
     return {payload, signature: hex(await (await engine()).sign(key.seed, bytes))};
   }

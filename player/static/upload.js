@@ -150,7 +150,7 @@
     const body = Object.assign({size: file.size}, fields);
     if (!channel || !asChannel.checked) return postJson("/api/v1/uploads", body);
     delete body.creator;
-    return postJson("/api/v1/uploads", await SlipstreamChannel.sign(body, channel));
+    return postJson("/api/v1/uploads", await SlipstreamChannel.sign("upload", body, channel));
   }
 
   async function transfer(file, fields) {

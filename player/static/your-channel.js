@@ -11,12 +11,12 @@
 
   const exponentOf = (currency) => (currency in EXPONENTS ? EXPONENTS[currency] : 2);
 
-  /* A signed request to the tracker: POST, PATCH or DELETE with the document as its JSON body. */
-  async function signed(method, path, fields) {
+  /* A signed request to the tracker: POST, PATCH or DELETE with the document of `action` as its JSON body. */
+  async function signed(method, path, action, fields) {
     return api(path, {
       method,
       headers: {"Content-Type": "application/json"},
-      body: JSON.stringify(await SlipstreamChannel.sign(fields, key)),
+      body: JSON.stringify(await SlipstreamChannel.sign(action, fields, key)),
     });
   }
 
@@ -85,7 +85,7 @@
     const name = form.elements.name.value.trim();
     if (!name) return form.reportValidity();
     try {
-      await signed("POST", "/api/v1/channels", {name, description: form.elements.description.value.trim()});
+      await signed("POST", "/api/v1/channels", "channel", {name, description: form.elements.description.value.trim()});
       setStatus(status, "Saved.", "ok");
     } catch (err) {
       setStatus(status, "Not saved: " + err.message, "error");
@@ -148,7 +148,7 @@
     const change = {video_id: video.id, title: form.elements.title.value.trim(),
       description: form.elements.description.value.trim(), visibility: form.elements.visibility.value};
     try {
-      const answer = await signed("PATCH", "/api/v1/videos/" + video.id, change);
+      const answer = await signed("PATCH", "/api/v1/videos/" + video.id, "edit", change);
       form.querySelector(".video-visibility").textContent = (answer && answer.visibility) || change.visibility;
       setStatus(status, "Saved.", "ok");
     } catch (err) {
@@ -159,7 +159,7 @@
   async function deleteVideo(video, form, status) {
     if (!confirm("Delete “" + (video.title || "this video") + "” from the network? This cannot be undone.")) return;
     try {
-      await signed("DELETE", "/api/v1/videos/" + video.id, {video_id: video.id});
+      await signed("DELETE", "/api/v1/videos/" + video.id, "delete", {video_id: video.id});
       await SlipstreamChannel.forgetVideo(video.id);
       form.closest("li").remove();
       setStatus(document.getElementById("videos-status"), "Deleted “" + (video.title || video.id) + "”.", "ok");
@@ -211,7 +211,7 @@
     if (!amount) return setStatus(status, "Enter an amount like 5 or 2.50.", "error");
     if (!destination) return form.reportValidity();
     try {
-      const answer = await signed("POST", "/api/v1/payouts", {amount, currency, destination});
+      const answer = await signed("POST", "/api/v1/payouts", "payout", {amount, currency, destination});
       setStatus(status, "Payout " + answer.payout + " requested: " + formatMoney(amount, currency, exponentOf(currency)) +
         " to " + destination + " (" + answer.state + "). The tracker's operator pays it out.", "ok");
       loadAccount();

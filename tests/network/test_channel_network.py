@@ -34,7 +34,7 @@ def test_a_deleted_channel_video_leaves_both_edges(tmp_path, small_clip):
 
         copies = [os.path.join(e.data_dir, "videos", video_id) for e in edges]
         assert all(os.path.isfile(os.path.join(copy, "manifest.json")) for copy in copies)
-        deleted = requests.delete(f"{tracker.url}/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id),
+        deleted = requests.delete(f"{tracker.url}/api/v1/videos/{video_id}", json=channel.delete(video_id),
                                   timeout=10)
         assert deleted.status_code == 200, deleted.text
         gone = requests.get(f"{tracker.url}/api/v1/videos/{video_id}/sources", timeout=10)

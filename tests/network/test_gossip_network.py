@@ -90,14 +90,20 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
         assert (seen["origin"], seen["origin_url"]) == (origin["origin"], a.url)
         # The channel edits it at its origin, A: D follows; at D, which only relays A's record, a 409.
         edited = requests.patch(f"{a.url}/api/v1/videos/{video_id}", timeout=10,
-                                json=channel.doc(video_id=video_id, title="Renamed down the line"))
+                                json=channel.edit(video_id, title="Renamed down the line"))
         assert edited.status_code == 200, edited.text
         wait_for(lambda: video(d, video_id).json()["title"] == "Renamed down the line", timeout=REACH,
                  message="D following the edit")
         elsewhere = requests.patch(f"{d.url}/api/v1/videos/{video_id}", timeout=10,
-                                   json=channel.doc(video_id=video_id, title="Forked at D"))
+                                   json=channel.edit(video_id, title="Forked at D"))
         assert (elsewhere.status_code, elsewhere.json()["error"]) == (409, "not_origin")
         assert search(d, "renamed") == [video_id]
+        # D has no row of the channel (a feed carries videos, not channels): its page and Atom feed
+        # answer from the video D learnt, the channel unnamed there.
+        page = requests.get(f"{d.url}/api/v1/channels/{channel.id}", timeout=10)
+        assert page.status_code == 200 and [v["id"] for v in page.json()["videos"]] == [video_id]
+        atom = requests.get(f"{d.url}/c/{channel.id}/feed.atom", timeout=10)
+        assert atom.status_code == 200 and "<title>Renamed down the line</title>" in atom.text
 
         # D holds no copy: the peers it asks (C, then B, then A) do.
         sources = requests.get(f"{d.url}/api/v1/videos/{video_id}/sources", timeout=10).json()
@@ -119,7 +125,7 @@ def test_a_video_uploaded_through_a_reaches_d_down_a_line_plays_there_and_its_de
         assert account["balances"] == {"EUR": 970}
 
         # The channel deletes it at A: its signed deletion travels down the line.
-        deleted = requests.delete(f"{a.url}/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id),
+        deleted = requests.delete(f"{a.url}/api/v1/videos/{video_id}", json=channel.delete(video_id),
                                   timeout=10)
         assert deleted.status_code == 200, deleted.text
         wait_for(lambda: video(d, video_id).status_code == 410, timeout=REACH, message="the deletion at D")

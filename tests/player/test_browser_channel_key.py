@@ -71,8 +71,8 @@ def test_a_created_key_signs_fresh_documents_and_survives_export_and_import(netw
     page.click("#key-create")
     tab.wait("document.getElementById('key-channel').textContent.length === 64", message="the new key")
     channel = page.text_content("#key-channel")
-    document = page.evaluate("window.SlipstreamChannel.sign({title: 'Grüße', size: 10})")
-    assert document["payload"]["channel"] == channel
+    document = page.evaluate("window.SlipstreamChannel.sign('upload', {title: 'Grüße', size: 10})")
+    assert document["payload"]["channel"] == channel and document["payload"]["action"] == "upload"
     assert verify_fresh(document, channel)["title"] == "Grüße"
 
     with page.expect_download() as download:
@@ -89,7 +89,7 @@ def test_a_created_key_signs_fresh_documents_and_survives_export_and_import(netw
         page2.set_input_files("#key-import", download.value.path())
         other.wait(f"document.getElementById('key-channel').textContent === '{channel}'", message="the import")
         assert "Key imported" in page2.text_content("#key-status")
-        again = page2.evaluate("window.SlipstreamChannel.sign({n: 1})")
+        again = page2.evaluate("window.SlipstreamChannel.sign('channel', {n: 1})")
         assert verify_fresh(again, channel) == again["payload"]
         # A damaged file is refused with a reason, and the key stays.
         page2.once("dialog", lambda dialog: dialog.accept())  # "Replace this browser's channel key?"
@@ -124,6 +124,6 @@ def test_without_webcrypto_ed25519_the_page_signs_with_noble(network, tab):
     assert page.evaluate("window.SlipstreamChannel.engine()") == "noble"
     assert f"{network.tracker.url}/player/vendor/noble-ed25519.js" in loaded
     channel = page.text_content("#key-channel")
-    document = page.evaluate("window.SlipstreamChannel.sign({title: 'Ünïcødé 🎬', size: 3})")
+    document = page.evaluate("window.SlipstreamChannel.sign('upload', {title: 'Ünïcødé 🎬', size: 3})")
     assert verify_fresh(document, channel)["title"] == "Ünïcødé 🎬"
     assert [p for p in tab.problems if "status of 404" not in p] == []

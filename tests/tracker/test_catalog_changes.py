@@ -59,7 +59,7 @@ def test_a_catalog_older_than_the_feed_is_signed_into_it_in_batches_as_publishin
     made = [publish(client, edge, f"Lesson {n}") for n in range(4)]
     placement = client.post("/api/v1/uploads", json=CHANNEL.placement("A channel's lesson"))
     made.append(edge.register(client, placement.json["upload"]).json["video_id"])
-    edit = CHANNEL.doc(video_id=made[-1], title="A channel's lesson, edited")
+    edit = CHANNEL.edit(made[-1], title="A channel's lesson, edited")
     assert client.patch(f"/api/v1/videos/{made[-1]}", json=edit).status_code == 200
     published = {c["record"]["id"]: c for c in feed(client)["changes"]}
     with app.app_context():
@@ -248,18 +248,18 @@ def test_a_channel_s_video_must_carry_what_the_channel_signed(app, client):
     with pytest.raises(BadChange, match="signed by the channel"):
         checked(channel_change(document=forged), allow_private=True)
     with pytest.raises(BadChange, match="this video's edits"):
-        checked(channel_change(edits=[CHANNEL.doc(video_id="12" * 20, title="A channel's own title")]),
+        checked(channel_change(edits=[CHANNEL.edit("12" * 20, title="A channel's own title")]),
                 allow_private=True)
     with pytest.raises(BadChange, match="begin with the channel's placement"):
-        checked(channel_change(document=CHANNEL.doc(video_id="ef" * 20, title="A channel's own title")),
+        checked(channel_change(document=CHANNEL.edit("ef" * 20, title="A channel's own title")),
                 allow_private=True)
     assert take(app, channel_change()) == "accepted"
     video = client.get(f"/api/v1/videos/{'ef' * 20}").json
     assert (video["channel"], video["title"]) == (CHANNEL.id, "A channel's own title")
     # An edit changes the title; the record must follow it, and the older edit stays proven too.
     placement = CHANNEL.placement("A channel's own title", description="Its words")
-    renamed = CHANNEL.doc(video_id="ef" * 20, title="Renamed")
-    hidden = CHANNEL.doc(video_id="ef" * 20, visibility="unlisted")
+    renamed = CHANNEL.edit("ef" * 20, title="Renamed")
+    hidden = CHANNEL.edit("ef" * 20, visibility="unlisted")
     with pytest.raises(BadChange, match="title must be what the channel signed"):
         checked(channel_change(seq=2, document=placement, edits=[renamed, hidden], visibility="unlisted"),
                 allow_private=True)
@@ -272,10 +272,21 @@ def test_a_channel_s_video_must_carry_what_the_channel_signed(app, client):
     assert feed(client)["changes"] == [edited]
 
 
+def test_a_channel_known_only_from_a_peer_s_feed_has_its_page_here(app, client):
+    """Gossip makes no channel row: the channel's page answers from its relayed videos, unnamed here."""
+    assert_error(client.get(f"/api/v1/channels/{CHANNEL.id}"), 404, "unknown_channel")
+    assert take(app, channel_change()) == "accepted"
+    page = client.get(f"/api/v1/channels/{CHANNEL.id}")
+    assert page.status_code == 200, page.json
+    assert (page.json["channel"], page.json["name"], page.json["account"]) == (CHANNEL.id, "", f"channel:{CHANNEL.id}")
+    assert [v["id"] for v in page.json["videos"]] == ["ef" * 20] and page.json["total"] == 1
+    assert_error(client.get(f"/api/v1/channels/{ChannelKey().id}"), 404, "unknown_channel")
+
+
 def test_a_channel_s_deletion_through_any_tracker_removes_its_video(app, client):
     take(app, channel_change())
     other = nacl.signing.SigningKey.generate()  # another tracker, where the channel asked
-    deletion = signed_record({"id": "ef" * 20, "removed": "deleted", "document": CHANNEL.doc(video_id="ef" * 20),
+    deletion = signed_record({"id": "ef" * 20, "removed": "deleted", "document": CHANNEL.delete("ef" * 20),
                               "origin": node_id(other), "origin_url": "http://127.0.0.1:8", "seq": 40}, other)
     assert take(app, deletion) == "accepted"
     assert_error(client.get(f"/api/v1/videos/{'ef' * 20}"), 410, "video_removed")
@@ -286,6 +297,30 @@ def test_a_channel_s_deletion_through_any_tracker_removes_its_video(app, client)
                               "origin_url": "http://127.0.0.1:8", "seq": 41}, other)
     assert take(app, takedown) == "conflict"
     assert client.get(f"/api/v1/videos/{'ab' * 20}").status_code == 200
+
+
+def test_only_a_channel_s_deletion_document_removes_its_video_elsewhere(app, client):
+    """A channel's edits are public in every feed and name the video as a deletion does: a tombstone
+    carrying one (any tracker can sign one) is dropped, never stored or relayed."""
+    placement = CHANNEL.placement("A channel's own title", description="Its words")
+    renamed = CHANNEL.edit("ef" * 20, title="Renamed")
+    edited = channel_change(document=placement, edits=[renamed], title="Renamed")
+    assert take(app, edited) == "accepted"
+    mallory = nacl.signing.SigningKey.generate()
+    for document in (renamed, CHANNEL.edit("ef" * 20, title="Anything"), CHANNEL.doc(video_id="ef" * 20)):
+        tombstone = signed_record({"id": "ef" * 20, "removed": "deleted", "document": document,
+                                   "origin": node_id(mallory), "origin_url": "http://127.0.0.1:8", "seq": 7}, mallory)
+        with pytest.raises(BadChange, match="the channel's deletion of this video"):
+            checked(tombstone, allow_private=True)
+    assert client.get(f"/api/v1/videos/{'ef' * 20}").json["title"] == "Renamed"
+    assert feed(client)["changes"] == [edited]
+    # Nor may a document of another action stand in the record as the placement or an edit.
+    with pytest.raises(BadChange, match="begin with the channel's placement"):
+        checked(channel_change(seq=2, document=CHANNEL.update(title="A channel's own title", description="Its words")),
+                allow_private=True)
+    with pytest.raises(BadChange, match="this video's edits"):
+        checked(channel_change(seq=2, document=placement, edits=[CHANNEL.delete("ef" * 20, title="Renamed")],
+                               title="Renamed"), allow_private=True)
 
 
 def test_a_follower_paging_while_many_writers_commit_misses_none(app, client):
@@ -320,7 +355,7 @@ def test_a_channel_s_new_name_is_a_change_of_each_of_its_videos(app, client):
     placement = client.post("/api/v1/uploads", json=CHANNEL.placement("Named later"))
     video_id = edge.register(client, placement.json["upload"]).json["video_id"]
     cursor = feed(client)["next"]
-    assert client.post("/api/v1/channels", json=CHANNEL.doc(name="The Channel")).status_code in (200, 201)
+    assert client.post("/api/v1/channels", json=CHANNEL.update(name="The Channel")).status_code in (200, 201)
     [change] = feed(client, since=cursor)["changes"]
     assert (change["record"]["id"], change["record"]["creator"]) == (video_id, "The Channel")
     assert checked(change, allow_private=True)["creator"] == "The Channel"  # still what the channel signed

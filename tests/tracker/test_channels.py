@@ -32,7 +32,7 @@ def publish_signed(client, edge, channel, title="A channel clip", **fields):
 
 def test_a_channel_names_itself_and_lists_its_public_videos(client, edge):
     channel = ChannelKey()
-    created = client.post("/api/v1/channels", json=channel.doc(name="Ann's clips", description="Piano"))
+    created = client.post("/api/v1/channels", json=channel.update(name="Ann's clips", description="Piano"))
     assert created.status_code == 201, created.json
     assert created.json == {"channel": channel.id, "name": "Ann's clips", "description": "Piano",
                             "account": f"channel:{channel.id}", "blocked": False}
@@ -43,7 +43,7 @@ def test_a_channel_names_itself_and_lists_its_public_videos(client, edge):
     video = client.get(f"/api/v1/videos/{video_id}").json
     assert (video["channel"], video["visibility"], video["creator"]) == (channel.id, "public", "Ann's clips")
     in_the_making = client.post("/api/v1/uploads", json=channel.placement("Etude")).json["upload"]
-    renamed = client.post("/api/v1/channels", json=channel.doc(name="Ann plays", description=""))
+    renamed = client.post("/api/v1/channels", json=channel.update(name="Ann plays", description=""))
     assert renamed.status_code == 200
     assert client.get(f"/api/v1/videos/{video_id}").json["creator"] == "Ann plays"  # older clients follow
     later = edge.register(client, in_the_making).json["video_id"]
@@ -68,17 +68,17 @@ def test_the_signed_documents_are_kept_as_received(client, edge, app):
     placement = channel.placement("Kept", visibility="public")
     upload = client.post("/api/v1/uploads", json=placement).json["upload"]
     video_id = edge.register(client, upload).json["video_id"]
-    update = channel.doc(name="Keeper")
+    update = channel.update(name="Keeper")
     client.post("/api/v1/channels", json=update)
     with app.app_context():
         assert Video.get_by_id(video_id).document == placement
         assert Channel.get_by_id(channel.id).document == update
-    edits = [channel.doc(video_id=video_id, title="Kept, edited"), channel.doc(video_id=video_id, description="d")]
+    edits = [channel.edit(video_id, title="Kept, edited"), channel.edit(video_id, description="d")]
     for edit in edits:
         assert client.patch(f"/api/v1/videos/{video_id}", json=edit).status_code == 200
-    assert client.patch(f"/api/v1/videos/{video_id}", json=ChannelKey().doc(video_id=video_id, title="x")) \
+    assert client.patch(f"/api/v1/videos/{video_id}", json=ChannelKey().edit(video_id, title="x")) \
         .status_code == 403
-    deletion = channel.doc(video_id=video_id)
+    deletion = channel.delete(video_id)
     assert client.delete(f"/api/v1/videos/{video_id}", json=deletion).status_code == 200
     with app.app_context():
         # The placement stays what proves the owner; each accepted request follows, in order.
@@ -87,24 +87,54 @@ def test_the_signed_documents_are_kept_as_received(client, edge, app):
         assert Removal.get_by_id(video_id).document == deletion
 
 
-@pytest.mark.parametrize("path", ["/api/v1/channels", "/api/v1/uploads"])
-def test_forged_stale_and_replayed_documents_are_refused(client, edge, path):
+@pytest.mark.parametrize("method, action, fields, replayed", [
+    ("post", "channel", {"name": "x"}, (400, "replayed")),
+    ("post", "upload", {"title": "t", "size": 10}, (400, "replayed")),
+    ("patch", "edit", {"title": "t"}, (400, "replayed")),
+    ("delete", "delete", {}, (410, "video_removed")),  # gone before the replay could be told
+])
+def test_forged_stale_and_replayed_documents_are_refused(client, edge, method, action, fields, replayed):
     channel, forger = ChannelKey(), ChannelKey()
-    fields = {"name": "x"} if path == "/api/v1/channels" else {"title": "t", "size": 10}
-    forged = sign({"channel": channel.id, "timestamp": channel.stamp(), **fields}, forger.key)
-    assert_error(client.post(path, json=forged), 403, "bad_signature")
-    assert_error(client.post(path, json=channel.doc(timestamp=channel.stamp() - 3600, **fields)), 400,
+    path = {"channel": "/api/v1/channels", "upload": "/api/v1/uploads"}.get(action)
+    if path is None:
+        video_id = publish_signed(client, edge, channel, "Mine")
+        path, fields = f"/api/v1/videos/{video_id}", {"video_id": video_id, **fields}
+    send = getattr(client, method)
+    forged = sign({"action": action, "channel": channel.id, "timestamp": channel.stamp(), **fields}, forger.key)
+    assert_error(send(path, json=forged), 403, "bad_signature")
+    assert_error(send(path, json=channel.doc(action=action, timestamp=channel.stamp() - 3600, **fields)), 400,
                  "stale_timestamp")
-    document = channel.doc(**fields)
-    assert client.post(path, json=document).status_code in (200, 201)
-    assert_error(client.post(path, json=document), 400, "replayed")
+    document = channel.doc(action=action, **fields)
+    assert send(path, json=document).status_code in (200, 201)
+    assert_error(send(path, json=document), *replayed)
+
+
+def test_a_document_serves_only_its_own_action(client, edge):
+    """An edit's payload holds all a deletion's does: without `action` it could delete the video."""
+    channel = ChannelKey()
+    video_id = publish_signed(client, edge, channel, "Stays")
+    path = f"/api/v1/videos/{video_id}"
+    edit = channel.edit(video_id, title="Renamed")
+    refused = client.delete(path, json=edit)
+    assert_error(refused, 400, "wrong_action")
+    assert '"delete"' in refused.json["message"] and '"edit"' in refused.json["message"]
+    assert client.get(path).status_code == 200
+    assert_error(client.patch(path, json=channel.delete(video_id, title="Renamed")), 400, "wrong_action")
+    assert_error(client.patch(path, json=channel.doc(video_id=video_id, title="Renamed")), 400, "wrong_action")
+    assert_error(client.post("/api/v1/channels", json=channel.placement(name="Taken over")), 400, "wrong_action")
+    assert_error(client.post("/api/v1/uploads", json=channel.update(title="t", size=10)), 400, "wrong_action")
+    assert_error(client.post("/api/v1/uploads", json=channel.edit(video_id, title="t", size=10)), 400,
+                 "wrong_action")
+    # A refused document spent nothing: the edit still does what it was signed for.
+    assert client.patch(path, json=edit).json["title"] == "Renamed"
+    assert client.get(f"/api/v1/channels/{channel.id}").json["name"] == ""
 
 
 def test_a_placement_field_is_checked_inside_the_signed_payload(client, edge):
     channel = ChannelKey()
     assert_error(client.post("/api/v1/uploads", json=channel.placement(visibility="secret")), 400,
                  "invalid_visibility")
-    assert_error(client.post("/api/v1/uploads", json=channel.doc(size=10)), 400, "invalid_title")
+    assert_error(client.post("/api/v1/uploads", json=channel.doc(action="upload", size=10)), 400, "invalid_title")
 
 
 def test_unlisted_videos_play_by_id_but_are_never_listed(client, edge):
@@ -122,15 +152,15 @@ def test_unlisted_videos_play_by_id_but_are_never_listed(client, edge):
 def test_the_owner_edits_title_description_and_visibility(client, edge):
     channel = ChannelKey()
     video_id = publish_signed(client, edge, channel, "Typo in titel")
-    edited = client.patch(f"/api/v1/videos/{video_id}", json=channel.doc(
-        video_id=video_id, title="No typo in title", description="Fixed"))
+    edited = client.patch(f"/api/v1/videos/{video_id}",
+                          json=channel.edit(video_id, title="No typo in title", description="Fixed"))
     assert edited.status_code == 200, edited.json
     assert (edited.json["title"], edited.json["description"]) == ("No typo in title", "Fixed")
     assert found(client, "title") == [video_id] and found(client, "titel") == []
-    hide = client.patch(f"/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id, visibility="unlisted"))
+    hide = client.patch(f"/api/v1/videos/{video_id}", json=channel.edit(video_id, visibility="unlisted"))
     assert hide.json["visibility"] == "unlisted"
     assert found(client, "title") == [] and client.get(f"/api/v1/videos/{video_id}").status_code == 200
-    assert_error(client.patch(f"/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id)), 400,
+    assert_error(client.patch(f"/api/v1/videos/{video_id}", json=channel.edit(video_id)), 400,
                  "nothing_to_change")
 
 
@@ -138,15 +168,15 @@ def test_only_the_owner_may_edit_or_delete(client, edge):
     owner, other = ChannelKey(), ChannelKey()
     video_id = publish_signed(client, edge, owner, "Mine")
     anonymous = publish(client, edge, "Nobody's", creator="anon")
-    for method in ("patch", "delete"):
-        answer = getattr(client, method)(f"/api/v1/videos/{video_id}", json=other.doc(video_id=video_id, title="X"))
+    for method, document in (("patch", other.edit), ("delete", other.delete)):
+        answer = getattr(client, method)(f"/api/v1/videos/{video_id}", json=document(video_id, title="X"))
         assert_error(answer, 403, "not_owner")
-        answer = getattr(client, method)(f"/api/v1/videos/{anonymous}", json=other.doc(video_id=anonymous, title="X"))
+        answer = getattr(client, method)(f"/api/v1/videos/{anonymous}", json=document(anonymous, title="X"))
         assert_error(answer, 403, "not_owner")
     # A document about another video cannot be replayed against this one.
-    assert_error(client.patch(f"/api/v1/videos/{video_id}", json=owner.doc(video_id=anonymous, title="X")), 400,
+    assert_error(client.patch(f"/api/v1/videos/{video_id}", json=owner.edit(anonymous, title="X")), 400,
                  "invalid_video_id")
-    edit = owner.doc(video_id=video_id, title="Still mine")
+    edit = owner.edit(video_id, title="Still mine")
     assert client.patch(f"/api/v1/videos/{video_id}", json=edit).status_code == 200
     assert_error(client.patch(f"/api/v1/videos/{video_id}", json=edit), 400, "replayed")
     assert client.get(f"/api/v1/videos/{video_id}").json["title"] == "Still mine"
@@ -155,14 +185,14 @@ def test_only_the_owner_may_edit_or_delete(client, edge):
 def test_a_deleted_video_is_gone_everywhere_and_its_edges_told(client, edge):
     channel = ChannelKey()
     video_id = publish_signed(client, edge, channel, "Short-lived")
-    deletion = channel.doc(video_id=video_id)
+    deletion = channel.delete(video_id)
     deleted = client.delete(f"/api/v1/videos/{video_id}", json=deletion)
     assert deleted.status_code == 200, deleted.json
     assert deleted.json["video_id"] == video_id and deleted.json["removed"] == "deleted"
     assert_error(client.get(f"/api/v1/videos/{video_id}"), 410, "video_removed")
     assert_error(client.get(f"/api/v1/videos/{video_id}/sources"), 410, "video_removed")
     assert found(client, "short") == [] and client.get(f"/api/v1/channels/{channel.id}").json["videos"] == []
-    assert_error(client.delete(f"/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id)), 410,
+    assert_error(client.delete(f"/api/v1/videos/{video_id}", json=channel.delete(video_id)), 410,
                  "video_removed")
     tasks = edge.announce(client).json["tasks"]
     assert {"action": "remove", "video_id": video_id, "reason": "deleted"} in tasks
@@ -182,17 +212,32 @@ def test_a_blocked_channel_can_do_nothing_until_unblocked(client, edge, app):
     blocked = client.post(f"/api/v1/admin/channels/{channel.id}/block", headers=admin)
     assert blocked.status_code == 200 and blocked.json["blocked"] is True
     assert_error(client.post("/api/v1/uploads", json=channel.placement()), 403, "channel_blocked")
-    assert_error(client.patch(f"/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id, title="X")), 403,
+    assert_error(client.patch(f"/api/v1/videos/{video_id}", json=channel.edit(video_id, title="X")), 403,
                  "channel_blocked")
-    assert_error(client.delete(f"/api/v1/videos/{video_id}", json=channel.doc(video_id=video_id)), 403,
+    assert_error(client.delete(f"/api/v1/videos/{video_id}", json=channel.delete(video_id)), 403,
                  "channel_blocked")
-    assert_error(client.post("/api/v1/channels", json=channel.doc(name="Back")), 403, "channel_blocked")
+    assert_error(client.post("/api/v1/channels", json=channel.update(name="Back")), 403, "channel_blocked")
     assert client.post(f"/api/v1/admin/channels/{channel.id}/unblock", headers=admin).json["blocked"] is False
-    assert client.post("/api/v1/channels", json=channel.doc(name="Back")).status_code == 201
+    assert client.post("/api/v1/channels", json=channel.update(name="Back")).status_code == 201
     # A channel may be blocked before it ever signed anything here.
     newcomer = ChannelKey()
     assert client.post(f"/api/v1/admin/channels/{newcomer.id}/block", headers=admin).status_code == 200
     assert_error(client.post("/api/v1/uploads", json=newcomer.placement()), 403, "channel_blocked")
+
+
+def test_an_upload_placed_before_its_channel_was_blocked_does_not_register(client, edge, app):
+    app.config["TRACKER_ADMIN_TOKEN"] = "operator-secret"
+    admin = {"Authorization": "Bearer operator-secret"}
+    channel = ChannelKey()
+    upload = client.post("/api/v1/uploads", json=channel.placement("Placed in time")).json["upload"]
+    assert client.post(f"/api/v1/admin/channels/{channel.id}/block", headers=admin).status_code == 200
+    video_id = edge.make_package()
+    assert_error(edge.register(client, upload, video_id), 403, "channel_blocked")
+    assert client.get(f"/api/v1/videos/{video_id}").status_code == 404 and found(client, "placed") == []
+    # Anonymous uploads are nobody's to block.
+    assert publish(client, edge, "Placed anonymously", creator="anon")
+    assert client.post(f"/api/v1/admin/channels/{channel.id}/unblock", headers=admin).status_code == 200
+    assert edge.register(client, upload, video_id).status_code == 201
 
 
 def test_takedowns_need_the_operators_token(client, edge, app):

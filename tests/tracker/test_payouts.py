@@ -135,6 +135,17 @@ def test_forged_and_foreign_signatures_are_403(client, channel):
     assert balance(client, channel.account) == 1000
 
 
+@pytest.mark.parametrize("action", ["upload", "channel", "edit", None])
+def test_a_document_for_another_action_is_no_claim(client, channel, action):
+    """Money moves only on a document its key signed as a payout claim."""
+    claim = channel.claim(amount=100)
+    payload = {name: value for name, value in claim["payload"].items() if name != "action"}
+    other = sign({**payload, **({"action": action} if action else {})}, channel.key)
+    assert_error(request_payout(client, other), 400, "wrong_action")
+    assert balance(client, channel.account) == 1000 and Payout.select().count() == 0
+    assert request_payout(client, claim).status_code == 201  # the refusal spent no timestamp
+
+
 @pytest.mark.parametrize("changes, code", [
     ({"amount": 0}, "invalid_amount"), ({"amount": "100"}, "invalid_amount"), ({"currency": "XXX"}, "unknown_currency"),
     ({"destination": ""}, "invalid_destination"), ({"destination": "x" * 201}, "invalid_destination"),

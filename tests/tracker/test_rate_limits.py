@@ -55,7 +55,7 @@ def flag(client, address, video_id):
 
 def channel_request(client, address, video_id=None):
     """A new channel names itself: keys cost nothing, so only the address bounds how many."""
-    return client.post("/api/v1/channels", json=ChannelKey().doc(name="c"), environ_base={"REMOTE_ADDR": address})
+    return client.post("/api/v1/channels", json=ChannelKey().update(name="c"), environ_base={"REMOTE_ADDR": address})
 
 
 LIMITED = pytest.mark.parametrize("ask, served, code", [

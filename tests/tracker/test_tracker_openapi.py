@@ -114,18 +114,18 @@ def test_channel_routes_answer_as_documented(tmp_path):
     placement = checked(client, spec, "post", "/api/v1/uploads", "/api/v1/uploads", json=channel.placement())
     video_id = edge.register(client, placement.json["upload"]).json["video_id"]
     assert checked(client, spec, "post", "/api/v1/channels", "/api/v1/channels",
-                   json=channel.doc(name="Documented")).status_code == 201
+                   json=channel.update(name="Documented")).status_code == 201
     assert checked(client, spec, "post", "/api/v1/channels", "/api/v1/channels",
-                   json=channel.doc(name="Again")).status_code == 200
+                   json=channel.update(name="Again")).status_code == 200
     checked(client, spec, "get", "/api/v1/channels/{channel_id}", f"/api/v1/channels/{channel.id}")
     checked(client, spec, "get", "/api/v1/channels/{channel_id}", f"/api/v1/channels/{ChannelKey().id}")
     one = "/api/v1/videos/{video_id}"
     assert checked(client, spec, "patch", one, f"/api/v1/videos/{video_id}",
-                   json=channel.doc(video_id=video_id, visibility="unlisted")).status_code == 200
+                   json=channel.edit(video_id, visibility="unlisted")).status_code == 200
     assert checked(client, spec, "patch", one, f"/api/v1/videos/{video_id}",
-                   json=ChannelKey().doc(video_id=video_id, title="x")).status_code == 403
+                   json=ChannelKey().edit(video_id, title="x")).status_code == 403
     assert checked(client, spec, "delete", one, f"/api/v1/videos/{video_id}",
-                   json=channel.doc(video_id=video_id)).status_code == 200
+                   json=channel.delete(video_id)).status_code == 200
     for template, url in ((one, f"/api/v1/videos/{video_id}"), (one + "/sources", f"/api/v1/videos/{video_id}/sources")):
         assert checked(client, spec, "get", template, url).status_code == 410
     assert checked(client, spec, "post", "/api/v1/nodes/announce", "/api/v1/nodes/announce",

@@ -29,7 +29,7 @@ def place():
     ratelimits.take("placements")
     body = fields.json_body()
     config = current_app.config
-    request = body if "payload" not in body else signed.verified_payload(body, signer="channel")
+    request = body if "payload" not in body else signed.verified_payload(body, signer="channel", action="upload")
     wanted = {
         "title": fields.text(request, "title", 1, 200),
         "size": fields.integer(request, "size", minimum=1),

@@ -10,6 +10,8 @@ import nacl.signing
 
 from protocol.signing import node_id, sign
 
+from ..signed import ACTIONS
+
 DEFAULT_KEY = "channel.key"
 
 
@@ -18,8 +20,11 @@ def add_commands(commands):
     actions = channel.add_subparsers(dest="channel_command", required=True)
     new = actions.add_parser("new", help="make a key file (never overwritten) and print the channel id")
     show = actions.add_parser("show", help="print the channel id of a key file")
-    signing = actions.add_parser("sign", help="print the signed envelope of a JSON payload, adding channel "
-                                              "and timestamp")
+    signing = actions.add_parser("sign", help="print the signed envelope of a JSON payload, adding action, "
+                                              "channel and timestamp")
+    # Required: each endpoint takes only documents of its own action (signed.py).
+    signing.add_argument("action", choices=ACTIONS, help="what the document is for: upload (POST /api/v1/uploads), "
+                         "channel (POST /api/v1/channels), edit (PATCH), delete (DELETE), payout")
     signing.add_argument("payload", help="the request's JSON object, e.g. '{\"name\": \"My channel\"}'")
     for parser in (new, show, signing):
         parser.add_argument("--key", default=DEFAULT_KEY, help=f"the key file (default {DEFAULT_KEY})")
@@ -56,5 +61,5 @@ def run(args):
     if not isinstance(payload, dict):
         print("the payload must be a JSON object", file=sys.stderr)
         return 1
-    print(json.dumps(sign({**payload, "channel": node_id(key), "timestamp": time.time()}, key)))
+    print(json.dumps(sign({**payload, "action": args.action, "channel": node_id(key), "timestamp": time.time()}, key)))
     return 0

@@ -1,8 +1,10 @@
 """`PATCH /api/v1/videos/<id>` and `DELETE /api/v1/videos/<id>`: a channel edits or deletes one of
 its videos, each request a document signed by the channel's key whose payload names the video.
 
-Only the owning channel may (403 `not_owner`; an anonymous video has no owner, so nobody may); a
-blocked channel may not (403 `channel_blocked`). Every accepted document is kept as received, in
+Each document says its `action` ("edit" or "delete", 400 `wrong_action` otherwise): an edit's
+payload holds every field a deletion's does, and must not serve as one. Only the owning channel
+may (403 `not_owner`; an anonymous video has no owner, so nobody may); a blocked channel may not
+(403 `channel_blocked`). Every accepted document is kept as received, in
 order (signers.py), and a deletion's also with its removal, so a relayed record can be checked later.
 """
 from flask import Blueprint
@@ -21,7 +23,7 @@ bp = Blueprint("edits", __name__)
 @bp.patch("/api/v1/videos/<video_id>")
 def edit(video_id):
     body = fields.json_body()
-    payload = owner_request(body, video_id)
+    payload = owner_request(body, video_id, "edit")
     readers = {"title": lambda: fields.text(payload, "title", 1, 200),
                "description": lambda: fields.text(payload, "description", 0, 5000),
                "visibility": lambda: fields.choice(payload, "visibility", VISIBILITIES)}
@@ -45,7 +47,7 @@ def edit(video_id):
 @bp.delete("/api/v1/videos/<video_id>")
 def delete(video_id):
     body = fields.json_body()
-    payload = owner_request(body, video_id)
+    payload = owner_request(body, video_id, "delete")
     document = signed.as_received(body)
     with write_transaction():
         removal = Removal.remove(owned(video_id, payload, document), "deleted", "", clock.now(), document)
@@ -53,11 +55,11 @@ def delete(video_id):
     return removal.as_item()
 
 
-def owner_request(body, video_id):
-    """The verified payload of a channel's request about the video at this URL (counted against
-    TRACKER_RATE_CHANNELS first, as a forged one costs us a signature check)."""
+def owner_request(body, video_id, action):
+    """The verified payload of a channel's `action` ("edit", "delete") on the video at this URL
+    (counted against TRACKER_RATE_CHANNELS first, as a forged one costs us a signature check)."""
     ratelimits.take("channels")
-    payload = signed.verified_payload(body, signer="channel")
+    payload = signed.verified_payload(body, signer="channel", action=action)
     if payload.get("video_id") != video_id:
         raise fields.invalid("video_id", "must be the id of the video in the URL")
     return payload

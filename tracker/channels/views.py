@@ -17,7 +17,7 @@ bp = Blueprint("channels", __name__)
 def update():
     ratelimits.take("channels")
     body = fields.json_body()
-    payload = signed.verified_payload(body, signer="channel")
+    payload = signed.verified_payload(body, signer="channel", action="channel")
     name, description = fields.text(payload, "name", 0, 100, default=""), \
         fields.text(payload, "description", 0, 5000, default="")
     now = clock.now()
@@ -41,7 +41,7 @@ def update():
 def show(channel_id):
     fields.node_id({"channel": channel_id}, "channel")
     page = page_number()
-    channel = Channel.get_or_none(Channel.id == channel_id)
+    channel = Channel.get_or_none(Channel.id == channel_id) or Channel.relayed(channel_id)
     if channel is None:
         raise ApiError(404, "unknown_channel", "this tracker knows no channel with that key")
     return {**channel.as_item(), **listing("", page, channel=channel.id)}

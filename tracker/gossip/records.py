@@ -55,7 +55,8 @@ def read_record(record, allow_private):
         deletion = None
         if record["removed"] == "deleted":  # by its channel, whose signed request it carries
             deletion = channel_document(record.get("document"), signer_of(record.get("document")))
-            if deletion["payload"].get("video_id") != record["id"]:
+            # Its action too: an edit names the video as well, and edits are public in every feed.
+            if deletion["payload"].get("action") != "delete" or deletion["payload"].get("video_id") != record["id"]:
                 raise fields.invalid("document", "must be the channel's deletion of this video")
         return {**facts, "removed": record["removed"], "document": deletion}
     poster = record.get("poster")
@@ -99,22 +100,22 @@ def signer_of(document):
 
 
 def replayed(video, documents):
-    """The channel's documents about the video, checked step by step: its placement (which cannot
-    name the video, made later) sets the title, description and visibility (public unless it said
-    otherwise), each edit after it names the video and changes what it names, in the order the
+    """The channel's documents about the video, checked step by step: its placement (action "upload",
+    which cannot name the video, made later) sets the title, description and visibility (public unless it said
+    otherwise), each edit (action "edit") after it names the video and changes what it names, in the order the
     channel signed them. The record must say what they add up to, so no tracker, the origin
     included, can retitle a channel's video."""
     if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_DOCUMENTS:
         raise fields.invalid("documents", f"must list the channel's placement and edits, 1 to {MAX_DOCUMENTS}")
     checked = [channel_document(document, video["channel"]) for document in documents]
     placement, edits = checked[0]["payload"], [d["payload"] for d in checked[1:]]
-    if "video_id" in placement:
+    if placement.get("action") != "upload" or "video_id" in placement:
         raise fields.invalid("documents", "must begin with the channel's placement")
     state = {"title": placement.get("title"), "description": placement.get("description") or "",
              "visibility": placement.get("visibility") or "public"}
     last = placement.get("timestamp")
     for edit in edits:
-        if edit.get("video_id") != video["id"] or not edit.get("timestamp", 0) > last:
+        if edit.get("action") != "edit" or edit.get("video_id") != video["id"] or not edit.get("timestamp", 0) > last:
             raise fields.invalid("documents", "must follow the placement with this video's edits, in order")
         last = edit["timestamp"]
         state.update({name: edit[name] for name in EDITABLE if edit.get(name) is not None})

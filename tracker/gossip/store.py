@@ -54,7 +54,8 @@ def verdict(record, held, removed, me):
     if record["origin"] == me:
         return "own"
     if held is not None and held[0] != record["origin"]:
-        # Only its channel may remove another origin's video, through any tracker.
+        # Only its channel may remove another origin's video, through any tracker: records.py let
+        # through only a tombstone carrying the channel's `delete` document of this video.
         deletion = record.get("removed") == "deleted" and held[2] is not None \
             and record["document"]["payload"]["channel"] == held[2]
         return "accepted" if deletion and record["id"] not in removed else "conflict"

@@ -2,7 +2,7 @@
 pays it outside Slipstream and says so, or rejects it (README.md, moderation and payouts).
 
 A claim is a document signed by the owner's key, `{"payload": {"channel" | "node": key, "timestamp",
-"amount", "currency", "destination"}, "signature"}`, so only the key's holder can move its account's
+"action": "payout", "amount", "currency", "destination"}, "signature"}`, so only the key's holder can move its account's
 money, and a captured claim cannot be sent again (signers.py). The money moves double-entry: owner →
 payouts:pending on the claim, then payouts:pending → payouts:paid, or back to the owner (models.py).
 """
@@ -27,7 +27,7 @@ def claim():
     body = fields.json_body()
     document = body.get("payload")
     owner = next((kind for kind in OWNERS if isinstance(document, dict) and kind in document), "channel")
-    payload = verified_payload(body, signer=owner)
+    payload = verified_payload(body, signer=owner, action="payout")
     currency = payload.get("currency")
     if not isinstance(currency, str) or currency not in CURRENCIES:
         raise ApiError(400, "unknown_currency", "currency must be an ISO 4217 code this tracker knows, e.g. EUR")

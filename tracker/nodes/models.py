@@ -16,6 +16,7 @@ from peewee import (BigIntegerField, BooleanField, CharField, CompositeKey, Doub
 
 from ..catalog import changes
 from ..catalog.models import Removal, Upload, Video
+from ..channels.models import Channel
 from ..db import BaseModel, chunks, write_transaction
 from ..refusals import Conflict, Forbidden, Invalid, NoSpace, NotFound
 from .reach import WEBRTC
@@ -166,6 +167,7 @@ class Node(BaseModel):
         if upload.video not in (None, payload["video_id"]):
             raise Conflict("upload_used", "this upload already produced another video")
         Removal.refuse(payload["video_id"])  # a deleted or taken-down id never comes back
+        Channel.refuse_blocked(upload.channel)  # placed before its channel was blocked: not listed after
         return node, upload
 
     @classmethod
