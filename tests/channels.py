@@ -40,6 +40,10 @@ class ChannelKey:
         """DELETE /api/v1/videos/<video_id>."""
         return self.doc(action="delete", video_id=video_id, **fields)
 
+    def listing(self, page=1, **fields):
+        """POST /api/v1/channels/<id>/videos: one page of all this channel's videos, for its key only."""
+        return self.doc(action="list", page=page, **fields)
+
     def claim(self, amount=400, currency="EUR", destination="IBAN DE02 1203 0000 0000 2020 51", **fields):
         """A payout claim on this key's account."""
         return self.doc(action="payout", amount=amount, currency=currency, destination=destination, **fields)

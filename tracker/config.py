@@ -77,7 +77,7 @@ DEFAULTS = {
     "TRACKER_RATE_LOOKUPS_BURST": 120,
     "TRACKER_RATE_FLAGS": 10,  # flags on videos (flags/views.py)
     "TRACKER_RATE_FLAGS_BURST": 20,
-    "TRACKER_RATE_CHANNELS": 30,  # channel updates, edits and deletions
+    "TRACKER_RATE_CHANNELS": 30,  # channel updates, edits, deletions and owners' listings
     "TRACKER_RATE_CHANNELS_BURST": 60,
     # Checks of what nodes claim (nodes/proofs.py, nodes/audits.py; README.md, trust model).
     "TRACKER_PROOF_INTERVAL": 3600,  # seconds before a node's URL is proven again

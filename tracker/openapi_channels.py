@@ -77,6 +77,19 @@ CHANNEL_PATHS = {
                                            "description": f"its public videos, counted up to {TOTAL_CAP}"}}},
             refusals={
             "400": "page is malformed", "404": "this tracker knows no such channel"})}},
+    "/api/v1/channels/{channel_id}/videos": {"post": {
+        "summary": "the channel's key holder lists all its videos here, public and unlisted, newest first, one "
+                   "page at a time: the listing names unlisted ids, so only a fresh document of action list "
+                   "signed by this very channel sees it", "parameters": [CHANNEL_ID],
+        **json_body(signed(payload({"page": fields.integer_schema(1, 10 ** 6)}, required=["page"],
+                                   signer="channel", action="list"), signer="channel")),
+        **answer("one page of its videos", {"type": "object", "required": ["videos", "page", "per_page", "total"],
+                                            "properties": {
+            "videos": {"type": "array", "items": ref("Video")}, "page": INTEGER, "per_page": INTEGER,
+            "total": {"type": "integer", "minimum": 0, "description": "all its videos here, public and unlisted"}}},
+            refusals={**CHANNEL_REFUSALS, "403": "bad_signature: the signature does not verify with "
+                                                 "payload.channel's key; not_owner: payload.channel is another "
+                                                 "channel than the one in the URL"})}},
     "/api/v1/admin/takedowns": {"post": {
         "summary": "the operator takes a video down: as a deletion, and its id is refused for good (also "
                    "an id this tracker does not list)", "security": [{"operator": []}],

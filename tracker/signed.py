@@ -19,7 +19,7 @@ from .errors import ApiError
 
 MAX_SKEW = 300
 # What a signed payload's `action` may say: the one endpoint each document is for (README.md, channels).
-ACTIONS = ("upload", "channel", "edit", "delete", "payout")
+ACTIONS = ("upload", "channel", "edit", "delete", "payout", "list")
 
 
 def verified_payload(body, signer="node", action=None):

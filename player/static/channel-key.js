@@ -107,8 +107,9 @@
     return chosen;
   }
 
-  /* IndexedDB: the key (store "keys") and the ids of this channel's uploads (store "videos"), since
-   * the tracker's channel list names only public videos. */
+  /* IndexedDB: the key (store "keys"). Store "videos" once held the ids of this browser's uploads;
+   * the owner's listing (POST /api/v1/channels/<id>/videos) names them all now, but a version-1
+   * database has it already, so a new one is made alike. */
   function openDb() {
     return new Promise((resolve, reject) => {
       const request = indexedDB.open(DB_NAME, 1);
@@ -188,7 +189,7 @@
   }
 
   /* {"payload": {action, channel, timestamp, …fields}, "signature"} signed by `key` (default: the
-   * stored one). `action` ("upload", "channel", "edit", "delete", "payout") is the one endpoint the
+   * stored one). `action` ("upload", "channel", "edit", "delete", "payout", "list") is the one endpoint the
    * document is for: a tracker refuses it anywhere else, so an edit cannot be replayed as a deletion. */
   async function sign(action, fields, key) {
     if (typeof action !== "string") throw new SlipstreamError("no_action", "a signed document must name its action");
@@ -199,12 +200,8 @@
     return {payload, signature: hex(await (await engine()).sign(key.seed, bytes))};
   }
 
-  const rememberVideo = (video) => transact("videos", "readwrite", (store) => store.put(video));
-  const forgetVideo = (id) => transact("videos", "readwrite", (store) => store.delete(id));
-  const videos = () => transact("videos", "readonly", (store) => store.getAll());
-
   global.SlipstreamChannel = {
-    load, create, exportFile, importFile, sign, canonicalJson, rememberVideo, forgetVideo, videos, WARNING,
+    load, create, exportFile, importFile, sign, canonicalJson, WARNING,
     // Both signers, so a test can hold each one to Python's verify.
     engines: {webcrypto, noble},
     engine: async () => ((await engine()) === webcrypto ? "webcrypto" : "noble"),

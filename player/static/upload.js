@@ -206,10 +206,6 @@
     submit.disabled = true;
     try {
       const videoId = await upload(file, fields);
-      if (channel && asChannel.checked) {
-        // The tracker lists only a channel's public videos; this browser remembers the rest.
-        await SlipstreamChannel.rememberVideo({id: videoId, channel: channel.channel, title, added: Date.now()});
-      }
       setStatus(status, "Published.", "ok");
       const link = document.getElementById("watch-link");
       link.href = "/watch/" + encodeURIComponent(videoId);

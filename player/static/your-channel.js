@@ -92,27 +92,22 @@
     }
   }
 
-  /* The channel's public videos from the tracker, and the ones this browser uploaded (unlisted ones
-   * are in no listing): each read by id, so a deleted one is dropped. */
+  /* Every video of the channel on this tracker, unlisted ones too: the owner's listing, signed by the
+   * key (so it works in any browser the key is imported into), page after page up to its total. */
   async function loadVideos() {
     const status = document.getElementById("videos-status");
-    const ids = new Set((await SlipstreamChannel.videos()).filter((v) => v.channel === key.channel).map((v) => v.id));
-    try {
-      const channel = await api("/api/v1/channels/" + key.channel);
-      (channel.videos || []).forEach((v) => ids.add(v.id));
-    } catch (err) {
-      if (err.status !== 404) setStatus(status, err.message, "error");
-    }
     const videos = [];
-    for (const id of ids) {
-      try {
-        const video = await api("/api/v1/videos/" + id);
-        if (video.channel === key.channel) videos.push(video);
-      } catch (err) {
-        if (err.status === 404 || err.status === 410) await SlipstreamChannel.forgetVideo(id);
+    try {
+      for (let page = 1; ; page++) {
+        const answer = await signed("POST", "/api/v1/channels/" + key.channel + "/videos", "list", {page});
+        videos.push(...answer.videos);
+        // Bounded: an empty page ends it too, should videos be deleted while paging.
+        if (!answer.videos.length || videos.length >= answer.total) break;
       }
+    } catch (err) {
+      setStatus(status, "Your videos could not be listed: " + err.message, "error");
+      return;
     }
-    videos.sort((a, b) => String(b.created).localeCompare(String(a.created)));
     document.getElementById("my-videos").replaceChildren(...videos.map(videoItem));
     setStatus(status, videos.length ? videos.length + (videos.length === 1 ? " video" : " videos")
       : "No videos yet: upload one while this browser holds the key.");
@@ -160,7 +155,6 @@
     if (!confirm("Delete “" + (video.title || "this video") + "” from the network? This cannot be undone.")) return;
     try {
       await signed("DELETE", "/api/v1/videos/" + video.id, "delete", {video_id: video.id});
-      await SlipstreamChannel.forgetVideo(video.id);
       form.closest("li").remove();
       setStatus(document.getElementById("videos-status"), "Deleted “" + (video.title || video.id) + "”.", "ok");
     } catch (err) {

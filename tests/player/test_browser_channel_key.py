@@ -1,13 +1,18 @@
 """The channel key in Chromium: the page's canonical JSON is byte for byte Python's, its signatures (by
 WebCrypto's Ed25519 and by @noble/ed25519 alike) verify with protocol/signing.py, and a key exported
-to a file is the same key in Python and after an import."""
+to a file is the same key in Python and after an import, where the owner's page lists and edits the
+channel's unlisted videos though that browser never uploaded them."""
 import json
+import os
 
 import nacl.signing
 import pytest
+import requests
 
 from protocol.ids import canonical_json
 from protocol.signing import verify, verify_fresh
+from tests.actions import send, wait_published
+from tests.channels import ChannelKey
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +105,42 @@ def test_a_created_key_signs_fresh_documents_and_survives_export_and_import(netw
         assert page2.text_content("#key-channel") == channel
         # The owner's page asks for the channel and its account, which a channel with no name saved
         # and no gift does not have yet: the tracker's refusals, as expected.
+        assert [p for p in other.problems if "status of 404" not in p] == []
+    finally:
+        other.close()
+
+
+def test_a_second_device_with_the_imported_key_manages_an_unlisted_video(network, small_clip, tab):
+    page = open_channel_page(tab, network)
+    page.click("#key-create")
+    tab.wait("document.getElementById('key-channel').textContent.length === 64", message="the new key")
+    with page.expect_download() as download:
+        page.click("#key-export")
+    with open(download.value.path(), encoding="utf-8") as f:
+        channel = ChannelKey(nacl.signing.SigningKey(bytes.fromhex(json.load(f)["seed"])))
+    # An unlisted video of the channel, uploaded by no browser: in no public listing, nor this one's storage.
+    placement = requests.post(network.tracker.url + "/api/v1/uploads", timeout=10, json=channel.placement(
+        "Probe, unlisted", size=os.path.getsize(small_clip), visibility="unlisted"))
+    assert placement.status_code == 200, placement.text
+    video_id = wait_published(send(placement.json(), small_clip)["status_url"])["video_id"]
+    assert requests.get(f"{network.tracker.url}/api/v1/channels/{channel.id}", timeout=5).json()["videos"] == []
+
+    other = type(tab)(tab.context.browser)  # a fresh context: its own IndexedDB and localStorage
+    try:
+        page2 = open_channel_page(other, network)
+        assert page2.evaluate("window.SlipstreamChannel.load()") is None
+        page2.set_input_files("#key-import", download.value.path())
+        item = f"form[data-video-id='{video_id}']"
+        other.wait(f"document.querySelector(\"{item}\") !== null", message="the unlisted video on the second device")
+        assert page2.text_content(f"{item} .video-visibility") == "unlisted"
+        assert page2.text_content("#videos-status") == "1 video"
+        page2.fill(f"{item} [name=title]", "Probe, renamed elsewhere")
+        page2.click(f"{item} button[type=submit]")
+        other.wait(f"document.querySelector(\"{item} .status\").dataset.kind", message="the edit's answer")
+        assert page2.text_content(f"{item} .status") == "Saved."
+        video = requests.get(f"{network.tracker.url}/api/v1/videos/{video_id}", timeout=5).json()
+        assert (video["title"], video["visibility"]) == ("Probe, renamed elsewhere", "unlisted")
+        # A channel with no name saved and no gift: the profile and account reads are 404, as expected.
         assert [p for p in other.problems if "status of 404" not in p] == []
     finally:
         other.close()

@@ -149,6 +149,57 @@ def test_unlisted_videos_play_by_id_but_are_never_listed(client, edge):
     assert source_nodes(client, hidden) == [edge.id]
 
 
+def owned(client, channel, page=1, document=None):
+    """The channel's own listing of its videos, one page."""
+    return client.post(f"/api/v1/channels/{channel.id}/videos", json=document or channel.listing(page))
+
+
+def test_the_owner_lists_all_its_videos_public_and_unlisted_across_pages(client, edge):
+    channel, other = ChannelKey(), ChannelKey()
+    hidden = publish_signed(client, edge, channel, "Unlisted take", visibility="unlisted")
+    public = [publish_signed(client, edge, channel, f"Take {n}") for n in range(20)]
+    gone = publish_signed(client, edge, channel, "Deleted take", visibility="unlisted")
+    publish_signed(client, edge, other, "Someone else's")
+    assert client.delete(f"/api/v1/videos/{gone}", json=channel.delete(gone)).status_code == 200
+    first, second = owned(client, channel, 1), owned(client, channel, 2)
+    assert first.status_code == 200, first.json
+    assert (first.json["page"], first.json["per_page"], first.json["total"]) == (1, 20, 21)
+    assert (second.json["page"], second.json["total"], len(second.json["videos"])) == (2, 21, 1)
+    listed = [v["id"] for v in first.json["videos"] + second.json["videos"]]
+    assert sorted(listed) == sorted([hidden, *public])  # not the deleted one, nor another channel's
+    by_id = {v["id"]: v for v in first.json["videos"] + second.json["videos"]}
+    assert by_id[hidden]["visibility"] == "unlisted" and by_id[hidden]["channel"] == channel.id
+    # Each item is as the public listing gives it.
+    assert by_id[public[0]] == next(v for v in client.get(f"/api/v1/channels/{channel.id}").json["videos"]
+                                    if v["id"] == public[0])
+    assert owned(client, channel, 3).json["videos"] == []
+
+
+def test_only_the_channels_own_fresh_list_document_sees_its_videos(client, edge):
+    channel, stranger = ChannelKey(), ChannelKey()
+    hidden = publish_signed(client, edge, channel, "Unlisted", visibility="unlisted")
+    path = f"/api/v1/channels/{channel.id}/videos"
+    # Another key's own valid document, sent to this channel's URL.
+    assert_error(client.post(path, json=stranger.listing()), 403, "not_owner")
+    # This channel's id in a payload signed by another key.
+    forged = sign({"action": "list", "channel": channel.id, "timestamp": channel.stamp(), "page": 1}, stranger.key)
+    assert_error(client.post(path, json=forged), 403, "bad_signature")
+    assert_error(client.post(path, json=channel.edit(hidden, page=1)), 400, "wrong_action")
+    assert_error(client.post(path, json=channel.doc(page=1)), 400, "wrong_action")
+    assert_error(client.post("/api/v1/uploads", json=channel.listing()), 400, "wrong_action")
+    assert_error(client.post(path, json=channel.listing(timestamp=channel.stamp() - 3600)), 400, "stale_timestamp")
+    assert_error(client.post(path, json=channel.listing(page=0)), 400, "invalid_page")
+    assert_error(client.post(path, json={"payload": {"page": 1}}), 400, "bad_document")
+    document = channel.listing()
+    assert [v["id"] for v in owned(client, channel, document=document).json["videos"]] == [hidden]
+    assert_error(owned(client, channel, document=document), 400, "replayed")
+    # A document older than one accepted since, from any of the channel's requests, is refused too.
+    older = channel.listing()
+    assert client.patch(f"/api/v1/videos/{hidden}", json=channel.edit(hidden, title="Renamed")).status_code == 200
+    assert_error(owned(client, channel, document=older), 400, "replayed")
+    assert owned(client, channel).json["videos"][0]["title"] == "Renamed"
+
+
 def test_the_owner_edits_title_description_and_visibility(client, edge):
     channel = ChannelKey()
     video_id = publish_signed(client, edge, channel, "Typo in titel")

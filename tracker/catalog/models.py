@@ -64,6 +64,14 @@ class Video(BaseModel):
         page_sql = f"{sql} LIMIT {p} OFFSET {p}"
         return list(cls.raw(page_sql, *params, per_page, (page - 1) * per_page)), min(total, TOTAL_CAP)
 
+    @classmethod
+    def of_channel(cls, channel, page, per_page):
+        """One page of all `channel`'s videos here, public and unlisted, newest first, and how many
+        there are: its owner's listing (channels/views.py), never a public one. Deleted and taken-down
+        videos have no row (Removal)."""
+        mine = cls.select().where(cls.channel == channel)
+        return list(mine.order_by(cls.created.desc(), cls.id).paginate(page, per_page)), mine.count()
+
     def created_iso(self):
         return datetime.fromtimestamp(self.created, timezone.utc).isoformat(timespec="seconds") \
             .replace("+00:00", "Z")

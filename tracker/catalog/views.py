@@ -37,6 +37,11 @@ def page_number():
 def listing(q, page, channel=None):
     """One page of public videos, each with a poster on a live edge."""
     videos, total = Video.search(q, page, PER_PAGE, channel)
+    return paged(videos, page, total)
+
+
+def paged(videos, page, total):
+    """A page of videos as the API lists them, each with a poster on a live edge."""
     sources = live_sources([v.id for v in videos])
     return {"videos": [v.as_item(first_url(sources.get(v.id)), home()) for v in videos], "page": page,
             "per_page": PER_PAGE, "total": total}

@@ -24,7 +24,8 @@ def add_commands(commands):
                                               "channel and timestamp")
     # Required: each endpoint takes only documents of its own action (signed.py).
     signing.add_argument("action", choices=ACTIONS, help="what the document is for: upload (POST /api/v1/uploads), "
-                         "channel (POST /api/v1/channels), edit (PATCH), delete (DELETE), payout")
+                         "channel (POST /api/v1/channels), edit (PATCH), delete (DELETE), payout, list "
+                         "(POST /api/v1/channels/<id>/videos)")
     signing.add_argument("payload", help="the request's JSON object, e.g. '{\"name\": \"My channel\"}'")
     for parser in (new, show, signing):
         parser.add_argument("--key", default=DEFAULT_KEY, help=f"the key file (default {DEFAULT_KEY})")

@@ -1,13 +1,15 @@
-"""`POST /api/v1/channels` (signed by the channel: its name and description) and
-`GET /api/v1/channels/<id>`: the channel, its ledger account and its public videos."""
+"""`POST /api/v1/channels` (signed by the channel: its name and description),
+`GET /api/v1/channels/<id>`: the channel, its ledger account and its public videos, and
+`POST /api/v1/channels/<id>/videos`: all its videos, unlisted ones too, for its key's holder only."""
 from flask import Blueprint
 
 from .. import clock, fields, ratelimits, signed, signers
 from ..catalog import changes
 from ..catalog.models import Upload, Video
-from ..catalog.views import listing, page_number
+from ..catalog.views import MAX_PAGE, PER_PAGE, listing, page_number, paged
 from ..db import write_transaction
 from ..errors import ApiError
+from ..refusals import Forbidden
 from .models import Channel
 
 bp = Blueprint("channels", __name__)
@@ -45,3 +47,21 @@ def show(channel_id):
     if channel is None:
         raise ApiError(404, "unknown_channel", "this tracker knows no channel with that key")
     return {**channel.as_item(), **listing("", page, channel=channel.id)}
+
+
+@bp.post("/api/v1/channels/<channel_id>/videos")
+def owned_videos(channel_id):
+    """One page of every video of the channel, public and unlisted, newest first. It names unlisted
+    ids, which are secret to whoever was not given them: only a fresh document of action "list"
+    signed by this very channel sees it (another key's is 403 not_owner), and its timestamp is spent
+    like any other signed request's, so a captured one cannot be replayed."""
+    fields.node_id({"channel": channel_id}, "channel")
+    ratelimits.take("channels")  # before the signature check, which a forgery costs us
+    payload = signed.verified_payload(fields.json_body(), signer="channel", action="list")
+    if payload["channel"] != channel_id:
+        raise Forbidden("not_owner", "only the channel's own key may list its videos")
+    page = fields.integer(payload, "page", 1, MAX_PAGE)
+    with write_transaction():
+        signers.advance(channel_id, payload["timestamp"])  # a read: nothing to keep but the mark
+    videos, total = Video.of_channel(channel_id, page, PER_PAGE)
+    return paged(videos, page, total)
