@@ -8,7 +8,7 @@ from flask import Blueprint
 
 def create_blueprint():
     """A fresh blueprint: the pages, `/oembed`, `/player/static/…` and `/player/vendor/hls.min.js`."""
-    from . import oembed, pages, settings, vendor
+    from . import bundles, oembed, pages, settings, vendor
 
     bp = Blueprint(
         "player", __name__,
@@ -20,4 +20,5 @@ def create_blueprint():
     pages.register(bp)
     oembed.register(bp)
     vendor.register(bp)
+    bundles.register(bp)
     return bp

@@ -67,14 +67,16 @@ class StaticFiles:
 
 
 def player_files(flask_app):
-    """The URL paths (bytes) of the player's static files and vendored libraries, if the app mounts it."""
+    """The URL paths (bytes) of the player's static files, script bundles and vendored libraries, if the
+    app mounts it."""
     blueprint = flask_app.blueprints.get("player")
     if blueprint is None or not blueprint.static_folder:
         return frozenset()
-    from player.vendor import VENDORED  # the tracker mounts the player (tracker/__init__.py)
+    from player.bundles import BUNDLES  # the tracker mounts the player (tracker/__init__.py)
+    from player.vendor import VENDORED
 
     folder = blueprint.static_folder
     names = [f"{blueprint.static_url_path}/{name}" for name in os.listdir(folder)
-             if os.path.isfile(os.path.join(folder, name))]
+             if os.path.isfile(os.path.join(folder, name))] + [f"{blueprint.static_url_path}/{name}" for name in BUNDLES]
     names += ["/player/vendor/hls.min.js"] + [f"/player/vendor/{name}" for name in VENDORED]
     return frozenset(name.encode() for name in names)

@@ -1,4 +1,5 @@
 """The website blueprint on a minimal app: pages, 404s, oEmbed, hls.js and static files."""
+import os
 import re
 
 import pytest
@@ -6,6 +7,8 @@ import pytest
 from player.settings import DEFAULTS
 from tests.player.fakes import CHANNEL, REMOVED, UNKNOWN, VID, VIDEO, make_app
 from tests.servers import free_port
+
+STATIC = os.path.join(os.path.dirname(__file__), "..", "..", "player", "static")
 
 
 @pytest.fixture
@@ -61,8 +64,9 @@ def test_watch_page_has_the_player_and_oembed_discovery(client):
     html = client.get(f"/watch/{VID}").get_data(as_text=True)
     assert f'data-video-id="{VID}"' in html and "<video id=\"player\"" in html
     scripts = re.findall(r'<script defer src="([^"]+)"', html)
-    # hls.js last: the player starts fetching while the browser still parses it (slipstream-player.js loadHls).
-    assert scripts[-1] == "/player/vendor/hls.min.js" and "/player/static/slipstream-player.js" in scripts
+    # One bundle of the page's scripts (player/bundles.py), then hls.js: the player starts fetching
+    # while the browser still parses it (slipstream-player.js loadHls).
+    assert scripts == ["/player/static/watch.bundle.js", "/player/vendor/hls.min.js"]
     assert 'id="slipstream-boot"' not in html  # a video this tracker does not hold: the scripts ask the API
     assert 'type="application/json+oembed"' in html
     assert f"/embed/{VID}" in html  # the embed snippet
@@ -92,6 +96,22 @@ def test_static_files_are_served(client, name):
     with client.get(f"/player/static/{name}") as answer:
         assert answer.status_code == 200
         assert answer.mimetype in ("text/javascript", "text/css", "text/html")
+
+
+@pytest.mark.parametrize("page", ["watch", "embed"])
+def test_a_page_s_scripts_come_as_one_bundle_of_the_files(client, page):
+    from player.bundles import BUNDLES
+    html = client.get(f"/{page}/{VID}").get_data(as_text=True)
+    assert re.findall(r'<script defer src="([^"]+)"', html)[0] == f"/player/static/{page}.bundle.js"
+    answer = client.get(f"/player/static/{page}.bundle.js")
+    assert answer.status_code == 200 and answer.mimetype == "text/javascript"
+    parts = []
+    for name in BUNDLES[f"{page}.bundle.js"]:
+        with open(os.path.join(STATIC, name), "rb") as f:
+            parts.append(f.read())
+    assert answer.data == b"\n;\n".join(parts)  # every file, whole, in the order the page ran them
+    again = client.get(f"/player/static/{page}.bundle.js", headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304
 
 
 def test_hls_js_is_served_from_node_modules(client):
