@@ -53,15 +53,15 @@ def show(channel_id):
 def owned_videos(channel_id):
     """One page of every video of the channel, public and unlisted, newest first. It names unlisted
     ids, which are secret to whoever was not given them: only a fresh document of action "list"
-    signed by this very channel sees it (another key's is 403 not_owner), and its timestamp is spent
-    like any other signed request's, so a captured one cannot be replayed."""
+    signed by this very channel sees it (another key's is 403 not_owner). Being a read, it spends no
+    timestamp: a listing in flight never makes the owner's edit or upload signed just before it
+    "replayed" (two devices, or a page still loading its list), and sent again within the freshness
+    window it only lists again."""
     fields.node_id({"channel": channel_id}, "channel")
     ratelimits.take("channels")  # before the signature check, which a forgery costs us
     payload = signed.verified_payload(fields.json_body(), signer="channel", action="list")
     if payload["channel"] != channel_id:
         raise Forbidden("not_owner", "only the channel's own key may list its videos")
     page = fields.integer(payload, "page", 1, MAX_PAGE)
-    with write_transaction():
-        signers.advance(channel_id, payload["timestamp"])  # a read: nothing to keep but the mark
     videos, total = Video.of_channel(channel_id, page, PER_PAGE)
     return paged(videos, page, total)
