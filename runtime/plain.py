@@ -12,6 +12,10 @@ max_requests, and a client that does not read (answers stop once MOST_UNSENT wai
 rest goes through gunicorn, which stops reading from it). With an access log on, everything goes
 through gunicorn, which logs it.
 
+An answer may also be a future, made off the event loop (the tracker's sources lookups, which read the
+database): until it is written the connection reads nothing more, as below, and if it makes no answer
+the request goes to gunicorn after all.
+
 A body may also be an open file (OpenFile: the edge's segments), sent with sendfile(2) straight to the
 socket, which on loopback and most networks takes a whole segment at once. What it does not take is
 sent by a task as the client reads; until that is done the connection reads nothing more (what of the
@@ -44,8 +48,8 @@ class PlainProtocol(GuardedProtocol):
 
     def plain_answer(self, method, path, query, fields):
         """The whole answer (status line and headers without Date and the blank line, and the body) to
-        the plain request `method path?query` with header `fields` (runtime/heads.py's plain_head), or
-        None to leave it and all after it to gunicorn."""
+        the plain request `method path?query` with header `fields` (runtime/heads.py's plain_head), a
+        future of that answer (or of None), or None to leave it and all after it to gunicorn."""
 
     def answers_plain(self):
         """Whether this connection's worker answers anything here at all."""
@@ -79,6 +83,12 @@ class PlainProtocol(GuardedProtocol):
             method, path, query, fields, end = head
             answer = self.plain_answer(method, path, query, fields)
             if answer is None:
+                break
+            if answer.__class__ is not tuple:  # a future: made off the loop, written when it is done
+                self.held = data[end:]
+                self._pause_reading()
+                self.sending = worker.loop.create_task(self._answer_later(answer, data[start:end], method == b"GET"))
+                start = len(data)
                 break
             status_and_fields, body = answer
             worker.nr += 1
@@ -135,6 +145,29 @@ class PlainProtocol(GuardedProtocol):
         self.answered_at = self.worker.loop.time()  # its keep-alive counts from the end of the answer
         self._resume_reading()
         if held and not self._closed:
+            self.data_received(held)
+
+    async def _answer_later(self, pending, head, whole):
+        """Write the answer `pending` makes to the request `head` once it is made, then go on with what
+        came meanwhile; if it makes none (None, or it failed), gunicorn answers the request instead."""
+        try:
+            answer = await pending
+        except Exception:  # noqa: BLE001 - gunicorn and the app answer it again, and log what failed
+            answer = None
+        finally:
+            self.sending = None
+        held, self.held = self.held, b""
+        if self._closed:
+            return
+        self._resume_reading()
+        if answer is None:
+            super().data_received(head + held)
+            return
+        status_and_fields, body = answer
+        self.worker.nr += 1
+        self.transport.write(b"".join((status_and_fields, date_line(), b"\r\n", body if whole else b"")))
+        self.answered_at = self.worker.loop.time()
+        if held:
             self.data_received(held)
 
     def _idle_check(self):

@@ -89,17 +89,22 @@ def init_app(app):
     app.extensions["tracker.db"] = db
     database.initialize(db)
 
-    @app.before_request
-    def connect():
-        # Several apps can share a process (tests); bind the proxy to this request's app.
-        if database.obj is not app.extensions["tracker.db"]:
-            database.initialize(app.extensions["tracker.db"])
-        database.connect(reuse_if_open=True)
+    app.before_request(lambda: connect(app))
+    app.teardown_request(lambda exc: close())
 
-    @app.teardown_request
-    def close(exc):
-        if not database.is_closed():
-            database.close()
+
+def connect(app):
+    """Open (take from the pool) this thread's connection to `app`'s database."""
+    # Several apps can share a process (tests); bind the proxy to this request's app.
+    if database.obj is not app.extensions["tracker.db"]:
+        database.initialize(app.extensions["tracker.db"])
+    database.connect(reuse_if_open=True)
+
+
+def close():
+    """Hand this thread's connection back to the pool."""
+    if not database.is_closed():
+        database.close()
 
 
 def drop_connection(db):

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import requests
 
+from tests.edges import Edge
 from tests.servers import GENEROUS_LIMITS
 from tracker import create_app
 from tracker.db import database
@@ -16,6 +17,22 @@ from tracker.nodes.audits import run_pending
 
 def new_video_id():
     return secrets.token_hex(20)
+
+
+EDGES = {}  # tracker URL -> the edge that registers videos there over HTTP
+
+
+def register(tracker):
+    """A video placed and registered over HTTP at the running `tracker` (tests/servers.py) by its one
+    edge: (video id, edge)."""
+    edge = EDGES.setdefault(tracker.url, Edge(lasting=True))
+    post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=10)  # noqa: E731
+    assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
+    upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "far", "size": 10}, timeout=10)
+    video_id = edge.make_package()
+    registered = post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], video_id))
+    assert registered.status_code == 201, registered.text
+    return video_id, edge
 
 
 def make_app(tmp_path, **config):

@@ -7,9 +7,8 @@ import socket
 import pytest
 import requests
 
-from tests.edges import Edge
 from tests.servers import Server, free_port
-from tests.tracker.actions import new_video_id
+from tests.tracker.actions import new_video_id, register
 
 TIMEOUT = 1  # TRACKER_FEDERATION_TIMEOUT: seconds per hop
 BOUND = 15  # the requests below fail if no answer comes within this
@@ -39,21 +38,6 @@ def trackers(tmp_path_factory, dead_peer):
     finally:
         for server in servers.values():
             server.stop()
-
-
-EDGES = {}
-
-
-def register(tracker):
-    """A video placed and registered at `tracker` by its one edge: (video id, edge)."""
-    edge = EDGES.setdefault(tracker.url, Edge(lasting=True))
-    post = lambda path, doc: requests.post(tracker.url + path, json=doc, timeout=10)  # noqa: E731
-    assert post("/api/v1/nodes/announce", edge.announce_doc()).status_code == 200
-    upload = requests.post(tracker.url + "/api/v1/uploads", json={"title": "far", "size": 10}, timeout=10)
-    video_id = edge.make_package()
-    registered = post("/api/v1/videos", edge.registration_doc(upload.json()["upload"], video_id))
-    assert registered.status_code == 201, registered.text
-    return video_id, edge
 
 
 def sources(tracker, video_id, **params):

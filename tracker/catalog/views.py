@@ -8,7 +8,7 @@ from ..identity import signing_key
 from ..nodes import reach
 from ..nodes.sources import live_sources as sources_of
 from ..refusals import NotFound
-from .models import Video
+from .models import Video, check_id
 
 bp = Blueprint("catalog", __name__)
 
@@ -61,15 +61,30 @@ def item(video):
 def sources(video_id):
     hops = federation.requested_hops()
     try:
-        origin = Video.known_origin(video_id)
+        answer = local_sources(video_id)
     except NotFound:
         return federation.sources(video_id, hops)  # peer trackers may know it
+    if answer is not None:
+        return answer
+    # Learnt from a peer's feed, stored on none of our edges: the trackers that hold it answer.
+    answer = federation.peers_sources(video_id, hops)
+    if answer is not None:
+        return {**answer, "ice_servers": reach.ice_servers(current_app.config)}
+    federation.counted("local")
+    return sources_answer(video_id, [])
+
+
+def local_sources(video_id):
+    """The sources answer to give without asking a peer: for a video this tracker knows that a live edge
+    of its own holds, or one registered here (then perhaps with none); None for a peer's video held by
+    none of ours. Raises what the API answers for an invalid, unknown or removed id. Also answered
+    without Flask, straight from the tracker's worker (catalog/lookups.py)."""
+    check_id(video_id)
+    # One statement when an edge holds it: a copy names a video that is in the catalog (a foreign key,
+    # and a removal deletes the video's row with its copies), so only a video with none needs a look.
     nodes = live_sources([video_id]).get(video_id, [])
-    if not nodes and origin is not None:
-        # Learnt from a peer's feed, stored on none of our edges: the trackers that hold it answer.
-        answer = federation.peers_sources(video_id, hops)
-        if answer is not None:
-            return {**answer, "ice_servers": reach.ice_servers(current_app.config)}
+    if not nodes and Video.known_origin(video_id) is not None:
+        return None
     federation.counted("local")
     return sources_answer(video_id, nodes)
 

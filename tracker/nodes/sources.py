@@ -8,7 +8,10 @@ lives (nodes/sockets.py). Peewee's query builder took over three quarters of a l
 million videos (bench/scale.py, README.md "At network scale"), so the SQL is a plain string and one
 query answers what three did (the video's sources, free space, reports).
 """
+import weakref
 from collections import namedtuple
+
+from peewee import PostgresqlDatabase
 
 from ..db import chunks, database
 from .sockets import SOCKET_TTL
@@ -30,14 +33,39 @@ WHERE listed.reach IS NULL OR listed.reach <> 'webrtc' OR listed.sockets > 0
 ORDER BY listed.failures, listed.audit_failures, listed.free DESC, listed.id"""
 
 
+# PostgreSQL planned that statement anew each time, which took longer than running it (a lookup 0.6 ms,
+# 0.25 ms planned once, at a million videos): a connection prepares it once (the ids as one array).
+PREPARED_NAME = "slipstream_sources"
+PREPARED_SQL = SQL.replace("{p}", "%s").replace("IN ({ids})", "= ANY(%s)") % tuple(
+    f"${n}" for n in range(1, SQL.count("{p}") + 2))
+prepared = weakref.WeakSet()  # the PostgreSQL connections that hold it
+
+
 def live_sources(video_ids, now, node_ttl, report_window):
     """{video id: [Source, best first]} for the videos among `video_ids` that have any."""
     found = {}
-    p = database.param
-    for chunk in chunks(list(video_ids)):
-        sql = SQL.format(p=p, ids=", ".join([p] * len(chunk)))
-        params = [False, now, now - report_window, now - SOCKET_TTL, *chunk, now - node_ttl, False]
-        for video_id, node_id, url, reach, free, _, sockets, _ in database.execute_sql(sql, params):
+    for rows in statements(list(video_ids), now, node_ttl, report_window):
+        for video_id, node_id, url, reach, free, _, sockets, _ in rows:
             found.setdefault(video_id, []).append(
                 Source(node_id, url, free, reach or url.partition(":")[0], bool(sockets)))
     return found
+
+
+def statements(video_ids, now, node_ttl, report_window):
+    """The rows of SQL for `video_ids`, statement by statement."""
+    before, after = [False, now, now - report_window, now - SOCKET_TTL], [now - node_ttl, False]
+    if isinstance(database.obj, PostgresqlDatabase) and not database.in_transaction():
+        # Outside a transaction only: one rolled back would take the statement with it.
+        connection = database.connection()
+        if connection not in prepared:
+            # Its plan made once: left to choose, PostgreSQL plans each execution anew (an array of ids
+            # of unknown length looks dearer to it than it is). Only this statement is ever prepared.
+            database.execute_sql("SET plan_cache_mode = force_generic_plan")
+            database.execute_sql(f"PREPARE {PREPARED_NAME} AS {PREPARED_SQL}")
+            prepared.add(connection)
+        yield database.execute_sql(f"EXECUTE {PREPARED_NAME}(%s, %s, %s, %s, %s, %s, %s)",
+                                   [*before, video_ids, *after])
+        return
+    p = database.param
+    for chunk in chunks(video_ids):
+        yield database.execute_sql(SQL.format(p=p, ids=", ".join([p] * len(chunk))), [*before, *chunk, *after])
