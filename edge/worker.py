@@ -16,7 +16,7 @@ import time
 
 from gunicorn.asgi import protocol
 
-from runtime.plain import OpenFile, PlainProtocol
+from runtime.plain import OpenFile, PlainProtocol, send_now, send_rest
 from runtime.worker import SharingWorker
 
 from .fastpath import CONDITIONAL_BYTES
@@ -68,15 +68,9 @@ class FileProtocol(PlainProtocol):
     async def _send_file(self, fd, size):
         """sendfile(2) straight to the socket, which usually takes a whole segment at once; what it
         does not take, the loop's sendfile sends as the client reads (it waits for the head too)."""
-        sent = 0
-        if not self.transport.get_write_buffer_size():
-            try:
-                sent = os.sendfile(self.transport.get_extra_info("socket").fileno(), fd, 0, size)
-            except BlockingIOError:
-                pass
+        sent = send_now(self.transport, fd, size)
         if sent < size:
-            with open(fd, "rb", buffering=0, closefd=False) as file:
-                sent += await self.worker.loop.sendfile(self.transport, file, sent, size - sent)
+            sent += await send_rest(self.worker.loop, self.transport, fd, sent, size)
         return sent
 
 

@@ -29,12 +29,25 @@ def register(bp):
 def bundle(name):
     if name not in BUNDLES:
         abort(404)
-    parts, newest = [], 0.0
-    for part in BUNDLES[name]:
-        path = os.path.join(STATIC, part)
-        with open(path, "rb") as f:
-            parts.append(f.read())
-        newest = max(newest, os.path.getmtime(path))
-    body = b"\n;\n".join(parts)  # a file without its final newline or semicolon ends before the next
+    body, newest, etag = joined(name)
     return send_file(io.BytesIO(body), mimetype="text/javascript", download_name=name, conditional=True,
-                     last_modified=newest, etag=hashlib.sha256(body).hexdigest()[:32], max_age=None)
+                     last_modified=newest, etag=etag, max_age=None)
+
+
+_joined = {}  # bundle name -> (its parts' mtimes, body, newest mtime, ETag): joined again when a part changes
+
+
+def joined(name):
+    """(body, newest part's mtime, ETag) of the bundle `name`, its parts read again only once one changed
+    (a stat of each per request, not a read: under `-k gthread` every request of it comes here)."""
+    paths = [os.path.join(STATIC, part) for part in BUNDLES[name]]
+    mtimes = tuple(os.path.getmtime(path) for path in paths)
+    held = _joined.get(name)
+    if held is None or held[0] != mtimes:
+        parts = []
+        for path in paths:
+            with open(path, "rb") as f:
+                parts.append(f.read())
+        body = b"\n;\n".join(parts)  # a file without its final newline or semicolon ends before the next
+        held = _joined[name] = (mtimes, body, max(mtimes), hashlib.sha256(body).hexdigest()[:32])
+    return held[1:]

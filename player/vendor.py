@@ -13,9 +13,18 @@ VENDORED = {
 }
 
 
+PREFIX = "/player/vendor/"
+HLS_JS = PREFIX + "hls.min.js"
+
+
 def register(bp):
-    bp.add_url_rule("/player/vendor/hls.min.js", "hls_js", hls_js)
-    bp.add_url_rule("/player/vendor/<name>", "vendored", vendored)
+    bp.add_url_rule(HLS_JS, "hls_js", hls_js)
+    bp.add_url_rule(PREFIX + "<name>", "vendored", vendored)
+
+
+def paths():
+    """The URL paths of every library served here."""
+    return [HLS_JS] + [PREFIX + name for name in VENDORED]
 
 
 def hls_js():

@@ -115,16 +115,12 @@ class PlainProtocol(GuardedProtocol):
     def _write_file(self, body, whole):
         """Send `body` (an OpenFile; only its head if not `whole`) at once if the socket takes it: True;
         else False, and a task sends the rest while the connection reads nothing more."""
-        sent = 0
-        if whole and not self.transport.get_write_buffer_size():
-            try:
-                sent = os.sendfile(self.transport.get_extra_info("socket").fileno(), body.fd, 0, body.size)
-            except BlockingIOError:
-                pass
-            except OSError:  # the client went away: nothing more is answered
-                os.close(body.fd)
-                self.transport.abort()
-                return False
+        try:
+            sent = send_now(self.transport, body.fd, body.size) if whole else 0
+        except OSError:  # the client went away: nothing more is answered
+            os.close(body.fd)
+            self.transport.abort()
+            return False
         if not whole or sent >= body.size:
             os.close(body.fd)
             return True
@@ -134,15 +130,19 @@ class PlainProtocol(GuardedProtocol):
 
     async def _write_rest(self, body, sent):
         try:
-            with open(body.fd, "rb", buffering=0) as file:
-                await self.worker.loop.sendfile(self.transport, file, sent, body.size - sent)
+            await send_rest(self.worker.loop, self.transport, body.fd, sent, body.size)
         except (OSError, RuntimeError):  # the client went away (RuntimeError: transport closing)
             self.transport.abort()
             return
         finally:
+            os.close(body.fd)
             self.sending = None
-        held, self.held = self.held, b""
         self.answered_at = self.worker.loop.time()  # its keep-alive counts from the end of the answer
+        self._go_on()
+
+    def _go_on(self):
+        """Read again, and handle what came while an answer was on its way."""
+        held, self.held = self.held, b""
         self._resume_reading()
         if held and not self._closed:
             self.data_received(held)
@@ -156,19 +156,18 @@ class PlainProtocol(GuardedProtocol):
             answer = None
         finally:
             self.sending = None
-        held, self.held = self.held, b""
         if self._closed:
             return
-        self._resume_reading()
         if answer is None:
+            held, self.held = self.held, b""
+            self._resume_reading()
             super().data_received(head + held)
             return
         status_and_fields, body = answer
         self.worker.nr += 1
         self.transport.write(b"".join((status_and_fields, date_line(), b"\r\n", body if whole else b"")))
         self.answered_at = self.worker.loop.time()
-        if held:
-            self.data_received(held)
+        self._go_on()
 
     def _idle_check(self):
         """gunicorn's keep-alive timeout for connections answered from data_received: armed once per
@@ -185,6 +184,24 @@ class PlainProtocol(GuardedProtocol):
             self._keepalive_handle = self.idle_timer = self.worker.loop.call_later(left, self._idle_check)
         else:
             self._keepalive_timeout()
+
+
+def send_now(transport, fd, size):
+    """The bytes of `fd` (from its start) that sendfile(2) puts straight into the transport's socket
+    now: 0 if the socket is full, or bytes the transport holds must go first. Raises OSError if the
+    client went away."""
+    if transport.get_write_buffer_size():
+        return 0
+    try:
+        return os.sendfile(transport.get_extra_info("socket").fileno(), fd, 0, size)
+    except BlockingIOError:
+        return 0
+
+
+async def send_rest(loop, transport, fd, sent, size):
+    """Send the rest of `fd` from `sent` as the client reads (the loop's sendfile); the bytes sent."""
+    with open(fd, "rb", buffering=0, closefd=False) as file:
+        return await loop.sendfile(transport, file, sent, size - sent)
 
 
 _date = [None, b""]  # (second, its Date line), made once a second

@@ -73,10 +73,10 @@ def player_files(flask_app):
     if blueprint is None or not blueprint.static_folder:
         return frozenset()
     from player.bundles import BUNDLES  # the tracker mounts the player (tracker/__init__.py)
-    from player.vendor import VENDORED
+    from player import vendor
 
     folder = blueprint.static_folder
     names = [f"{blueprint.static_url_path}/{name}" for name in os.listdir(folder)
              if os.path.isfile(os.path.join(folder, name))] + [f"{blueprint.static_url_path}/{name}" for name in BUNDLES]
-    names += ["/player/vendor/hls.min.js"] + [f"/player/vendor/{name}" for name in VENDORED]
+    names += vendor.paths()
     return frozenset(name.encode() for name in names)

@@ -33,6 +33,8 @@ def test_player_files_come_from_memory_while_flask_is_busy(tmp_path):
 
         # (With a query: a plain lookup is taken by the worker first, tracker/catalog/lookups.py.)
         held = pool.submit(requests.get, tracker.url + "/api/v1/videos/" + "ab" * 20 + "/sources?hops=1", timeout=60)
+        silent.settimeout(30)
+        asked, _ = silent.accept()  # the lookup holds Flask's thread now: it is asking the peer
         busy = pool.submit(requests.get, tracker.url + "/api/v1/videos", timeout=60)  # queued behind it
         for path in paths:
             answer = requests.get(tracker.url + path, timeout=10)
@@ -47,6 +49,7 @@ def test_player_files_come_from_memory_while_flask_is_busy(tmp_path):
         assert pool.submit(requests.get, tracker.url + paths[0], headers={"If-None-Match": etag},
                            timeout=60).result().status_code == 304
         assert held.result().status_code in (404, 504) and busy.result().ok
+        asked.close()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         tracker.stop()
