@@ -13,6 +13,7 @@ and `wrk` on PATH (`apt-get install -y nginx wrk`).
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,18 +64,26 @@ UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
 
 
 def wrk(url, seconds, connections, threads, pids=()):
-    """(requests/s, MB/s, CPU µs the processes `pids` and their children spent per request)."""
-    cpu = cpu_seconds(pids)
+    """(requests/s, MB/s, CPU µs the processes `pids` and their children spent per request, CPU µs wrk
+    itself spent per request: where a server is not the bottleneck, the client's receiving is)."""
+    cpu, client = cpu_seconds(pids), children_cpu()
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
                          check=True, capture_output=True, text=True).stdout
-    cpu = cpu_seconds(pids) - cpu
+    cpu, client = cpu_seconds(pids) - cpu, children_cpu() - client
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out).groups()
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"wrk saw errors from {url}:\n{out}")
     requests_made = int(re.search(r"(\d+) requests in", out).group(1))
-    return rate, float(value) * UNITS[unit] / 10**6, 1e6 * cpu / max(requests_made, 1)
+    return (rate, float(value) * UNITS[unit] / 10**6, 1e6 * cpu / max(requests_made, 1),
+            1e6 * client / max(requests_made, 1))
+
+
+def children_cpu():
+    """User and system CPU seconds of this process's finished children (wrk)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_seconds(pids):
@@ -189,7 +198,7 @@ def main(argv=None):
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; edge: {WORKERS} gunicorn workers "
               f"(edge/worker.py); nginx {args.nginx_workers} workers; {os.cpu_count()} CPUs\n")
         print(f"each figure: the median of {args.rounds} rounds, the servers taking turns in each\n")
-        print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9} {'CPU µs/req':>11}")
+        print(f"{'file':10} {'server':6} {'req/s':>10} {'MB/s':>9} {'CPU µs/req':>11} {'wrk µs/req':>11}")
         pids = {"nginx": [nginx.pid], "edge": [edge.proc.pid], "accel": [nginx.pid, accel_edge.proc.pid]}
         for label, name in rows:
             urls = {"nginx": nginx_url, "edge": edge.url, "accel": accel_url}
@@ -202,9 +211,9 @@ def main(argv=None):
                                             args.threads, pids[server]))
                     time.sleep(1)
             results = {server: [statistics.median(column) for column in zip(*found)] for server, found in runs.items()}
-            for server, (rate, mbs, cpu) in results.items():
-                print(f"{label:10} {server:6} {rate:10.0f} {mbs:9.1f} {cpu:11.1f}   (rounds: "
-                      f"{', '.join(f'{r:.0f}' for r, _, _ in runs[server])})")
+            for server, (rate, mbs, cpu, client) in results.items():
+                print(f"{label:10} {server:6} {rate:10.0f} {mbs:9.1f} {cpu:11.1f} {client:11.1f}   (rounds: "
+                      f"{', '.join(f'{run[0]:.0f}' for run in runs[server])})")
             print(f"{label:10} {'ratio':6} {results['edge'][0] / results['nginx'][0]:10.2f} (edge / nginx), "
                   f"{results['accel'][0] / results['nginx'][0]:.2f} (nginx + edge with X-Accel-Redirect / nginx); "
                   f"CPU per request: edge {results['edge'][2] / results['nginx'][2]:.2f} × nginx's\n")

@@ -4,8 +4,9 @@ Tracker A's data dir is filled with N videos (bench/catalog.py's fill, no edges)
 its change feed in the background once started (the backfill of a catalog older than the feed,
 tracker/gossip/backfill.py; timed until A's feed holds all N); tracker B then follows A's feed from
 nothing (TRACKER_SYNC_BATCH changes a request), and the time until B's catalog holds all N gives
-records/s. Both are real gunicorn trackers on loopback, on SQLite. The machine's load average is
-printed beside each figure: on a shared machine it is most of the story.
+records/s. Both are real gunicorn trackers on loopback, each on its own SQLite file or (`--database
+postgresql`) its own database of one private PostgreSQL server (tests/postgres.py). The machine's load
+average is printed beside each figure: on a shared machine it is most of the story.
 """
 import argparse
 import json
@@ -19,6 +20,7 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.catalog import fill_catalog  # noqa: E402
+from tests.postgres import PostgresServer  # noqa: E402
 from tests.servers import GENEROUS_LIMITS, Server  # noqa: E402
 
 RENDITIONS = [{"name": "720p", "width": 1280, "height": 720, "bandwidth": 3_000_000},
@@ -60,15 +62,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500, help="TRACKER_SYNC_BATCH of the follower")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    postgres = PostgresServer().start() if args.database == "postgresql" else None
+    urls = {name: {"DATABASE_URL": postgres.new_database(f"tracker_{name}")} if postgres else {} for name in "ab"}
     with tempfile.TemporaryDirectory() as root:
         started = time.monotonic()
         # A followed record must have the renditions a real package has (gossip/records.py).
-        fill_catalog(os.path.join(root, "a"), args.videos, 0, renditions=json.dumps(RENDITIONS))
+        fill_catalog(os.path.join(root, "a"), args.videos, 0, renditions=json.dumps(RENDITIONS),
+                     database_url=urls["a"].get("DATABASE_URL"))
         print(f"filled A with {args.videos:,} videos in {time.monotonic() - started:.0f} s (load average {load()})",
               flush=True)
-        a = Server("tracker", os.path.join(root, "a"), SETTINGS)
-        b = Server("tracker", os.path.join(root, "b"), {**SETTINGS, "TRACKER_PEERS": a.url,
+        a = Server("tracker", os.path.join(root, "a"), {**SETTINGS, **urls["a"]})
+        b = Server("tracker", os.path.join(root, "b"), {**SETTINGS, **urls["b"], "TRACKER_PEERS": a.url,
                                                         "TRACKER_SYNC_INTERVAL": "0.2",
                                                         "TRACKER_SYNC_BATCH": str(args.batch)})
         try:
@@ -93,8 +99,10 @@ def main():
         finally:
             for server in (b, a):
                 server.stop()
+            if postgres:
+                postgres.stop()
     print(f"B took in {count:,} changes in {took:.1f} s: {count / took:,.0f} records/s "
-          f"(batches of {args.batch}, SQLite; load average {load()})")
+          f"(batches of {args.batch}, {args.database}; load average {load()})")
 
 
 if __name__ == "__main__":

@@ -106,9 +106,11 @@
     return lines(playlist).find((line) => !line.startsWith("#")) || null;
   }
 
-  /* The variant of a master playlist to start with: the smallest at least `height` pixels high (what
-   * hls.js's capLevelToPlayerSize allows at most), else the largest; the first listed if none says its size. */
-  function startVariant(master, height) {
+  /* The variant of a master playlist to start with: the lowest, whose first segment is the smallest to
+   * fetch, check and decode, so the first frame comes soonest (bench/first_frame.py); hls.js's ABR then
+   * climbs from it as far as the bandwidth and the player's size allow (capLevelToPlayerSize). The
+   * first listed if one does not say its size. */
+  function startVariant(master) {
     const variants = [];
     let size = null;
     for (const line of lines(master)) {
@@ -116,8 +118,7 @@
       else if (!line.startsWith("#")) variants.push({uri: line, height: size ? Number(size[1]) : 0});
     }
     if (!variants.length || variants.some((v) => !v.height)) return variants.length ? variants[0].uri : null;
-    variants.sort((a, b) => a.height - b.height);
-    return (variants.find((v) => v.height >= height) || variants[variants.length - 1]).uri;
+    return variants.reduce((low, v) => (v.height < low.height ? v : low)).uri;
   }
 
   /* The URI of the audio rendition the variants of a master playlist share (EXT-X-MEDIA, RFC 8216
@@ -245,14 +246,13 @@
     }
 
     /* What hls.js will ask for first, fetched while it loads and sets up the media source: the master
-     * playlist, the playlist of the variant that fits the player (hls.js is told to start there) and
+     * playlist, the playlist of the lowest variant (hls.js is told to start there) and
      * that of the audio rendition the variants share, if any, then each one's init segment and first
      * segment, all at once. Each is checked like any file. */
     async fetchAhead() {
       const master = this.fileUrl(this.source, "master.m3u8");
       const text = await this.prefetchText("master.m3u8");
-      const height = (this.video.clientHeight || 360) * (global.devicePixelRatio || 1);
-      const variant = startVariant(text, height);
+      const variant = startVariant(text);
       if (!variant) return;
       this.startVariant = this.nameOf(variant, master);
       const audio = audioRendition(text);
@@ -423,6 +423,9 @@
       return Object.assign({
         startPosition: startPosition,
         capLevelToPlayerSize: true,  // no 720p segments for a 320-pixel-wide embed
+        // Our packages are fragmented MP4, which hls.js passes through without transmuxing: its worker
+        // (a second copy of hls.js, booted at the start) only delayed the first frame (bench/first_frame.py).
+        enableWorker: false,
       }, this.options.hls || {}, {loader: Loader, pLoader: Loader, fLoader: Loader});
     }
 

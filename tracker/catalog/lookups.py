@@ -50,6 +50,3 @@ class Lookups:
             # As Flask's jsonify outside debug mode: its provider's sorted keys and escapes, compact, a newline.
             body = f"{self.app.json.dumps(answer, separators=(',', ':'))}\n".encode()
         return HEAD % len(body), body
-
-    def close(self):
-        self.pool.shutdown(wait=False, cancel_futures=True)
