@@ -75,7 +75,7 @@ class PlainProtocol(GuardedProtocol):
 
     def _answer_plain(self, data):
         """Answer the plain requests at the start of `data`; what is left for gunicorn."""
-        worker, write, start = self.worker, self.transport.write, 0
+        worker, start = self.worker, 0
         while worker.nr + 1 < worker.max_requests and self.transport.get_write_buffer_size() <= MOST_UNSENT:
             head = plain_head(data, start)
             if head is None:
@@ -91,12 +91,11 @@ class PlainProtocol(GuardedProtocol):
                 start = len(data)
                 break
             status_and_fields, body = answer
-            worker.nr += 1
             start = end
             if body.__class__ is bytes:
-                write(b"".join((status_and_fields, date_line(), b"\r\n", body if method == b"GET" else b"")))
+                self._write_answer(status_and_fields, body, method == b"GET")
             else:
-                write(b"".join((status_and_fields, date_line(), b"\r\n")))
+                self._write_answer(status_and_fields, b"", False)  # the head; the file follows
                 if not self._write_file(body, method == b"GET"):
                     self.held = data[start:]
                     start = len(data)
@@ -163,11 +162,14 @@ class PlainProtocol(GuardedProtocol):
             self._resume_reading()
             super().data_received(head + held)
             return
-        status_and_fields, body = answer
-        self.worker.nr += 1
-        self.transport.write(b"".join((status_and_fields, date_line(), b"\r\n", body if whole else b"")))
+        self._write_answer(*answer, whole)
         self.answered_at = self.worker.loop.time()
         self._go_on()
+
+    def _write_answer(self, status_and_fields, body, whole):
+        """Write an answer whose body is bytes (only its head if not `whole`), counted as a request."""
+        self.worker.nr += 1
+        self.transport.write(b"".join((status_and_fields, date_line(), b"\r\n", body if whole else b"")))
 
     def _idle_check(self):
         """gunicorn's keep-alive timeout for connections answered from data_received: armed once per
